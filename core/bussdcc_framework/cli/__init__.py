@@ -1,0 +1,72 @@
+"""The ``bussdcc`` command: run, plugins, settings, and sub-commands contributed by plugins."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ..plugins import load_plugins
+from .core_commands import plugins_command, run_command, settings_command
+from .versions import print_versions
+
+
+class PluginGroup(click.Group):
+    """A click group that adds the ``register_commands`` of the loaded plugins on first use."""
+
+    _plugins_added = False
+
+    def _add_plugin_commands(self) -> None:
+        if self._plugins_added:
+            return
+        self._plugins_added = True
+        pm = load_plugins()
+        for command in pm.collect("register_commands"):
+            if command.name in self.commands:
+                click.echo(
+                    f"bussdcc: a plugin registers the command {command.name!r} twice; "
+                    "keeping the first",
+                    err=True,
+                )
+                continue
+            self.add_command(command)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._add_plugin_commands()
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=print_versions,
+    help="Show the versions of the framework, the kernel and each loaded plugin.",
+)
+def cli() -> None:
+    """bussdcc: run, record, replay and inspect bussdcc systems.
+
+    Plugins are selected with BUSSDCC_PLUGINS (unset: all, empty: none, or a comma list)
+    and BUSSDCC_DISABLE_PLUGINS.
+    """
+
+
+cli.add_command(run_command)
+cli.add_command(plugins_command)
+cli.add_command(settings_command)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point."""
+    return cli.main(args=argv, prog_name="bussdcc")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""The core's own sub-commands: ``run``, ``plugins`` and ``settings``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from ..app import AppError, build_runtime
+from ..plugins import load_plugins, load_settings
+from ..runtime import Runtime, run_with_signals
+from ..settings import SettingError, parse_assignment
+from .table import format_table
+
+#: Convenience options of ``bussdcc run`` and the setting each one sets.
+RUN_OPTION_SETTINGS = {
+    "record": ("jsonl.dir", "jsonl"),
+    "host": ("web.host", "web"),
+    "port": ("web.port", "web"),
+    "token": ("web.token", "web"),
+}
+
+
+def collect_overrides(assignments: tuple[str, ...], **options: Any) -> dict[str, Any]:
+    """Turn ``--set k=v`` and the convenience options into setting overrides."""
+    overrides: dict[str, Any] = {}
+    for text in assignments:
+        key, value = parse_assignment(text)
+        overrides[key] = value
+    pm = load_plugins()
+    declared = {s.key for s in pm.collect("register_settings")}
+    for option, value in options.items():
+        if value is None:
+            continue
+        key, plugin = RUN_OPTION_SETTINGS[option]
+        if key not in declared:
+            raise SettingError(
+                f"--{option} needs the {plugin} plugin, which is not loaded; install it with "
+                f"pip install 'bussdcc-framework[{plugin}]' or check BUSSDCC_PLUGINS"
+            )
+        overrides[key] = str(value)
+    if "record" in options and options["record"] is not None and "jsonl.enabled" in declared:
+        overrides["jsonl.enabled"] = "true"
+    return overrides
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print one error line on stderr and exit with ``code``."""
+    click.echo(f"bussdcc: error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.command("run")
+@click.argument("app", required=False)
+@click.option("--set", "-s", "assignments", multiple=True, metavar="PLUGIN.SETTING=VALUE",
+              help="Set a plugin setting (repeatable); see `bussdcc settings`.")
+@click.option("--record", metavar="DIR", help="Record every event as JSONL under DIR (jsonl plugin).")
+@click.option("--host", help="Address the web interface binds (web plugin).")
+@click.option("--port", type=int, help="Port the web interface listens on, 0 for any (web plugin).")
+@click.option("--token", help="Access token the web interface requires (web plugin).")
+def run_command(app: str | None, assignments: tuple[str, ...], **options: Any) -> None:
+    """Boot a runtime with the selected plugins and APP until Ctrl-C.
+
+    APP is `module:attr` or `path/to/app.py[:attr]`. Without :attr the module's `setup`,
+    `create_runtime` or `runtime` is used: setup(runtime) configures the plugin-composed
+    runtime, create_runtime() returns the app's own Runtime, and a Runtime instance is used
+    as it is. Plugins are added in every case. Without APP the plugins run alone.
+    """
+    try:
+        overrides = collect_overrides(assignments, **options)
+        settings = load_settings(overrides)
+    except SettingError as exc:
+        fail(str(exc), 2)
+    pm = load_plugins()
+
+    def compose(runtime: Runtime) -> Runtime:
+        return runtime.add_plugins(settings=settings, plugins=pm)
+
+    try:
+        runtime = build_runtime(app, compose)
+    except AppError as exc:
+        fail(str(exc), 2)
+    try:
+        run_with_signals(runtime)
+    except Exception as exc:
+        fail(f"{type(exc).__name__}: {exc}" if not str(exc).startswith(type(exc).__name__)
+             else str(exc))
+
+
+@click.command("plugins")
+@click.option("--all", "show_all", is_flag=True,
+              help="Also list installed plugins that are disabled or not selected.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--hook", metavar="NAME", help="Only plugins that implement hook NAME.")
+def plugins_command(show_all: bool, as_json: bool, hook: str | None) -> None:
+    """List plugins: name, version, entry point, hooks and status (failed ones with their error)."""
+    pm = load_plugins()
+    records = list(pm.records.values())
+    if not show_all:
+        records = [r for r in records if r.status in ("loaded", "failed", "duplicate")]
+    if hook:
+        records = [r for r in records if hook in r.hooks]
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in records], indent=2))
+        return
+    if not records:
+        click.echo("no plugins" + (" implement " + hook if hook else " loaded"))
+        return
+    rows = []
+    for r in records:
+        status = r.status if not r.error else f"{r.status}: {r.error}"
+        rows.append([r.name, r.version or "-", r.entry_point, ", ".join(r.hooks) or "-", status])
+    click.echo(format_table(["name", "version", "entry point", "hooks", "status"], rows))
+
+
+@click.command("settings")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--set", "-s", "assignments", multiple=True, metavar="PLUGIN.SETTING=VALUE",
+              help="Show the values as they would be with these overrides.")
+def settings_command(as_json: bool, assignments: tuple[str, ...]) -> None:
+    """Every declared setting: its value, where it came from, its variable and help."""
+    try:
+        settings = load_settings(collect_overrides(assignments))
+    except SettingError as exc:
+        fail(str(exc), 2)
+    resolved = settings.resolved()
+    if as_json:
+        click.echo(json.dumps([
+            {"key": r.setting.key, "value": _jsonable(r.value), "source": r.source,
+             "env": r.setting.env_var, "type": r.setting.type, "help": r.setting.help}
+            for r in resolved
+        ], indent=2))
+        return
+    if not resolved:
+        click.echo("no settings declared by the loaded plugins")
+        return
+    rows = [[r.setting.key, _show(r.value), r.source, r.setting.env_var, r.setting.help]
+            for r in resolved]
+    click.echo(format_table(["setting", "value", "source", "variable", "help"], rows))
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value) or "-"
+    return str(value)

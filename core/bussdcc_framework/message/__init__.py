@@ -1,0 +1,17 @@
+"""Messages the framework itself emits; their module paths match the original framework's."""
+
+from .framework import FrameworkBootFailed, FrameworkBooted, FrameworkShuttingDown
+from .sink import SinkHandlerError
+from .system import SystemIdentityEvent
+from .web import WebInterfaceFailed, WebInterfaceStarted, WebInterfaceStopped
+
+__all__ = [
+    "FrameworkBootFailed",
+    "FrameworkBooted",
+    "FrameworkShuttingDown",
+    "SinkHandlerError",
+    "SystemIdentityEvent",
+    "WebInterfaceFailed",
+    "WebInterfaceStarted",
+    "WebInterfaceStopped",
+]

@@ -1,0 +1,32 @@
+"""Framework lifecycle messages (``bussdcc_framework.message.framework``, as in the original)."""
+
+from dataclasses import dataclass
+from typing import Optional
+
+from bussdcc.message import Message, Severity
+
+
+@dataclass(slots=True, frozen=True)
+class FrameworkBooted(Message):
+    """Emitted once per boot, after the kernel booted and every sink started."""
+
+    version: str
+
+
+@dataclass(slots=True, frozen=True)
+class FrameworkShuttingDown(Message):
+    """Emitted once per shutdown, before services, processes and sinks stop."""
+
+    version: str
+    reason: Optional[str] = None
+
+
+@dataclass(slots=True, frozen=True)
+class FrameworkBootFailed(Message):
+    """Boot raised: what failed, so recordings and consoles show why the runtime stopped."""
+
+    severity = Severity.CRITICAL
+
+    version: str
+    error: str
+    traceback: Optional[str] = None

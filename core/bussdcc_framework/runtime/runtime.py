@@ -1,0 +1,275 @@
+"""The framework runtime: the kernel runtime plus a sink pipeline, lifecycle messages and plugins."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Optional, Self
+
+from bussdcc.clock import ClockProtocol
+from bussdcc.device import DeviceProtocol
+from bussdcc.event import Event, EventBusProtocol
+from bussdcc.io import EventSinkProtocol
+from bussdcc.message import Message, Severity
+from bussdcc.process import ProcessProtocol
+from bussdcc.runtime import Runtime as KernelRuntime
+from bussdcc.service import ServiceProtocol
+from bussdcc.state import StateStoreProtocol
+
+from ..interface import Interface
+from ..message import FrameworkBootFailed, FrameworkBooted, FrameworkShuttingDown, SinkHandlerError
+from ..version import get_version
+
+if TYPE_CHECKING:
+    from ..plugins import FrameworkPluginManager
+    from ..settings import Settings
+
+
+def sink_name(sink: object) -> str:
+    """How a sink is named in ``SinkHandlerError``: its ``name`` attribute or its class name."""
+    name = getattr(sink, "name", None)
+    return name if isinstance(name, str) else type(sink).__name__
+
+
+class Runtime(KernelRuntime):
+    """A kernel runtime whose events also flow through sinks and plugin ``on_event`` hooks.
+
+    Compose it explicitly (``add_sink``, ``add_service``, ``add_process``, ``add_interface``)
+    or from the selected plugins with ``Runtime.from_plugins()``; both can be mixed.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Optional[ClockProtocol] = None,
+        events: Optional[EventBusProtocol] = None,
+        state: Optional[StateStoreProtocol] = None,
+    ) -> None:
+        super().__init__(clock=clock, events=events, state=state)
+        self.framework_version: str = get_version()
+        self.plugins: FrameworkPluginManager | None = None
+        self.settings: Settings | None = None
+        self._sinks: list[EventSinkProtocol] = []
+        self._active_sinks: tuple[EventSinkProtocol, ...] = ()
+        self._event_observers: tuple[tuple[str, Callable[[Event[Message]], Any]], ...] = ()
+        self._lifecycle = threading.RLock()
+        self._shutting_down = False
+        self._sink_start_errors: list[tuple[EventSinkProtocol, BaseException, str]] = []
+
+    # -- composition ---------------------------------------------------------------------
+
+    def add_sink(self, sink: EventSinkProtocol) -> None:
+        """Add an event sink; every event reaches every sink, in the order they were added."""
+        with self._lifecycle:
+            self._sinks.append(sink)
+            if self._booted:
+                self._start_sink(sink)
+
+    def add_service(self, service: ServiceProtocol) -> None:
+        """Register a service; it starts on its own thread at boot."""
+        self.services.register(service)
+
+    def add_process(self, process: ProcessProtocol) -> None:
+        """Register a process; it sees every event on the emitting thread."""
+        self.processes.register(process)
+
+    def add_interface(self, interface: ProcessProtocol) -> None:
+        """Register an interface; interfaces start after processes and stop before them."""
+        self.interfaces.register(interface)
+
+    def add_device(self, device: DeviceProtocol[Any]) -> None:
+        """Attach a device."""
+        self.devices.attach(device)
+
+    @property
+    def sinks(self) -> list[EventSinkProtocol]:
+        """The sinks added so far (a copy)."""
+        return list(self._sinks)
+
+    def add_plugins(
+        self,
+        settings: Settings | None = None,
+        plugins: FrameworkPluginManager | None = None,
+    ) -> Self:
+        """Add the sinks, services and processes of the selected plugins, and their ``on_event``."""
+        from ..plugins import load_plugins, load_settings
+
+        pm = plugins if plugins is not None else load_plugins()
+        resolved = settings if settings is not None else load_settings(plugins=pm)
+        self.plugins = pm
+        self.settings = resolved
+        for sink in pm.collect("register_sinks", settings=resolved):
+            self.add_sink(sink)
+        for service in pm.collect("register_services", settings=resolved):
+            self.add_service(service)
+        for process in pm.collect("register_processes", settings=resolved):
+            if isinstance(process, Interface):
+                self.add_interface(process)
+            else:
+                self.add_process(process)
+        self._event_observers = _event_observers(pm, self.ctx)
+        return self
+
+    @classmethod
+    def from_plugins(
+        cls,
+        settings: Settings | None = None,
+        plugins: FrameworkPluginManager | None = None,
+        **kwargs: Any,
+    ) -> Self:
+        """A runtime composed from every selected plugin: the one call most applications need."""
+        runtime = cls(**kwargs)
+        runtime.add_plugins(settings=settings, plugins=plugins)
+        return runtime
+
+    # -- the sink pipeline ---------------------------------------------------------------
+
+    def _dispatch(self, evt: Event[Message]) -> None:
+        for sink in self._active_sinks:
+            try:
+                sink.handle(evt)
+            except Exception as exc:
+                self._sink_failed(sink_name(sink), evt, exc)
+        for name, observe in self._event_observers:
+            try:
+                observe(evt)
+            except Exception as exc:
+                self._sink_failed(f"on_event[{name}]", evt, exc)
+        super()._dispatch(evt)
+
+    def _sink_failed(self, name: str, evt: Event[Message], exc: BaseException) -> None:
+        # Never report a failure on an error-level event: that is how error loops start.
+        if evt.payload.severity >= Severity.ERROR:
+            return
+        self.ctx.emit(
+            SinkHandlerError(
+                sink=name, error=repr(exc), evt=evt, traceback=traceback.format_exc()
+            )
+        )
+
+    def _start_sink(self, sink: EventSinkProtocol) -> None:
+        try:
+            sink.start(self.ctx)
+        except Exception as exc:
+            self._sink_start_errors.append((sink, exc, traceback.format_exc()))
+            return
+        self._active_sinks = (*self._active_sinks, sink)
+
+    def _stop_sinks(self) -> None:
+        sinks, self._active_sinks = self._active_sinks, ()
+        for sink in reversed(sinks):
+            try:
+                sink.stop()
+            except Exception as exc:
+                print(
+                    f"bussdcc: sink {sink_name(sink)} failed to stop: {type(exc).__name__}: {exc}",
+                    file=sys.stderr,
+                )
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def boot(self) -> None:
+        """Start the sinks, boot the kernel, then emit ``FrameworkBooted`` (once per boot)."""
+        with self._lifecycle:
+            if self._booted:
+                return
+            self._shutting_down = False
+            self._sink_start_errors = []
+            for sink in self._sinks:
+                self._start_sink(sink)
+            try:
+                super().boot()
+            except BaseException as exc:
+                self._boot_failed(exc)
+                raise
+            for sink, exc, tb in self._sink_start_errors:
+                self.ctx.emit(
+                    SinkHandlerError(sink=sink_name(sink), error=f"start failed: {exc!r}",
+                                     traceback=tb)
+                )
+            self.ctx.emit(FrameworkBooted(version=self.framework_version))
+
+    def _boot_failed(self, exc: BaseException) -> None:
+        self.ctx.emit(
+            FrameworkBootFailed(
+                version=self.framework_version,
+                error=f"{type(exc).__name__}: {exc}",
+                traceback=traceback.format_exc(),
+            )
+        )
+        # Tear down whatever did start, best effort: the boot error is what the caller sees.
+        self._booted = True
+        try:
+            self.shutdown(reason=f"boot failed: {type(exc).__name__}: {exc}")
+        except Exception:
+            pass
+        finally:
+            self._booted = False
+            self._stop_sinks()
+
+    def shutdown(self, reason: Optional[str] = None) -> None:
+        """Emit ``FrameworkShuttingDown`` once, stop everything, then the sinks; idempotent."""
+        if threading.current_thread().name.startswith("svc:"):
+            # A service cannot join its own thread: shut down from a helper thread instead.
+            threading.Thread(
+                target=self.shutdown, args=(reason,), name="bussdcc-shutdown", daemon=False
+            ).start()
+            return
+        with self._lifecycle:
+            if not self._booted or self._shutting_down:
+                self._stop_event.set()
+                return
+            self._shutting_down = True
+            try:
+                self.ctx.emit(
+                    FrameworkShuttingDown(version=self.framework_version, reason=reason)
+                )
+                try:
+                    super().shutdown(reason)
+                except Exception as exc:
+                    print(
+                        f"bussdcc: shutdown raised {type(exc).__name__}: {exc}", file=sys.stderr
+                    )
+                    raise
+            finally:
+                self._booted = False
+                self._stop_sinks()
+                self._stop_event.set()
+
+    def run(self) -> None:
+        """Boot (unless already booted) and block until ``shutdown()``; works on any thread."""
+        with self._lifecycle:
+            if not self._booted:
+                self._stop_event.clear()
+                self.boot()
+        try:
+            while not self._stop_event.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            self.shutdown("KeyboardInterrupt")
+        finally:
+            self.shutdown()
+
+
+def _event_observers(
+    pm: FrameworkPluginManager, ctx: Any
+) -> tuple[tuple[str, Callable[[Event[Message]], Any]], ...]:
+    """One callable per ``on_event`` implementation, so one failing plugin cannot hide another.
+
+    With tracing on, the hook is called through pluggy so every call is traced.
+    """
+    impls = pm.hook.on_event.get_hookimpls()
+    if not impls:
+        return ()
+    if pm.tracing:
+        hook = pm.hook.on_event
+        return (("plugins", lambda evt: hook(ctx=ctx, evt=evt)),)
+
+    def bind(function: Callable[..., Any], argnames: tuple[str, ...]) -> Callable[[Event[Message]], Any]:
+        if argnames == ("ctx", "evt"):
+            return lambda evt: function(ctx, evt)
+        return lambda evt: function(**{n: ctx if n == "ctx" else evt for n in argnames})
+
+    return tuple((impl.plugin_name, bind(impl.function, tuple(impl.argnames))) for impl in impls)

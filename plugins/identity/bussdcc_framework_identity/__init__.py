@@ -1,0 +1,1 @@
+"""bussdcc-framework plugin: System identity service."""

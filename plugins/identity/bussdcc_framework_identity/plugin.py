@@ -1,0 +1,1 @@
+"""Entry point of the identity plugin: the hook implementations bussdcc-framework calls."""

@@ -1,0 +1,1 @@
+"""bussdcc-framework plugin: JSONL recording of every event into time-segmented files."""

@@ -1,0 +1,1 @@
+"""Entry point of the jsonl plugin: the hook implementations bussdcc-framework calls."""

@@ -1,0 +1,1 @@
+"""bussdcc-framework plugin: Deterministic replay of recorded event streams."""

@@ -1,0 +1,1 @@
+"""Entry point of the replay plugin: the hook implementations bussdcc-framework calls."""

@@ -1,0 +1,1 @@
+"""bussdcc-framework plugin: Live web interface over Flask and Socket.IO."""

@@ -1,0 +1,1 @@
+"""Entry point of the web plugin: the hook implementations bussdcc-framework calls."""
