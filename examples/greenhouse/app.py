@@ -1,0 +1,50 @@
+"""The greenhouse demo application.
+
+Run it live (recording, console and web UI come from the installed plugins)::
+
+    bussdcc run examples/greenhouse/app.py --record events
+
+then replay what was recorded, ten times faster, in the same web UI::
+
+    bussdcc replay events/ --app examples/greenhouse/app.py --speed 10
+
+``bussdcc run`` and ``bussdcc replay`` both call ``setup(runtime)`` with a runtime already
+composed from the selected plugins. In a replay the recorded readings are the input, so the
+simulator is left out and the alert monitor only rebuilds its state.
+"""
+
+from __future__ import annotations
+
+from bussdcc_framework.plugins import load_plugins, register_plugin
+from bussdcc_framework.runtime import Runtime, run_with_signals
+
+from greenhouse import plugin
+from greenhouse.alerts import AlertMonitor
+from greenhouse.simulator import GreenhouseSimulator
+
+
+def is_replay(runtime: Runtime) -> bool:
+    """Whether ``runtime`` replays a recording (the replay plugin may not be installed)."""
+    try:
+        from bussdcc_framework.runtime import ReplayRuntime
+    except ImportError:
+        return False
+    return isinstance(runtime, ReplayRuntime)
+
+
+def setup(runtime: Runtime) -> None:
+    """Add the greenhouse to a runtime: its plugin hooks, sensors and alert monitor."""
+    if load_plugins().get_plugin(plugin.PLUGIN_NAME) is None:
+        register_plugin(plugin, name=plugin.PLUGIN_NAME)
+    replaying = is_replay(runtime)
+    runtime.state.set("greenhouse.replay", replaying)
+    if not replaying:
+        runtime.add_service(GreenhouseSimulator())
+    runtime.add_process(AlertMonitor(act=not replaying))
+
+
+if __name__ == "__main__":
+    # `python examples/greenhouse/app.py` works too: the same as `bussdcc run` without options.
+    app_runtime = Runtime.from_plugins()
+    setup(app_runtime)
+    run_with_signals(app_runtime)
