@@ -80,7 +80,7 @@ def run_command(app: str | None, assignments: tuple[str, ...], **options: Any) -
 
     try:
         runtime = build_runtime(app, compose)
-    except AppError as exc:
+    except (AppError, SettingError) as exc:  # SettingError: a plugin rejected a value
         fail(str(exc), 2)
     try:
         run_with_signals(runtime)

@@ -1,1 +1,10 @@
-"""bussdcc-framework plugin: Console output of every event, as JSON lines or a coloured human format."""
+"""bussdcc-framework plugin: console output of every event, as JSON lines or a coloured human format.
+
+``from bussdcc_framework.io.console import ConsoleSink`` imports ``ConsoleSink`` from here.
+"""
+
+from .filters import TypeFilter
+from .messages import ConsoleDropped
+from .sink import ConsoleSink
+
+__all__ = ["ConsoleDropped", "ConsoleSink", "TypeFilter"]
