@@ -1,0 +1,394 @@
+"""The codec: messages to JSON records and back, with msgspec doing the work in C.
+
+Each message class gets a ``_Plan`` the first time it is seen: its record type name, an
+encoder for its data and a typed msgspec decoder. Nothing is introspected per record.
+
+Nested events (``ProcessError.evt``, ``ServiceError.evt``, ``EventSubscriberError.event``,
+``SinkHandlerError.evt``, or any field typed ``Event[...]``/``Optional[Event[...]]``) are written
+as nested records ``{"time", "type", "data"}`` so that they keep their type and replay.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import typing
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import PurePath
+from types import NoneType, UnionType
+from typing import Any, Final
+
+import msgspec
+from bussdcc.event import Event
+from bussdcc.message import Message
+
+from .errors import DecodeError, EncodeError
+from .names import split_type_name, type_name
+from .registry import TypeRegistry, is_message_class
+from .timefmt import format_time_json
+
+
+class _Unencodable(TypeError):
+    """A value no encoding exists for; unlike msgspec's own TypeErrors, no slow path helps."""
+
+
+def _enc_hook(obj: Any) -> Any:
+    if isinstance(obj, PurePath):
+        return str(obj)
+    raise _Unencodable(f"values of type {type(obj).__qualname__} cannot be written as JSON")
+
+
+def _dec_hook(tp: type, obj: Any) -> Any:
+    if tp is object:
+        return obj  # ``object`` fields hold any JSON value, like ``Any``
+    if isinstance(tp, type) and issubclass(tp, PurePath):
+        if isinstance(obj, str):
+            return tp(obj)
+        raise ValueError(f"Expected `str` (a path), got `{type(obj).__name__}`")
+    raise ValueError(f"cannot build {getattr(tp, '__qualname__', tp)!r} from JSON")
+
+
+class _Head(msgspec.Struct):
+    """The three keys of a record; ``data`` is kept raw until its type is known."""
+
+    time: datetime
+    type: str
+    data: msgspec.Raw
+
+
+class _NestedRaw(msgspec.Struct):
+    time: datetime
+    type: str
+    data: msgspec.Raw
+
+
+class _NestedBuiltins(msgspec.Struct):
+    time: datetime
+    type: str
+    data: dict[str, Any]
+
+
+def _event_fields(cls: type) -> tuple[str, ...]:
+    """Names of the fields typed ``Event[...]`` or ``Optional[Event[...]]``."""
+    hints = typing.get_type_hints(cls)
+    names = []
+    for field in dataclasses.fields(cls):
+        hint = hints.get(field.name)
+        options = (
+            typing.get_args(hint)
+            if typing.get_origin(hint) in (typing.Union, UnionType)
+            else (hint,)
+        )
+        if any(
+            opt is Event or typing.get_origin(opt) is Event for opt in options if opt is not NoneType
+        ):
+            names.append(field.name)
+    return tuple(names)
+
+
+def _shadow_struct(cls: type, nested: type, event_fields: tuple[str, ...]) -> type[msgspec.Struct]:
+    """A msgspec Struct with ``cls``'s fields, event fields retyped as nested records."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    spec: list[tuple[str, Any, Any]] = []
+    for field in dataclasses.fields(cls):
+        if not field.init:
+            continue
+        tp: Any = (nested | None) if field.name in event_fields else hints[field.name]
+        if field.default is not dataclasses.MISSING:
+            spec.append((field.name, tp, field.default))
+        elif field.default_factory is not dataclasses.MISSING:
+            spec.append((field.name, tp, msgspec.field(default_factory=field.default_factory)))
+        else:
+            spec.append((field.name, tp, msgspec.NODEFAULT))
+    # Required fields must precede optional ones in a Struct: keyword-only lifts that rule.
+    return msgspec.defstruct(f"{cls.__name__}Record", spec, kw_only=True)
+
+
+def _validation_detail(exc: msgspec.ValidationError, prefix: str) -> str:
+    text = str(exc)
+    message, sep, path = text.rpartition(" - at `")
+    if not sep:
+        return f"{prefix}: {text}"
+    return f"{prefix}{path.rstrip('`')[1:]}: {message}"
+
+
+class _Plan:
+    """Everything the codec needs for one message class, computed once."""
+
+    __slots__ = (
+        "builtins_shadow",
+        "cls",
+        "encode_shadow",
+        "event_fields",
+        "fallback",
+        "field_names",
+        "loose",
+        "name",
+        "prefix",
+        "raw_decoder",
+        "raw_shadow",
+    )
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+        self.name = type_name(cls)
+        self.prefix = b'","type":"' + msgspec.json.encode(self.name)[1:-1] + b'","data":'
+        self.event_fields = _event_fields(cls)
+        self.field_names = tuple(f.name for f in dataclasses.fields(cls))
+        self.encode_shadow: type[msgspec.Struct] | None = None
+        self.raw_decoder: msgspec.json.Decoder[Any] | None = None
+        self.raw_shadow: type[msgspec.Struct] | None = None
+        self.builtins_shadow: type[msgspec.Struct] | None = None
+        self.fallback = False  # encode through to_builtins (non-str dict keys)
+        self.loose = False  # decode field by field (a field type msgspec cannot decode)
+        if self.event_fields:
+            self.encode_shadow = self.out_struct()
+
+    def out_struct(self) -> type[msgspec.Struct]:
+        """A Struct with the class's fields in order, for encoding pre-converted values."""
+        return msgspec.defstruct(
+            f"{self.cls.__name__}Out", [(name, Any) for name in self.field_names]
+        )
+
+
+class Codec:
+    """Encodes events as JSON records and decodes records into events, for one registry.
+
+    Thread-safe and meant to be shared: plans are built once per class under a lock and then
+    only read.
+    """
+
+    def __init__(self, registry: TypeRegistry | None = None) -> None:
+        if registry is None:
+            from .registry import default_registry
+
+            registry = default_registry()
+        self.registry = registry
+        self._plans: dict[type, _Plan] = {}
+        self._lock = threading.Lock()
+        self._encoder = msgspec.json.Encoder(enc_hook=_enc_hook, order="deterministic")
+        self._encode: Final[Callable[[Any], bytes]] = self._encoder.encode
+        self._head = msgspec.json.Decoder(_Head)
+
+    # -- plans ---------------------------------------------------------------------------
+
+    def _plan(self, cls: type) -> _Plan:
+        plan = self._plans.get(cls)
+        if plan is not None:
+            return plan
+        if not is_message_class(cls):
+            raise EncodeError(f"{cls!r} is not a Message dataclass and cannot be recorded")
+        with self._lock:
+            plan = self._plans.get(cls)
+            if plan is None:
+                plan = _Plan(cls)
+                self._plans[cls] = plan
+        return plan
+
+    # -- encoding ------------------------------------------------------------------------
+
+    def encode_record(self, evt: Event[Message]) -> bytes:
+        """One record as JSON bytes, without the trailing newline."""
+        payload = evt.payload
+        plan = self._plans.get(type(payload))
+        if plan is None:
+            plan = self._plan(type(payload))
+        return b"".join(
+            (b'{"time":', format_time_json(evt.time)[:-1], plan.prefix,
+             self._encode_data(plan, payload), b"}")
+        )
+
+    def encode_message(self, msg: Message) -> bytes:
+        """The JSON of one message's data (the record's ``data`` value)."""
+        return self._encode_data(self._plan(type(msg)), msg)
+
+    def to_builtins(self, msg: Message) -> dict[str, Any]:
+        """The JSON-ready data of one message, exactly as a record would hold it."""
+        data = msgspec.json.decode(self.encode_message(msg))
+        assert isinstance(data, dict)
+        return data
+
+    def _encode_data(self, plan: _Plan, payload: Any) -> bytes:
+        if plan.encode_shadow is None and not plan.fallback:
+            try:
+                return self._encode(payload)
+            except _Unencodable as exc:
+                raise EncodeError(f"cannot encode {plan.name}: {exc}") from None
+            except TypeError:
+                # e.g. a dict with int or Enum keys: convert field by field (keeping the
+                # declared field order, which to_builtins of the whole object would sort away).
+                plan.fallback = True
+                plan.encode_shadow = plan.out_struct()
+        try:
+            assert plan.encode_shadow is not None
+            return self._encode(self._shadow_out(plan, payload))
+        except (TypeError, ValueError, msgspec.EncodeError) as exc:
+            raise EncodeError(f"cannot encode {plan.name}: {exc}") from None
+
+    def _shadow_out(self, plan: _Plan, payload: Any) -> Any:
+        values = []
+        for name in plan.field_names:
+            value = getattr(payload, name)
+            if name in plan.event_fields and isinstance(value, Event):
+                value = msgspec.Raw(self.encode_record(value))
+            elif plan.fallback:
+                value = self._builtins(value)
+            values.append(value)
+        assert plan.encode_shadow is not None
+        return plan.encode_shadow(*values)
+
+    def _builtins(self, value: Any) -> Any:
+        # Non-string dict keys (int, Enum) need str_keys; a set of mixed types cannot be sorted
+        # and is written in iteration order rather than refused.
+        try:
+            return msgspec.to_builtins(value, enc_hook=_enc_hook, str_keys=True, order="deterministic")
+        except TypeError:
+            return msgspec.to_builtins(value, enc_hook=_enc_hook, str_keys=True)
+
+    # -- decoding ------------------------------------------------------------------------
+
+    def resolve(self, name: object) -> type:
+        """The class a record type names, or ``DecodeError`` (bad_type_name / unknown_type)."""
+        if isinstance(name, str):
+            cls = self.registry.resolve(name)
+            if cls is not None:
+                return cls
+        module, _ = split_type_name(name)
+        hint = self.registry.import_errors.get(str(name))
+        detail = (
+            f"{name}: {hint}"
+            if hint
+            else f"{name} is not a known message type; import the module that defines it, "
+            f"register it, or allow it with --import {module}"
+        )
+        raise DecodeError("unknown_type", detail)
+
+    def decode_record(self, line: bytes | str) -> Event[Message]:
+        """One record (a line of a log, newline optional) as an event, or ``DecodeError``."""
+        try:
+            head = self._head.decode(line)
+        except msgspec.ValidationError as exc:
+            raise _head_error(exc) from None
+        except msgspec.DecodeError as exc:
+            raise DecodeError("bad_json", f"not valid JSON: {exc}") from None
+        return self._event(head.time, head.type, head.data, "data")
+
+    def _event(self, time: datetime, name: str, data: msgspec.Raw, where: str) -> Event[Message]:
+        if time.tzinfo is None:
+            raise DecodeError("bad_time", f"{where.rpartition('.')[0] or 'record'} time has no UTC offset")
+        cls = self.resolve(name)
+        plan = self._plan(cls)
+        return Event(time=time, payload=self._decode_raw(plan, data, where))
+
+    def _decode_raw(self, plan: _Plan, data: msgspec.Raw, where: str) -> Any:
+        decoder = plan.raw_decoder
+        if decoder is None:
+            decoder = self._raw_decoder(plan)
+        try:
+            decoded = decoder.decode(data)
+        except msgspec.ValidationError as exc:
+            raise DecodeError("invalid_data", _validation_detail(exc, where)) from None
+        except msgspec.DecodeError as exc:
+            raise DecodeError("bad_json", str(exc)) from None
+        if plan.loose:
+            return self._loose(plan, decoded, where)
+        if plan.raw_shadow is None:
+            return decoded
+        return self._from_shadow(plan, decoded, where, nested_raw=True)
+
+    def _raw_decoder(self, plan: _Plan) -> msgspec.json.Decoder[Any]:
+        target: Any = plan.cls
+        if plan.event_fields:
+            plan.raw_shadow = _shadow_struct(plan.cls, _NestedRaw, plan.event_fields)
+            target = plan.raw_shadow
+        try:
+            decoder = msgspec.json.Decoder(target, dec_hook=_dec_hook)
+        except TypeError:
+            # A field type msgspec cannot decode (e.g. a union of two string-like types):
+            # rebuild the class from plain JSON values instead of refusing every record of it.
+            decoder = msgspec.json.Decoder(dict[str, Any])
+            plan.raw_shadow = None
+            plan.loose = True
+        plan.raw_decoder = decoder
+        return decoder
+
+    def _from_shadow(self, plan: _Plan, shadow: Any, where: str, *, nested_raw: bool) -> Any:
+        kwargs: dict[str, Any] = {}
+        for name in shadow.__struct_fields__:
+            value = getattr(shadow, name)
+            if name in plan.event_fields and value is not None:
+                inner = f"{where}.{name}.data"
+                if nested_raw:
+                    value = self._event(value.time, value.type, value.data, inner)
+                else:
+                    value = self._event_from_builtins(value, inner)
+            kwargs[name] = value
+        return self._construct(plan, kwargs, where)
+
+    def _construct(self, plan: _Plan, kwargs: dict[str, Any], where: str) -> Any:
+        try:
+            return plan.cls(**kwargs)
+        except Exception as exc:  # noqa: BLE001 (__post_init__ validation, missing arguments)
+            raise DecodeError("invalid_data", f"{where}: {plan.name}: {exc}") from None
+
+    def decode_message(self, cls_or_name: type | str, data: Any) -> Message:
+        """Build a message from JSON-ready data (e.g. a record's ``data`` or a web form)."""
+        cls = cls_or_name if isinstance(cls_or_name, type) else self.resolve(cls_or_name)
+        plan = self._plan(cls)
+        if not isinstance(data, dict):
+            raise DecodeError("invalid_data", f"data of {plan.name} must be an object, got {type(data).__name__}")
+        if plan.raw_decoder is None:
+            self._raw_decoder(plan)
+        if plan.loose:
+            return typing.cast(Message, self._loose(plan, data, "data"))
+        if plan.event_fields:
+            if plan.builtins_shadow is None:
+                plan.builtins_shadow = _shadow_struct(cls, _NestedBuiltins, plan.event_fields)
+            target: Any = plan.builtins_shadow
+        else:
+            target = cls
+        try:
+            converted = msgspec.convert(data, target, dec_hook=_dec_hook, str_keys=True)
+        except msgspec.ValidationError as exc:
+            raise DecodeError("invalid_data", _validation_detail(exc, "data")) from None
+        if plan.event_fields:
+            return typing.cast(Message, self._from_shadow(plan, converted, "data", nested_raw=False))
+        return typing.cast(Message, converted)
+
+    def _loose(self, plan: _Plan, data: dict[str, Any], where: str) -> Any:
+        """Field by field: typed where msgspec can check the type, plain JSON values elsewhere."""
+        hints = typing.get_type_hints(plan.cls)
+        kwargs: dict[str, Any] = {}
+        for name, value in data.items():
+            if name not in plan.field_names:
+                continue  # a field removed since recording: ignore, as the typed path does
+            if name in plan.event_fields and isinstance(value, dict):
+                nested = msgspec.convert(value, _NestedBuiltins, str_keys=True)
+                kwargs[name] = self._event_from_builtins(nested, f"{where}.{name}.data")
+                continue
+            try:
+                kwargs[name] = msgspec.convert(value, hints[name], dec_hook=_dec_hook, str_keys=True)
+            except msgspec.ValidationError as exc:
+                raise DecodeError("invalid_data", _validation_detail(exc, f"{where}.{name}")) from None
+            except TypeError:
+                kwargs[name] = value
+        return self._construct(plan, kwargs, where)
+
+    def _event_from_builtins(self, nested: _NestedBuiltins, where: str) -> Event[Message]:
+        if nested.time.tzinfo is None:
+            raise DecodeError("bad_time", f"{where.rpartition('.')[0]} time has no UTC offset")
+        return Event(time=nested.time, payload=self.decode_message(self.resolve(nested.type), nested.data))
+
+
+def _head_error(exc: msgspec.ValidationError) -> DecodeError:
+    text = str(exc)
+    if text.startswith("Object missing required field"):
+        return DecodeError("missing_key", text.replace("Object missing required field", "record has no key"))
+    if text.endswith("`$.time`"):
+        return DecodeError("bad_time", _validation_detail(exc, "record"))
+    if text.endswith("`$.type`"):
+        return DecodeError("bad_type_name", _validation_detail(exc, "record"))
+    if " - at `" not in text:
+        return DecodeError("bad_json", f"a record must be a JSON object: {text}")
+    return DecodeError("invalid_data", _validation_detail(exc, "record"))
