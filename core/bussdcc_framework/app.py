@@ -37,8 +37,18 @@ def _import_path(path: Path) -> ModuleType:
     if folder not in sys.path:
         sys.path.insert(0, folder)
     name = path.stem
-    if name in sys.modules and getattr(sys.modules[name], "__file__", None) == str(path.resolve()):
-        return sys.modules[name]
+    existing = sys.modules.get(name)
+    if existing is not None:
+        if getattr(existing, "__file__", None) == str(path.resolve()):
+            return existing
+        # Replacing an imported module (``json.py``, ``signal.py``) would break everything that
+        # uses it; the module name must stay the stem so recorded message types replay.
+        raise AppError(
+            f"application file {str(path)!r} would shadow the already imported module "
+            f"{name!r}; rename the file"
+        )
+    if not name.isidentifier():
+        raise AppError(f"application file {str(path)!r}: {name!r} is not a valid module name")
     spec = importlib.util.spec_from_file_location(name, path.resolve())
     if spec is None or spec.loader is None:
         raise AppError(f"cannot import {str(path)!r} as a Python module")

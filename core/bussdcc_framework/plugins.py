@@ -39,6 +39,10 @@ class PluginLoadError(RuntimeError):
     """A plugin could not be loaded and ``BUSSDCC_STRICT_PLUGINS`` is on."""
 
 
+class PluginHookError(RuntimeError):
+    """A plugin's hook raised or returned the wrong thing and ``BUSSDCC_STRICT_PLUGINS`` is on."""
+
+
 @dataclass
 class PluginRecord:
     """What discovery found for one entry point, including plugins that did not load."""
@@ -75,24 +79,66 @@ class PluginRecord:
 class FrameworkPluginManager(pluggy.PluginManager):
     """A pluggy manager that also remembers every discovered plugin and why it (did not) load."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, strict: bool = False) -> None:
         super().__init__(PROJECT_NAME)
         self.add_hookspecs(hookspecs)
         self.records: dict[str, PluginRecord] = {}
         self.problems: list[str] = []
         self.tracing = False
+        self.strict = strict
 
     def loaded(self) -> list[PluginRecord]:
         """Records of the plugins that are registered and active."""
         return [r for r in self.records.values() if r.status == "loaded"]
 
     def collect(self, hook_name: str, **kwargs: Any) -> list[Any]:
-        """Call a ``register_*`` hook and flatten the iterables every plugin returned."""
+        """Call a hook plugin by plugin and flatten the iterables they returned.
+
+        Each plugin is called on its own so that one that raises, or returns something that is
+        not an iterable, is reported in one line naming the plugin, the hook and the fix, and
+        the other plugins still contribute (``BUSSDCC_STRICT_PLUGINS=1`` raises
+        ``PluginHookError`` instead). Hooks that act rather than return (``register_routes``)
+        can be called this way too; their ``None`` results are skipped.
+        """
+        caller = getattr(self.hook, hook_name)
+        impls = caller.get_hookimpls()
+        wrappers = [i for i in impls if i.hookwrapper or i.wrapper]
         results: list[Any] = []
-        for batch in getattr(self.hook, hook_name)(**kwargs):
-            if batch is not None:
+        # pluggy calls the last registered implementation first; keep that order.
+        for impl in reversed([i for i in impls if not (i.hookwrapper or i.wrapper)]):
+            try:
+                batches: list[Any] = self._hookexec(  # type: ignore[assignment]
+                    hook_name, [impl, *wrappers], kwargs, False
+                )
+            except Exception as exc:
+                self._hook_failed(impl.plugin_name, hook_name, f"{type(exc).__name__}: {exc}")
+                continue
+            for batch in batches:
+                if batch is None:
+                    continue
+                if isinstance(batch, (str, bytes)) or not isinstance(batch, Iterable):
+                    self._hook_failed(
+                        impl.plugin_name,
+                        hook_name,
+                        f"returned {_short_repr(batch)}; {hook_name} must return a list "
+                        "(or any iterable) or None",
+                    )
+                    continue
                 results.extend(batch)
         return results
+
+    def _hook_failed(self, plugin: str, hook_name: str, error: str) -> None:
+        line = (
+            f'bussdcc: plugin "{plugin}" failed in hook {hook_name}: {error.splitlines()[0]}; '
+            f"disable it with BUSSDCC_DISABLE_PLUGINS={plugin}"
+        )
+        self.problems.append(line)
+        record = self.records.get(plugin)
+        if record is not None and record.error is None:
+            record.error = f"{hook_name}: {error.splitlines()[0]}"
+        if self.strict:
+            raise PluginHookError(line)
+        _report(line)
 
 
 def normalize_name(name: str) -> str:
@@ -118,12 +164,14 @@ def _report(line: str) -> None:
 
 
 def _implemented_hooks(pm: pluggy.PluginManager, plugin: object) -> dict[str, Callable[..., Any]]:
+    """Hook name -> implementation, honouring ``@hookimpl(specname=...)``."""
     found: dict[str, Callable[..., Any]] = {}
     for attr in dir(plugin):
         if attr.startswith("__"):
             continue
-        if pm.parse_hookimpl_opts(plugin, attr) is not None:
-            found[attr] = getattr(plugin, attr)
+        opts = pm.parse_hookimpl_opts(plugin, attr)
+        if opts is not None:
+            found[opts.get("specname") or attr] = getattr(plugin, attr)
     return found
 
 
@@ -142,7 +190,7 @@ def validate_plugin(pm: pluggy.PluginManager, plugin: object) -> list[str]:
             impl_args = [
                 p.name
                 for p in inspect.signature(fn).parameters.values()
-                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is p.empty
             ]
         except (TypeError, ValueError):
             continue
@@ -196,7 +244,7 @@ class _Loader:
     def __init__(self, pm: FrameworkPluginManager, environ: Mapping[str, str]) -> None:
         self.pm = pm
         self.environ = environ
-        self.strict = env_bool("BUSSDCC_STRICT_PLUGINS", environ=environ)
+        self.strict = pm.strict
 
     def problem(self, line: str) -> None:
         self.pm.problems.append(line)
@@ -301,22 +349,34 @@ _lock = threading.Lock()
 _manager: FrameworkPluginManager | None = None
 
 
+def create_plugin_manager(environ: Mapping[str, str] | None = None) -> FrameworkPluginManager:
+    """Discover, select and register plugins into a new manager (no caching).
+
+    ``load_plugins()`` is this plus a process-wide cache; call this directly for an isolated
+    manager, e.g. ``create_plugin_manager({"BUSSDCC_PLUGINS": ""})`` for one without plugins.
+    """
+    env = os.environ if environ is None else environ
+    pm = FrameworkPluginManager(strict=env_bool("BUSSDCC_STRICT_PLUGINS", environ=env))
+    if env_bool("BUSSDCC_TRACE_PLUGINS", environ=env):
+        tracer = _Tracer()
+        pm.add_hookcall_monitoring(tracer.before, tracer.after)
+        pm.tracing = True
+    eps = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (ep.name, ep.value))
+    _Loader(pm, env).run(eps)
+    return pm
+
+
 def load_plugins(environ: Mapping[str, str] | None = None) -> FrameworkPluginManager:
-    """Discover, select and register plugins once; later calls return the same manager."""
+    """Discover, select and register plugins once; later calls return the same manager.
+
+    The first call decides (from ``environ``, default ``os.environ``); later calls ignore their
+    argument, so every part of a process sees the same plugins.
+    """
     global _manager
     with _lock:
-        if _manager is not None:
-            return _manager
-        env = os.environ if environ is None else environ
-        pm = FrameworkPluginManager()
-        if env_bool("BUSSDCC_TRACE_PLUGINS", environ=env):
-            tracer = _Tracer()
-            pm.add_hookcall_monitoring(tracer.before, tracer.after)
-            pm.tracing = True
-        eps = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (ep.name, ep.value))
-        _Loader(pm, env).run(eps)
-        _manager = pm
-        return pm
+        if _manager is None:
+            _manager = create_plugin_manager(environ)
+        return _manager
 
 
 def load_settings(

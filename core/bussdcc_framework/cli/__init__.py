@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from ..plugins import load_plugins
+from ..plugins import PluginHookError, PluginLoadError, load_plugins
+from ..settings import SettingError
 from .core_commands import plugins_command, run_command, settings_command
 from .versions import print_versions
 
@@ -64,8 +65,19 @@ cli.add_command(settings_command)
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point."""
-    return cli.main(args=argv, prog_name="bussdcc")
+    """Console-script entry point.
+
+    Plugin problems that are fatal by choice (``BUSSDCC_STRICT_PLUGINS=1``) and malformed
+    ``BUSSDCC_*`` variables end the command with one line on stderr, not a traceback.
+    """
+    try:
+        return cli.main(args=argv, prog_name="bussdcc")
+    except (PluginLoadError, PluginHookError) as exc:
+        click.echo(f"{exc} (BUSSDCC_STRICT_PLUGINS is on)", err=True)
+        sys.exit(1)
+    except SettingError as exc:
+        click.echo(f"bussdcc: error: {exc}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

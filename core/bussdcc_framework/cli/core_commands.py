@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ..app import AppError, build_runtime
-from ..plugins import load_plugins, load_settings
+from ..plugins import hook_names, load_plugins, load_settings
 from ..runtime import Runtime, run_with_signals
 from ..settings import SettingError, parse_assignment
 from .table import format_table
@@ -96,6 +96,8 @@ def run_command(app: str | None, assignments: tuple[str, ...], **options: Any) -
 @click.option("--hook", metavar="NAME", help="Only plugins that implement hook NAME.")
 def plugins_command(show_all: bool, as_json: bool, hook: str | None) -> None:
     """List plugins: name, version, entry point, hooks and status (failed ones with their error)."""
+    if hook is not None and hook not in hook_names():
+        fail(f"--hook {hook!r} is not a hook; hooks: {', '.join(hook_names())}", 2)
     pm = load_plugins()
     records = list(pm.records.values())
     if not show_all:

@@ -93,9 +93,18 @@ class Runtime(KernelRuntime):
         settings: Settings | None = None,
         plugins: FrameworkPluginManager | None = None,
     ) -> Self:
-        """Add the sinks, services and processes of the selected plugins, and their ``on_event``."""
+        """Add the sinks, services and processes of the selected plugins, and their ``on_event``.
+
+        ``settings`` default to ``load_settings()`` (environment and defaults) and ``plugins``
+        to ``load_plugins()`` (selected by ``BUSSDCC_PLUGINS``). A runtime takes plugins once;
+        later calls return it unchanged.
+        """
         from ..plugins import load_plugins, load_settings
 
+        if self.plugins is not None:
+            # Already composed (e.g. an app's ``runtime = Runtime.from_plugins()`` run by
+            # ``bussdcc run``): adding the same sinks and services twice would fail.
+            return self
         pm = plugins if plugins is not None else load_plugins()
         resolved = settings if settings is not None else load_settings(plugins=pm)
         self.plugins = pm
@@ -184,10 +193,11 @@ class Runtime(KernelRuntime):
             except BaseException as exc:
                 self._boot_failed(exc)
                 raise
-            for sink, exc, tb in self._sink_start_errors:
+            for sink, error, tb in self._sink_start_errors:
                 self.ctx.emit(
-                    SinkHandlerError(sink=sink_name(sink), error=f"start failed: {exc!r}",
-                                     traceback=tb)
+                    SinkHandlerError(
+                        sink=sink_name(sink), error=f"start failed: {error!r}", traceback=tb
+                    )
                 )
             self.ctx.emit(FrameworkBooted(version=self.framework_version))
 
@@ -235,6 +245,11 @@ class Runtime(KernelRuntime):
                     raise
             finally:
                 self._booted = False
+                # The kernel cancels its bus subscription only when every stop() succeeded;
+                # a leaked one would deliver each event twice after the next boot.
+                subscription = getattr(self, "_sub", None)
+                if subscription is not None:
+                    subscription.cancel()
                 self._stop_sinks()
                 self._stop_event.set()
 
