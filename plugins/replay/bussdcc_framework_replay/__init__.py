@@ -1,1 +1,26 @@
-"""bussdcc-framework plugin: Deterministic replay of recorded event streams."""
+"""bussdcc-framework plugin: deterministic replay of recorded event streams.
+
+``JsonlSource`` reads JSONL logs (directories, files, ``.jsonl.gz``) as events in time order,
+skipping and counting damaged lines; ``ReplayRuntime`` replays them through a full framework
+runtime on a replay clock. The plugin adds ``bussdcc replay`` and ``bussdcc events info|cat``.
+"""
+
+from .clock import ReplayClock
+from .filters import TypeFilter
+from .lifecycle import LIFECYCLE_TYPES
+from .reader import ReplayDataError
+from .runtime import ReplayRuntime, ReplayStats
+from .source import JsonlSource
+from .stats import FileStats, SourceStats
+
+__all__ = [
+    "FileStats",
+    "JsonlSource",
+    "LIFECYCLE_TYPES",
+    "ReplayClock",
+    "ReplayDataError",
+    "ReplayRuntime",
+    "ReplayStats",
+    "SourceStats",
+    "TypeFilter",
+]

@@ -1,0 +1,115 @@
+"""What a source read, and what it skipped and why: counts, examples, per-file figures.
+
+Damaged input is never fatal (unless strict), so this is where it becomes visible: every
+skipped line is counted by reason, and the first few of each reason are kept as
+``file:line: detail`` examples for the summary.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bussdcc_framework.codec import format_time
+
+#: Reasons of the codec (``DecodeError.reason``) plus those only a reader of files can see.
+READER_REASONS = {
+    "torn_line": "the last line of a file is incomplete (a crash or a file still being written)",
+    "bad_gzip": "the compressed file is truncated or corrupt; records before the damage were read",
+    "unreadable": "the file could not be read (permissions, I/O error)",
+}
+
+#: How many ``file:line`` examples are kept per reason.
+MAX_EXAMPLES = 3
+
+
+@dataclass
+class FileStats:
+    """Figures for one file of a source."""
+
+    path: str
+    size: int
+    records: int = 0
+    damaged: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    skipped_after_end: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready figures (``bussdcc events info --json``)."""
+        return {
+            "path": self.path,
+            "size": self.size,
+            "records": self.records,
+            "damaged": self.damaged,
+            "first": _time(self.first),
+            "last": _time(self.last),
+            "skipped_after_end": self.skipped_after_end,
+        }
+
+
+@dataclass
+class SourceStats:
+    """Counts of one pass over a source; reset each time the source is iterated."""
+
+    files: list[FileStats] = field(default_factory=list)
+    shadowed: list[str] = field(default_factory=list)
+    records: int = 0
+    """Lines decoded into events (whether or not the filters kept them)."""
+    yielded: int = 0
+    """Events that passed the time window and type patterns."""
+    outside_window: int = 0
+    filtered_type: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    unknown_types: Counter[str] = field(default_factory=Counter)
+    first: datetime | None = None
+    last: datetime | None = None
+
+    @property
+    def damaged(self) -> int:
+        """Lines (or files) skipped because they could not be read or decoded."""
+        return sum(self.skipped.values())
+
+    def skip(self, reason: str, where: str, detail: str) -> None:
+        """Count one damaged line (or file) and keep it as an example if it is among the first."""
+        self.skipped[reason] += 1
+        examples = self.examples.setdefault(reason, [])
+        if len(examples) < MAX_EXAMPLES:
+            examples.append(f"{where}: {_shorten(detail)}")
+
+    def describe_skipped(self) -> list[str]:
+        """One line per reason: count, meaning and the first example."""
+        lines = []
+        for reason, count in self.skipped.most_common():
+            example = self.examples.get(reason, [""])[0]
+            lines.append(f"{reason}: {count} (e.g. {example})" if example else f"{reason}: {count}")
+        return lines
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready counts."""
+        return {
+            "files": [f.as_dict() for f in self.files],
+            "shadowed": list(self.shadowed),
+            "records": self.records,
+            "yielded": self.yielded,
+            "outside_window": self.outside_window,
+            "filtered_type": self.filtered_type,
+            "damaged": self.damaged,
+            "skipped": dict(self.skipped.most_common()),
+            "examples": {k: list(v) for k, v in self.examples.items()},
+            "unknown_types": dict(self.unknown_types.most_common()),
+            "first": _time(self.first),
+            "last": _time(self.last),
+        }
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else format_time(value)
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
