@@ -86,6 +86,7 @@ class FrameworkPluginManager(pluggy.PluginManager):
         self.problems: list[str] = []
         self.tracing = False
         self.strict = strict
+        self._hook_failures: set[tuple[str, str]] = set()
 
     def loaded(self) -> list[PluginRecord]:
         """Records of the plugins that are registered and active."""
@@ -128,6 +129,9 @@ class FrameworkPluginManager(pluggy.PluginManager):
         return results
 
     def _hook_failed(self, plugin: str, hook_name: str, error: str) -> None:
+        if (plugin, hook_name) in self._hook_failures:
+            return  # one line per plugin and hook, however often the hook is called
+        self._hook_failures.add((plugin, hook_name))
         line = (
             f'bussdcc: plugin "{plugin}" failed in hook {hook_name}: {error.splitlines()[0]}; '
             f"disable it with BUSSDCC_DISABLE_PLUGINS={plugin}"
@@ -257,7 +261,13 @@ class _Loader:
         selected = None if selected_raw is None else _parse_name_list(selected_raw)
         disabled = _parse_name_list(self.environ.get("BUSSDCC_DISABLE_PLUGINS", ""))
 
+        def is_wanted(names: set[str]) -> bool:
+            if names & set(disabled):
+                return False
+            return selected is None or bool(names & set(selected))
+
         unique: list[EntryPoint] = []
+        duplicates: list[tuple[str, PluginRecord]] = []
         seen: dict[str, EntryPoint] = {}
         for ep in eps:
             first = seen.get(ep.name)
@@ -270,12 +280,13 @@ class _Loader:
                     f'entry point name "{ep.name}" is also used by {_label(first)} '
                     f"({_entry_point_text(first)}); only the first is loaded"
                 )
-                self.pm.records[f"{ep.name}#{_dist_name(ep)}"] = record
-                self.problem(
-                    f'bussdcc: plugin "{_label(ep)}" ({_entry_point_text(ep)}) was not loaded: '
-                    f'the name "{ep.name}" is already used by {_label(first)} '
-                    f"({_entry_point_text(first)}); uninstall one of them"
-                )
+                duplicates.append((f"{ep.name}#{_dist_name(ep)}", record))
+                if is_wanted({normalize_name(ep.name), normalize_name(_dist_name(ep) or "")}):
+                    self.problem(
+                        f'bussdcc: plugin "{_label(ep)}" ({_entry_point_text(ep)}) was not '
+                        f'loaded: the name "{ep.name}" is already used by {_label(first)} '
+                        f"({_entry_point_text(first)}); uninstall one of them"
+                    )
 
         names_for = {ep.name: {normalize_name(ep.name), normalize_name(_dist_name(ep) or "")}
                      for ep in unique}
@@ -293,13 +304,12 @@ class _Loader:
             names = names_for[ep.name]
             record = _record_for(ep, "loaded")
             self.pm.records[ep.name] = record
-            if names & set(disabled):
-                record.status = "disabled"
-                continue
-            if selected is not None and not names & set(selected):
-                record.status = "not selected"
+            if not is_wanted(names):
+                record.status = "disabled" if names & set(disabled) else "not selected"
                 continue
             self.load(ep, record)
+        for key, record in duplicates:
+            self.pm.records[key] = record
 
     def load(self, ep: EntryPoint, record: PluginRecord) -> None:
         try:

@@ -1,0 +1,423 @@
+"""Plugin discovery and selection, through real entry points in real ``.dist-info`` directories.
+
+Every test runs ``bussdcc`` (or a fresh interpreter) as a subprocess with real environment
+variables, so what is tested is what a user's shell does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ALPHA = """
+from bussdcc_framework import hookimpl
+from bussdcc_framework.settings import Setting
+
+@hookimpl
+def register_settings():
+    return [Setting("alpha", "greeting", "str", "hello", "What alpha says")]
+"""
+
+BETA = """
+from bussdcc_framework import hookimpl
+
+@hookimpl
+def register_sinks(settings):
+    return []
+"""
+
+
+def bomb_source(marker: Path) -> str:
+    """A plugin module that leaves a marker, then fails to import with a two-line message."""
+    return f"""
+from pathlib import Path
+Path({str(marker)!r}).write_text("imported")
+raise RuntimeError("kaboom\\nsecond line that must not be printed")
+"""
+
+
+def plugin_json(result: Any) -> dict[str, dict[str, Any]]:
+    assert result.returncode == 0, result.stderr
+    return {entry["name"]: entry for entry in json.loads(result.stdout)}
+
+
+def bussdcc_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("bussdcc")]
+
+
+@pytest.fixture
+def two_plugins(site: Any) -> Any:
+    site.add("bussdcc-test-alpha", ALPHA, version="1.2.3", entry_point="alpha")
+    site.add("bussdcc-test-beta", BETA, version="0.1.0", entry_point="beta")
+    return site
+
+
+# -- selection with BUSSDCC_PLUGINS --------------------------------------------------------
+
+
+def test_unset_selection_loads_every_installed_plugin(two_plugins: Any, run_cli: Any) -> None:
+    plugins = plugin_json(run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": None}))
+    assert {"alpha", "beta", "console", "identity", "jsonl", "replay", "web"} <= set(plugins)
+    assert plugins["alpha"]["status"] == "loaded"
+    assert plugins["alpha"]["distribution"] == "bussdcc-test-alpha"
+    assert plugins["alpha"]["version"] == "1.2.3"
+    assert plugins["alpha"]["entry_point"] == "alpha = bussdcc_test_alpha"
+    assert plugins["alpha"]["hooks"] == ["register_settings"]
+
+
+def test_empty_selection_loads_none(two_plugins: Any, run_cli: Any) -> None:
+    result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": ""})
+    assert plugin_json(result) == {}
+    assert result.stderr == ""
+    everything = plugin_json(run_cli("plugins", "--json", "--all", env={"BUSSDCC_PLUGINS": ""}))
+    assert {p["status"] for p in everything.values()} == {"not selected"}
+
+
+def test_list_selects_only_those(two_plugins: Any, run_cli: Any) -> None:
+    result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "alpha,jsonl"})
+    assert set(plugin_json(result)) == {"alpha", "jsonl"}
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        " ALPHA ",  # entry-point name, case and whitespace
+        "acme_alpha_plugin",  # distribution name with _ for - and .
+        "Acme.Alpha-Plugin",  # distribution name as published
+        "acme-alpha.plugin ,",  # mixed separators and a trailing comma
+        ",, acme__alpha--plugin",  # runs of separators and empty items
+    ],
+)
+def test_names_match_case_insensitively_with_separators_equivalent(
+    site: Any, run_cli: Any, selection: str
+) -> None:
+    site.add("Acme.Alpha-Plugin", ALPHA, entry_point="alpha", module="acme_alpha")
+    site.add("bussdcc-test-beta", BETA, entry_point="beta")
+    result = run_cli("plugins", "--json", "--all", env={"BUSSDCC_PLUGINS": selection})
+    plugins = plugin_json(result)
+    assert plugins["alpha"]["status"] == "loaded"
+    assert plugins["beta"]["status"] == "not selected"
+    assert result.stderr == ""
+
+
+def test_unknown_name_is_reported_in_one_line_naming_installed_plugins(
+    two_plugins: Any, run_cli: Any
+) -> None:
+    result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "alpha, nosuch-plugin"})
+    assert set(plugin_json(result)) == {"alpha"}  # loading continued
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith('bussdcc: BUSSDCC_PLUGINS names "nosuch-plugin"')
+    installed = lines[0].split("installed plugins: ", 1)[1].split(", ")
+    assert {"alpha", "beta", "console", "jsonl", "web"} <= set(installed)
+
+
+def test_unknown_disabled_name_is_reported_too(two_plugins: Any, run_cli: Any) -> None:
+    result = run_cli(
+        "plugins", "--json", env={"BUSSDCC_PLUGINS": "alpha", "BUSSDCC_DISABLE_PLUGINS": "gamma"}
+    )
+    assert set(plugin_json(result)) == {"alpha"}
+    assert bussdcc_lines(result.stderr) == [
+        line for line in result.stderr.splitlines() if 'BUSSDCC_DISABLE_PLUGINS names "gamma"' in line
+    ]
+    assert len(result.stderr.splitlines()) == 1
+
+
+# -- BUSSDCC_DISABLE_PLUGINS --------------------------------------------------------------
+
+
+def test_disabled_plugin_is_never_imported(
+    two_plugins: Any, run_cli: Any, tmp_path: Path
+) -> None:
+    marker = tmp_path / "bomb-imported"
+    two_plugins.add("bussdcc-test-bomb", bomb_source(marker), entry_point="bomb")
+    result = run_cli(
+        "plugins", "--json", "--all",
+        env={"BUSSDCC_DISABLE_PLUGINS": " Bussdcc_Test.Bomb ", "BUSSDCC_PLUGINS": "alpha,bomb"},
+    )
+    plugins = plugin_json(result)
+    assert not marker.exists(), "a disabled plugin must not be imported"
+    assert plugins["bomb"]["status"] == "disabled"  # disabling wins over selecting
+    assert plugins["alpha"]["status"] == "loaded"
+    assert result.stderr == ""
+
+
+# -- a plugin that fails -------------------------------------------------------------------
+
+
+def test_import_failure_prints_exactly_one_line_and_the_rest_works(
+    two_plugins: Any, run_cli: Any, tmp_path: Path
+) -> None:
+    two_plugins.add("bussdcc-test-bomb", bomb_source(tmp_path / "m"), version="2.0.1",
+                    entry_point="bomb")
+    result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "alpha,beta,bomb"})
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == [
+        'bussdcc: plugin "bussdcc-test-bomb 2.0.1" (bomb = bussdcc_test_bomb) failed to load: '
+        "RuntimeError: kaboom; disable it with BUSSDCC_DISABLE_PLUGINS=bomb"
+    ]
+    plugins = plugin_json(result)
+    assert plugins["bomb"]["status"] == "failed"
+    assert plugins["bomb"]["error"] == "RuntimeError: kaboom"
+    assert plugins["alpha"]["status"] == plugins["beta"]["status"] == "loaded"
+    # the suggested fix works
+    fixed = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "alpha,beta,bomb",
+                                               "BUSSDCC_DISABLE_PLUGINS": "bomb"})
+    assert fixed.stderr == "" and set(plugin_json(fixed)) == {"alpha", "beta"}
+
+
+def test_missing_attribute_in_entry_point_is_a_load_failure(site: Any, run_cli: Any) -> None:
+    info = site.add("bussdcc-test-gone", "X = 1\n", entry_point="gone")
+    (site.root / f"bussdcc_test_gone-1.0.0.dist-info" / "entry_points.txt").write_text(
+        "[bussdcc_framework]\ngone = bussdcc_test_gone:plugin\n"
+    )
+    result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "gone"})
+    assert info.entry_point == "gone"
+    [line] = result.stderr.splitlines()
+    assert line.startswith('bussdcc: plugin "bussdcc-test-gone 1.0.0" (gone = bussdcc_test_gone:plugin)'
+                           " failed to load: AttributeError:")
+    assert line.endswith("; disable it with BUSSDCC_DISABLE_PLUGINS=gone")
+
+
+@pytest.mark.parametrize("value", ["1", "true", "YES", " yes "])
+def test_strict_mode_turns_a_failure_into_an_error(
+    two_plugins: Any, run_cli: Any, tmp_path: Path, value: str
+) -> None:
+    two_plugins.add("bussdcc-test-bomb", bomb_source(tmp_path / "m"), entry_point="bomb")
+    result = run_cli("plugins", env={"BUSSDCC_PLUGINS": "alpha,bomb",
+                                     "BUSSDCC_STRICT_PLUGINS": value})
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith('bussdcc: plugin "bussdcc-test-bomb 1.0.0" (bomb = bussdcc_test_bomb) '
+                           "failed to load: RuntimeError: kaboom")
+
+
+@pytest.mark.parametrize("value", ["0", "false", "No", ""])
+def test_strict_mode_off_values_keep_going(
+    two_plugins: Any, run_cli: Any, tmp_path: Path, value: str
+) -> None:
+    two_plugins.add("bussdcc-test-bomb", bomb_source(tmp_path / "m"), entry_point="bomb")
+    result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "alpha,bomb",
+                                               "BUSSDCC_STRICT_PLUGINS": value})
+    assert result.returncode == 0
+    assert plugin_json(result)["bomb"]["status"] == "failed"
+
+
+@pytest.mark.parametrize("variable", ["BUSSDCC_STRICT_PLUGINS", "BUSSDCC_TRACE_PLUGINS"])
+@pytest.mark.parametrize("value", ["2", "maybe", "enabled"])
+def test_boolean_variables_reject_other_values_clearly(
+    run_cli: Any, variable: str, value: str
+) -> None:
+    result = run_cli("plugins", env={variable: value})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        f"bussdcc: error: {variable}={value!r} is not a boolean; "
+        "use one of 1/true/yes/on or 0/false/no/off"
+    )
+
+
+# -- validation of hook implementations ------------------------------------------------------
+
+
+def test_misspelt_hook_name_is_reported_naming_plugin_and_hook(site: Any, run_cli: Any) -> None:
+    site.add("bussdcc-test-typo", """
+        from bussdcc_framework import hookimpl
+
+        @hookimpl
+        def register_sink(settings):
+            return []
+    """, entry_point="typo")
+    result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "typo"})
+    [line] = result.stderr.splitlines()
+    assert line == (
+        'bussdcc: plugin "bussdcc-test-typo 1.0.0" (typo = bussdcc_test_typo) failed to load: '
+        'PluginValidationError: hook "register_sink" is not a bussdcc_framework hook '
+        '(did you mean "register_sinks"?); disable it with BUSSDCC_DISABLE_PLUGINS=typo'
+    )
+    assert plugin_json(result)["typo"]["status"] == "failed"
+
+
+def test_wrong_hook_argument_is_reported_naming_plugin_and_hook(site: Any, run_cli: Any) -> None:
+    site.add("bussdcc-test-args", """
+        from bussdcc_framework import hookimpl
+
+        @hookimpl
+        def register_sinks(settngs):
+            return []
+    """, entry_point="args")
+    result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "args"})
+    [line] = result.stderr.splitlines()
+    assert 'plugin "bussdcc-test-args 1.0.0"' in line
+    assert ('hook "register_sinks" takes argument(s) settngs that the hook does not provide '
+            "(it provides: settings)") in line
+
+
+def test_two_entry_points_with_the_same_name_are_reported(site: Any, tmp_path: Path,
+                                                          run_cli: Any) -> None:
+    site.add("bussdcc-test-first", ALPHA, entry_point="dup")
+    other = type(site)(tmp_path / "other-site")
+    other.add("bussdcc-test-second", BETA, entry_point="dup")
+    env = {"BUSSDCC_PLUGINS": "dup",
+           "PYTHONPATH": f"{site.root}:{other.root}"}
+    result = run_cli("plugins", "--json", env=env)
+    [line] = result.stderr.splitlines()
+    assert line == (
+        'bussdcc: plugin "bussdcc-test-second 1.0.0" (dup = bussdcc_test_second) was not loaded: '
+        'the name "dup" is already used by bussdcc-test-first 1.0.0 (dup = bussdcc_test_first); '
+        "uninstall one of them"
+    )
+    listed = json.loads(result.stdout)
+    assert [(p["distribution"], p["status"]) for p in listed] == [
+        ("bussdcc-test-first", "loaded"), ("bussdcc-test-second", "duplicate")
+    ]
+    strict = run_cli("plugins", env={**env, "BUSSDCC_STRICT_PLUGINS": "1"})
+    assert strict.returncode == 1 and "already used by" in strict.stderr
+    # a clash between plugins nobody selected is listed, not reported
+    quiet = run_cli("plugins", "--json", "--all", env={**env, "BUSSDCC_PLUGINS": "",
+                                                       "BUSSDCC_STRICT_PLUGINS": "1"})
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert ("dup", "duplicate") in [(p["name"], p["status"]) for p in json.loads(quiet.stdout)]
+
+
+# -- failures inside hooks -----------------------------------------------------------------
+
+
+def test_a_failing_hook_is_reported_naming_plugin_and_hook(two_plugins: Any, run_cli: Any) -> None:
+    two_plugins.add("bussdcc-test-broken", """
+        from bussdcc_framework import hookimpl
+
+        @hookimpl
+        def register_settings():
+            raise ValueError("no settings today")
+    """, entry_point="broken")
+    result = run_cli("settings", "--json", env={"BUSSDCC_PLUGINS": "alpha,broken"})
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == [
+        'bussdcc: plugin "broken" failed in hook register_settings: ValueError: no settings today;'
+        " disable it with BUSSDCC_DISABLE_PLUGINS=broken"
+    ]
+    assert [s["key"] for s in json.loads(result.stdout)] == ["alpha.greeting"]
+    strict = run_cli("settings", env={"BUSSDCC_PLUGINS": "alpha,broken",
+                                      "BUSSDCC_STRICT_PLUGINS": "1"})
+    assert strict.returncode == 1
+    assert "failed in hook register_settings" in strict.stderr
+    assert "Traceback" not in strict.stderr
+
+
+def test_a_hook_returning_a_non_iterable_is_reported(site: Any, run_cli: Any) -> None:
+    site.add("bussdcc-test-single", """
+        from bussdcc_framework import hookimpl
+        from bussdcc_framework.settings import Setting
+
+        @hookimpl
+        def register_settings():
+            return Setting("single", "x")
+    """, entry_point="single")
+    result = run_cli("settings", "--json", env={"BUSSDCC_PLUGINS": "single"})
+    [line] = result.stderr.splitlines()
+    assert line.startswith('bussdcc: plugin "single" failed in hook register_settings: returned ')
+    assert "register_settings must return a list (or any iterable) or None" in line
+
+
+# -- tracing -------------------------------------------------------------------------------
+
+
+def test_trace_prints_hook_plugin_arguments_and_duration(two_plugins: Any, python: Any) -> None:
+    result = python(
+        """
+        from bussdcc_framework.runtime import Runtime
+        Runtime.from_plugins()
+        """,
+        env={"BUSSDCC_PLUGINS": "alpha,beta", "BUSSDCC_TRACE_PLUGINS": "yes"},
+        pythonpath=[two_plugins.root],
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert any(re.fullmatch(r"bussdcc trace: register_settings\(\) \[alpha\] \d+\.\d{3} ms", line)
+               for line in lines), lines
+    [sinks] = [line for line in lines if line.startswith("bussdcc trace: register_sinks(")]
+    assert re.fullmatch(r"bussdcc trace: register_sinks\(settings=Settings\(.*\) \[beta\] [\d.]+ ms",
+                        sinks), sinks
+
+
+def test_trace_off_by_default(two_plugins: Any, python: Any) -> None:
+    result = python(
+        "from bussdcc_framework.runtime import Runtime; Runtime.from_plugins()",
+        env={"BUSSDCC_PLUGINS": "alpha"}, pythonpath=[two_plugins.root],
+    )
+    assert result.returncode == 0 and result.stderr == ""
+
+
+# -- load_plugins() ------------------------------------------------------------------------
+
+
+def test_load_plugins_is_idempotent(site: Any, python: Any, tmp_path: Path) -> None:
+    counter = tmp_path / "imports"
+    site.add("bussdcc-test-count", f"""
+        with open({str(counter)!r}, "a") as f:
+            f.write("x")
+        from bussdcc_framework import hookimpl
+
+        @hookimpl
+        def register_message_types():
+            return []
+    """, entry_point="count")
+    result = python(
+        """
+        import os
+        from bussdcc_framework.plugins import load_plugins
+        first = load_plugins()
+        os.environ["BUSSDCC_PLUGINS"] = ""  # later calls do not discover again
+        second = load_plugins()
+        assert first is second
+        print([r.name for r in second.loaded()])
+        """,
+        env={"BUSSDCC_PLUGINS": "count"}, pythonpath=[site.root],
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['count']"
+    assert counter.read_text() == "x"
+
+
+def test_loading_every_plugin_does_not_import_flask(python: Any) -> None:
+    result = python(
+        """
+        import sys
+        from bussdcc_framework.plugins import load_plugins, load_settings
+        from bussdcc_framework.runtime import Runtime
+        pm = load_plugins()
+        settings = load_settings()
+        for hook in ("register_message_types", "register_sources", "register_commands"):
+            pm.collect(hook) if hook != "register_sources" else pm.collect(hook, settings=settings)
+        heavy = sorted(m for m in sys.modules
+                       if m.split(".")[0] in {"flask", "flask_socketio", "socketio", "engineio"})
+        print(len(pm.loaded()), heavy)
+        """,
+        env={"BUSSDCC_PLUGINS": None},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "5 []"
+
+
+def test_the_cli_does_not_import_flask_to_list_plugins(python: Any) -> None:
+    result = python(
+        """
+        import sys
+        from bussdcc_framework.cli import main
+        try:
+            main(["plugins"])
+        except SystemExit:
+            pass
+        print(sorted(m for m in sys.modules if m.split(".")[0] in {"flask", "flask_socketio"}),
+              file=sys.stderr)
+        """
+    )
+    assert result.stderr.strip().splitlines()[-1] == "[]"
