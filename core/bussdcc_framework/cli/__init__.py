@@ -10,6 +10,7 @@ import click
 from ..plugins import PluginHookError, PluginLoadError, load_plugins
 from ..settings import SettingError
 from .core_commands import plugins_command, run_command, settings_command
+from .new_plugin import new_plugin_command
 from .versions import print_versions
 
 
@@ -62,6 +63,7 @@ def cli() -> None:
 cli.add_command(run_command)
 cli.add_command(plugins_command)
 cli.add_command(settings_command)
+cli.add_command(new_plugin_command)
 
 
 def main(argv: list[str] | None = None) -> Any:
