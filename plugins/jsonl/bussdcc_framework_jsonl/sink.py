@@ -1,0 +1,274 @@
+"""``JsonlSink``: records every event as one JSON line in time-segmented files.
+
+The emitting thread only encodes the event (msgspec, in C, no lock) and appends the bytes to a
+bounded queue; a writer thread drains the queue in batches and writes them to disk. The
+event is encoded when it is emitted, so later mutation of a mutable field cannot change what
+was recorded. See docs/recording.md for the guarantees.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+from pathlib import Path
+from typing import Literal
+
+from bussdcc.context import ContextProtocol
+from bussdcc.event import Event
+from bussdcc.message import Message
+
+from bussdcc_framework.codec import Codec, EncodeError, TypeRegistry, type_name
+
+from .messages import RecordingDropped, RecordingError
+from .writer import FlushMode, Item, SegmentWriter, stderr_line
+
+Overflow = Literal["block", "drop"]
+FLUSH_MODES: tuple[FlushMode, ...] = ("interval", "line", "fsync")
+OVERFLOW_MODES: tuple[Overflow, ...] = ("block", "drop")
+DEFAULT_QUEUE_SIZE = 65536
+DEFAULT_FLUSH_INTERVAL = 0.5
+
+
+class JsonlSink:
+    """Write every event to ``root/YYYY-MM-DD/HH-MM-SS.jsonl`` segments of ``interval`` seconds.
+
+    ``max_size`` also rotates a segment at that many bytes; ``retention_age`` (seconds) and
+    ``retention_size`` (bytes, all segments together) delete the oldest segments; ``compress``
+    gzips closed segments. ``flush``: ``"interval"`` writes to the OS every ``flush_interval``
+    seconds (default), ``"line"`` as soon as possible after each event, ``"fsync"`` like
+    interval plus ``fsync`` (survives power loss). When ``queue_size`` events are waiting,
+    ``overflow="block"`` makes emitters wait for the writer, ``"drop"`` drops and reports.
+    """
+
+    name = "jsonl"
+
+    def __init__(
+        self,
+        root: str | Path,
+        interval: float = 600.0,
+        *,
+        max_size: int | None = None,
+        retention_age: float | None = None,
+        retention_size: int | None = None,
+        compress: bool = False,
+        flush: FlushMode = "interval",
+        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+        overflow: Overflow = "block",
+        codec: Codec | None = None,
+    ) -> None:
+        _check(interval > 0, f"interval={interval!r}: expected seconds > 0, e.g. 600")
+        _check(max_size is None or max_size > 0, f"max_size={max_size!r}: expected bytes > 0")
+        _check(retention_age is None or retention_age > 0,
+               f"retention_age={retention_age!r}: expected seconds > 0")
+        _check(retention_size is None or retention_size > 0,
+               f"retention_size={retention_size!r}: expected bytes > 0")
+        _check(flush in FLUSH_MODES, f"flush={flush!r}: expected one of {', '.join(FLUSH_MODES)}")
+        _check(0 < flush_interval <= 1.0,
+               f"flush_interval={flush_interval!r}: expected seconds in (0, 1]")
+        _check(queue_size >= 1, f"queue_size={queue_size!r}: expected at least 1")
+        _check(overflow in OVERFLOW_MODES,
+               f"overflow={overflow!r}: expected one of {', '.join(OVERFLOW_MODES)}")
+        self.root = Path(root)
+        self.interval = float(interval)
+        self.max_size = max_size
+        self.retention_age = retention_age
+        self.retention_size = retention_size
+        self.compress = compress
+        self.flush = flush
+        self.flush_interval = flush_interval
+        self.queue_size = queue_size
+        self.overflow = overflow
+        # Encoding needs no registry lookups: an empty one avoids plugin discovery here.
+        self._codec = codec if codec is not None else Codec(TypeRegistry(include_imported=False))
+        self._encode = self._codec.encode_record
+        self._queue: deque[Item] = deque()
+        self._wake_at = 1 if flush == "line" else max(1, queue_size // 4)
+        self._wake = threading.Event()
+        self._space = threading.Event()
+        self._count_lock = threading.Lock()
+        self._reports: deque[tuple[Message, str]] = deque()
+        self._ctx: ContextProtocol | None = None
+        self._thread: threading.Thread | None = None
+        self._writer: SegmentWriter | None = None
+        self._stopping = False
+        self._accepting = False
+        self.dropped = 0  # queue full, overflow="drop"
+        self._dropped_reported = 0
+        self.late = 0  # handled after stop()
+        self.unencodable = 0
+        self._unencodable_types: set[type] = set()
+
+    # -- the hot path ----------------------------------------------------------------------
+
+    def handle(self, evt: Event[Message]) -> None:
+        """Encode ``evt`` on the calling thread and queue it for the writer; never touches disk."""
+        try:
+            line = self._encode(evt)
+        except EncodeError as exc:
+            self._unencodable(evt, exc)
+            return
+        queue = self._queue
+        if len(queue) >= self.queue_size and not self._admit():
+            return
+        queue.append((evt.time, line))
+        if len(queue) >= self._wake_at:
+            self._wake.set()
+
+    def _admit(self) -> bool:
+        """The queue is full: wait for room (block) or count a drop. True to enqueue anyway."""
+        thread = self._thread
+        if not self._accepting or thread is None or threading.current_thread() is thread:
+            return True  # before start / during stop: stop() drains; the writer never waits
+        if self.overflow == "block":
+            while len(self._queue) >= self.queue_size and self._accepting and thread.is_alive():
+                self._wake.set()
+                self._space.wait(0.05)
+            return True
+        with self._count_lock:
+            self.dropped += 1
+        return False
+
+    def _unencodable(self, evt: Event[Message], exc: EncodeError) -> None:
+        with self._count_lock:
+            self.unencodable += 1
+            first = type(evt.payload) not in self._unencodable_types
+            self._unencodable_types.add(type(evt.payload))
+        if first:
+            self._reports.append((
+                RecordingError(path=str(self.root), operation="encode", error=str(exc)),
+                f"bussdcc jsonl: {exc}; events of {type_name(type(evt.payload))} are not recorded",
+            ))
+            self._wake.set()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self, ctx: ContextProtocol) -> None:
+        """Start the writer thread; an unusable directory is reported, not raised, and retried."""
+        if self._thread is not None:
+            return
+        self._ctx = ctx
+        self._writer = SegmentWriter(
+            self.root,
+            interval=self.interval,
+            max_size=self.max_size,
+            flush=self.flush,
+            compress=self.compress,
+            retention_age=self.retention_age,
+            retention_size=self.retention_size,
+            report=self._report,
+        )
+        self._stopping = False
+        self._accepting = True
+        self._thread = threading.Thread(target=self._run, name="bussdcc-jsonl-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Drain the queue to disk, close the segment, print a summary of anything lost."""
+        thread, writer = self._thread, self._writer
+        if thread is None or writer is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        thread.join()
+        self._accepting = False
+        writer.write(self._drain())  # anything queued while the writer finished
+        writer.flush()
+        writer.close()
+        self._emit_reports()
+        self._thread = None
+        self._space.set()
+        if self.dropped or writer.lost or self.unencodable:
+            stderr_line(
+                f"bussdcc jsonl: recorded {writer.written} events in {self.root}; "
+                f"dropped {self.dropped} (queue full), lost {writer.lost} (write errors), "
+                f"{self.unencodable} could not be encoded"
+            )
+
+    @property
+    def written(self) -> int:
+        """Events written to disk so far."""
+        return self._writer.written if self._writer is not None else 0
+
+    @property
+    def lost(self) -> int:
+        """Events not written because of write errors."""
+        return self._writer.lost if self._writer is not None else 0
+
+    @property
+    def path(self) -> Path | None:
+        """The segment being written, if any."""
+        return self._writer.path if self._writer is not None else None
+
+    # -- the writer thread ---------------------------------------------------------------
+
+    def _run(self) -> None:
+        writer = self._writer
+        assert writer is not None
+        writer.compress_leftovers()
+        writer.apply_retention()
+        while True:
+            stopping = self._stopping
+            if not stopping:
+                self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            try:
+                items = self._drain()
+                if items:
+                    writer.write(items)
+                writer.flush()
+            except Exception as exc:  # noqa: BLE001 - the writer must survive to keep recording
+                self._report(
+                    RecordingError(path=str(self.root), operation="write", error=repr(exc)),
+                    f"bussdcc jsonl: writer error {exc!r}",
+                )
+            self._report_drops()
+            self._emit_reports()
+            if stopping:
+                return
+
+    def _drain(self) -> list[Item]:
+        self._space.clear()
+        queue = self._queue
+        popleft = queue.popleft
+        items = [popleft() for _ in range(len(queue))]
+        self._space.set()
+        return items
+
+    def _report_drops(self) -> None:
+        dropped = self.dropped
+        if dropped != self._dropped_reported:
+            new = dropped - self._dropped_reported
+            self._dropped_reported = dropped
+            self._report(
+                RecordingDropped(dropped=new, total=dropped, queue_size=self.queue_size),
+                f"bussdcc jsonl: queue full, dropped {new} events ({dropped} in all); "
+                "raise jsonl.queue_size or use jsonl.overflow=block",
+            )
+
+    def _report(self, msg: Message, line: str) -> None:
+        self._reports.append((msg, line))
+
+    def _emit_reports(self) -> None:
+        # Emitted from the writer thread (or stop()), never from inside handle(): the report
+        # goes through every sink, this one included, like any other event.
+        while self._reports:
+            msg, line = self._reports.popleft()
+            stderr_line(line)
+            ctx = self._ctx
+            if ctx is not None:
+                try:
+                    ctx.emit(msg)
+                except Exception:  # noqa: BLE001 - reporting must not kill the writer
+                    pass
+
+    def __repr__(self) -> str:
+        return f"JsonlSink({str(self.root)!r}, interval={self.interval:g})"
+
+
+def _check(ok: bool, problem: str) -> None:
+    if not ok:
+        raise ValueError(f"JsonlSink: {problem}")
+
+

@@ -1,0 +1,324 @@
+"""The file side of the sink: segment rotation, writes, fsync, write errors and recovery.
+
+Used only by the sink's writer thread (and by ``stop()`` after that thread ended), so it holds
+no lock. Writes go straight to the file descriptor (``os.write``): a batch is in the operating
+system as soon as the call returns, so a killed process loses only what was still queued, and
+a torn line can only be the last one of a file, because a file is never written again after a
+failed write and never reopened (see ``segments.create_segment``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from bussdcc.message import Message
+
+from . import segments
+from .messages import RecordingError, RecordingResumed
+
+FlushMode = Literal["interval", "line", "fsync"]
+Report = Callable[[Message, str], None]
+Item = tuple[datetime, bytes]
+
+#: Events this much earlier than the open segment still go into it: threads race at a
+#: boundary and clocks get small corrections. A larger step back opens a new segment file.
+BACKSTEP_TOLERANCE = timedelta(seconds=5)
+#: How often a failed recording is retried.
+RETRY_INTERVAL = 1.0
+
+
+class SegmentWriter:
+    """Writes batches of encoded records into rotating segment files under ``root``."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        interval: float,
+        max_size: int | None,
+        flush: FlushMode,
+        compress: bool,
+        retention_age: float | None,
+        retention_size: int | None,
+        report: Report,
+    ) -> None:
+        self.root = root
+        self.interval = interval
+        self.max_size = max_size
+        self.durable = flush == "fsync"
+        self.compress = compress
+        self.retention_age = retention_age
+        self.retention_size = retention_size
+        self.report = report
+        self.path: Path | None = None
+        self._fd: int | None = None
+        self._start = datetime.max.replace(tzinfo=UTC)  # open segment: [start, end)
+        self._end = datetime.min.replace(tzinfo=UTC)
+        self._low = self._start
+        self._size = 0
+        self._dirty = False
+        self.failing: str | None = None  # the error of the current outage
+        self._retry_at = 0.0
+        self.lost = 0  # events not written because of write errors, ever
+        self._lost_in_outage = 0
+        self.written = 0
+        self.segments_closed = 0
+        self._compressor = _Compressor(report, durable=self.durable) if compress else None
+
+    # -- writing -------------------------------------------------------------------------
+
+    def write(self, items: list[Item]) -> None:
+        """Write records, rotating whenever an event falls outside the open segment."""
+        i, n = 0, len(items)
+        while i < n:
+            t = items[i][0]
+            if self._fd is None or not (self._low <= t < self._end):
+                if not self._open_for(t):
+                    # Skip the rest of this segment's events; they count as lost.
+                    j = i + 1
+                    while j < n and self._low <= items[j][0] < self._end:
+                        j += 1
+                    self._lose(j - i)
+                    i = j
+                    continue
+            j = i + 1
+            low, end = self._low, self._end
+            while j < n and low <= items[j][0] < end:
+                j += 1
+            self._write_lines([line for _, line in items[i:j]])
+            i = j
+
+    def _write_lines(self, lines: list[bytes]) -> None:
+        if self.max_size is not None:
+            budget = self.max_size - self._size
+            taken, total = 0, 0
+            for line in lines:
+                if total + len(line) + 1 > budget and (taken or self._size):
+                    break
+                total += len(line) + 1
+                taken += 1
+            if taken < len(lines):
+                if taken:
+                    self._write_data(lines[:taken])
+                rest = lines[taken:]
+                if self._fd is not None:
+                    self._rotate_same_interval()
+                if self._fd is None:
+                    self._lose(len(rest))
+                    return
+                self._write_lines(rest)
+                return
+        self._write_data(lines)
+
+    def _write_data(self, lines: list[bytes]) -> None:
+        assert self._fd is not None
+        data = b"\n".join(lines) + b"\n"
+        view = memoryview(data)
+        done = 0
+        try:
+            while done < len(data):
+                done += os.write(self._fd, view[done:])
+        except OSError as exc:
+            complete = data.count(b"\n", 0, done)
+            self.written += complete
+            self._size += done
+            self._fail("write", self.path, exc)
+            self._lose(len(lines) - complete)
+            return
+        self._size += len(data)
+        self.written += len(lines)
+        self._dirty = True
+        if self._lost_in_outage or self.failing:
+            self._resumed()
+
+    # -- segments ------------------------------------------------------------------------
+
+    def _open_for(self, t: datetime) -> bool:
+        if self.failing is not None and time.monotonic() < self._retry_at:
+            return False
+        ts = t.timestamp()
+        start = segments.segment_start(ts, self.interval)
+        self._close_segment()
+        try:
+            path, fd = segments.create_segment(self.root, start)
+            if self.durable:
+                segments.fsync_dir(path.parent)
+        except OSError as exc:
+            self._fail("open", self.root, exc)
+            return False
+        self.path, self._fd, self._size = path, fd, 0
+        self._start = datetime.fromtimestamp(start, UTC)
+        self._end = datetime.fromtimestamp(start + self.interval, UTC)
+        self._low = self._start - BACKSTEP_TOLERANCE
+        self.apply_retention()
+        return True
+
+    def _rotate_same_interval(self) -> None:
+        start = self._start.timestamp()
+        self._close_segment()
+        try:
+            path, fd = segments.create_segment(self.root, start)
+        except OSError as exc:
+            self._fail("open", self.root, exc)
+            return
+        self.path, self._fd, self._size = path, fd, 0
+        self.apply_retention()
+
+    def _close_segment(self) -> None:
+        fd, path = self._fd, self.path
+        self._fd = None
+        if fd is None:
+            return
+        try:
+            if self.durable:
+                os.fsync(fd)
+        except OSError as exc:
+            self._fail("fsync", path, exc)
+        finally:
+            os.close(fd)
+        self.segments_closed += 1
+        if path is not None and self._compressor is not None:
+            self._compressor.submit(path)
+
+    def flush(self) -> None:
+        """End of a writer cycle: in fsync mode, make what was written durable."""
+        if self.durable and self._dirty and self._fd is not None:
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                self._fail("fsync", self.path, exc)
+        self._dirty = False
+
+    def close(self) -> None:
+        """Close the open segment and wait for pending compressions (end of recording)."""
+        self._close_segment()
+        if self._compressor is not None:
+            self._compressor.close()
+        self.apply_retention()
+
+    def compress_leftovers(self) -> None:
+        """Compress plain segments a previous run left behind (it crashed before it could)."""
+        if self._compressor is None:
+            return
+        for path in segments.list_segments(self.root):
+            if path.name.endswith(segments.SUFFIX) and path != self.path:
+                self._compressor.submit(path)
+
+    def apply_retention(self) -> None:
+        """Delete the segments the retention settings no longer keep (never the open one)."""
+        if self.retention_age is None and self.retention_size is None:
+            return
+        keep = {self.path} if self.path is not None and self._fd is not None else set()
+        try:
+            for path in segments.expired(
+                segments.list_segments(self.root),
+                keep=keep,
+                max_age=self.retention_age,
+                max_total=self.retention_size,
+            ):
+                path.unlink(missing_ok=True)
+            segments.remove_empty_days(self.root)
+        except OSError as exc:
+            self._fail("retention", self.root, exc)
+
+    # -- errors --------------------------------------------------------------------------
+
+    def _lose(self, count: int) -> None:
+        self.lost += count
+        self._lost_in_outage += count
+
+    def _fail(self, operation: str, path: Path | None, exc: OSError) -> None:
+        if self._fd is not None and operation == "write":
+            # Never write after a failed write: the file may end in a torn line.
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
+            self._end = self._low = datetime.min.replace(tzinfo=UTC)
+        self._retry_at = time.monotonic() + RETRY_INTERVAL
+        error = f"{type(exc).__name__}: {exc.strerror or exc}"
+        if self.failing is not None:
+            return  # reported once per outage
+        self.failing = error
+        where = str(exc.filename or path or self.root)
+        self.report(
+            RecordingError(path=where, operation=operation, error=error),
+            f"bussdcc jsonl: recording failed ({operation} {where}: {error}); "
+            "events are counted as lost until it works again",
+        )
+
+    def _resumed(self) -> None:
+        lost, self._lost_in_outage = self._lost_in_outage, 0
+        self.failing = None
+        path = str(self.path)
+        self.report(
+            RecordingResumed(path=path, lost=lost),
+            f"bussdcc jsonl: recording resumed in {path}; {lost} events were lost",
+        )
+
+
+class _Compressor:
+    """Gzips closed segments on its own thread, so compression never stalls the writer."""
+
+    def __init__(self, report: Report, *, durable: bool) -> None:
+        self._report = report
+        self._durable = durable
+        self._pending: list[Path] = []
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closing = False
+
+    def submit(self, path: Path) -> None:
+        with self._cond:
+            if path in self._pending:
+                return
+            self._pending.append(path)
+            if self._thread is None or not self._thread.is_alive():
+                self._closing = False
+                self._thread = threading.Thread(
+                    target=self._run, name="bussdcc-jsonl-compress", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closing:
+                    self._cond.wait()
+                if not self._pending:
+                    return
+                path = self._pending[0]
+            try:
+                segments.compress(path, durable=self._durable)
+            except OSError as exc:
+                self._report(
+                    RecordingError(path=str(path), operation="compress", error=repr(exc)),
+                    f"bussdcc jsonl: could not compress {path} ({exc}); it stays uncompressed",
+                )
+            with self._cond:
+                self._pending.remove(path)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+
+def stderr_line(line: str) -> None:
+    """Print one report line on stderr (never raises: stderr may be closed at exit)."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
