@@ -136,26 +136,33 @@ class Runtime(KernelRuntime):
     # -- the sink pipeline ---------------------------------------------------------------
 
     def _dispatch(self, evt: Event[Message]) -> None:
+        # Failures are reported after every sink, observer and process has seen ``evt``:
+        # emitting is synchronous, so reporting at once would show the report to the later
+        # sinks before the event it is about, and recordings would have them out of order.
+        failures: list[SinkHandlerError] = []
         for sink in self._active_sinks:
             try:
                 sink.handle(evt)
             except Exception as exc:
-                self._sink_failed(sink_name(sink), evt, exc)
+                self._sink_failed(failures, sink_name(sink), evt, exc)
         for name, observe in self._event_observers:
             try:
                 observe(evt)
             except Exception as exc:
-                self._sink_failed(f"on_event[{name}]", evt, exc)
+                self._sink_failed(failures, f"on_event[{name}]", evt, exc)
         super()._dispatch(evt)
+        for failure in failures:
+            self.ctx.emit(failure)
 
-    def _sink_failed(self, name: str, evt: Event[Message], exc: BaseException) -> None:
+    @staticmethod
+    def _sink_failed(
+        failures: list[SinkHandlerError], name: str, evt: Event[Message], exc: BaseException
+    ) -> None:
         # Never report a failure on an error-level event: that is how error loops start.
         if evt.payload.severity >= Severity.ERROR:
             return
-        self.ctx.emit(
-            SinkHandlerError(
-                sink=name, error=repr(exc), evt=evt, traceback=traceback.format_exc()
-            )
+        failures.append(
+            SinkHandlerError(sink=name, error=repr(exc), evt=evt, traceback=traceback.format_exc())
         )
 
     def _start_sink(self, sink: EventSinkProtocol) -> None:
