@@ -1,1 +1,34 @@
-"""Entry point of the replay plugin: the hook implementations bussdcc-framework calls."""
+"""Entry point of the replay plugin: the hook implementations bussdcc-framework calls.
+
+Kept light: the click commands are defined in ``cli`` (click is already imported by the
+``bussdcc`` command), and nothing here imports the runtime or the codec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from bussdcc_framework import hookimpl
+
+if TYPE_CHECKING:
+    import click
+
+    from bussdcc_framework.settings import Settings
+    from bussdcc_framework.sources import SourceFactory
+
+
+@hookimpl
+def register_sources(settings: Settings) -> Iterable[SourceFactory]:
+    """The JSONL source factory: directories and ``.jsonl``/``.jsonl.gz`` files."""
+    from .factory import JsonlSourceFactory
+
+    return [JsonlSourceFactory()]
+
+
+@hookimpl
+def register_commands() -> Iterable[click.Command]:
+    """``bussdcc replay`` and ``bussdcc events info|cat``."""
+    from .cli import events_group, replay_command
+
+    return [replay_command, events_group]

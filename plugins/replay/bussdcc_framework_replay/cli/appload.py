@@ -1,0 +1,74 @@
+"""``bussdcc replay --app APP``: the application's processes and message types, replayed.
+
+The same ``APP`` forms as ``bussdcc run`` (``module:attr`` or ``path/app.py[:attr]``, with
+``setup``, ``create_runtime`` or ``runtime``). Importing the app registers its message types.
+``setup(runtime)`` configures the replay runtime directly; an app that builds its own
+``Runtime`` has its processes, interfaces, services and state moved onto a replay runtime.
+Its own sinks are left out: an app recording into ``./events`` must not write into the log
+being replayed (``--record DIR`` records a replay).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from bussdcc_framework.app import AppError, resolve
+from bussdcc_framework.runtime import Runtime
+
+from ..runtime import ReplayRuntime
+
+#: Makes a replay runtime (``speed`` and, for apps with their own runtime, their state).
+RuntimeMaker = Callable[..., ReplayRuntime]
+
+
+def load_app(spec: str | None, make: RuntimeMaker) -> tuple[ReplayRuntime, Callable[[ReplayRuntime], None]]:
+    """A replay runtime for ``spec`` and a function to call once plugins are added to it."""
+    if spec is None:
+        return make(), lambda runtime: None
+    obj = resolve(spec)
+    if isinstance(obj, Runtime):
+        return _adopt(obj, make), lambda runtime: None
+    if not callable(obj):
+        raise AppError(f"{spec!r} is a {type(obj).__name__}, not a Runtime or a function")
+    required = [
+        p for p in inspect.signature(obj).parameters.values()
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if len(required) == 1:
+        return make(), obj
+    if len(required) == 0:
+        built = obj()
+        if not isinstance(built, Runtime):
+            raise AppError(
+                f"{spec!r} returned {type(built).__name__}; a factory must return a "
+                "bussdcc_framework.runtime.Runtime"
+            )
+        return _adopt(built, make), lambda runtime: None
+    raise AppError(
+        f"{spec!r} takes {len(required)} arguments; expected setup(runtime) or create_runtime()"
+    )
+
+
+def _adopt(app_runtime: Runtime, make: RuntimeMaker) -> ReplayRuntime:
+    if isinstance(app_runtime, ReplayRuntime):
+        return app_runtime
+    runtime = make(state=app_runtime.state)
+    for process in app_runtime.processes.list():
+        runtime.add_process(process)
+    for interface in app_runtime.interfaces.list():
+        runtime.add_interface(interface)
+    for service in app_runtime.services.list():
+        runtime.add_service(service)
+    sinks: list[Any] = app_runtime.sinks
+    if sinks:
+        names = ", ".join(type(s).__name__ for s in sinks)
+        click.echo(
+            f"bussdcc: the app's own sinks ({names}) are not used in a replay; "
+            "use --record DIR to record it",
+            err=True,
+        )
+    return runtime

@@ -1,0 +1,132 @@
+"""What ``bussdcc replay`` and ``bussdcc events`` share: options, the type registry, sources."""
+
+from __future__ import annotations
+
+import heapq
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from operator import attrgetter
+from typing import Any, NoReturn, TypeVar
+
+import click
+from bussdcc.event import Event
+from bussdcc.message import Message
+
+from bussdcc_framework.codec import Codec, TypeRegistry, default_registry
+from bussdcc_framework.plugins import load_plugins, load_settings
+from bussdcc_framework.settings import Settings
+from bussdcc_framework.sources import SourceFactory
+
+from ..factory import JsonlSourceFactory
+from ..filters import TimeBound
+from ..source import JsonlSource
+from ..stats import SourceStats
+from .timeparse import TIME_BOUND
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print one error line on stderr and exit with ``code``."""
+    click.echo(f"bussdcc: error: {message}", err=True)
+    sys.exit(code)
+
+
+def source_options(function: F) -> F:
+    """The options every command reading logs takes: window, types, strict, imports."""
+    decorators = [
+        click.argument("paths", nargs=-1, required=True, metavar="PATH..."),
+        click.option("--start", type=TIME_BOUND, default=None,
+                     help="Skip events before this time: ISO-8601 (naive means UTC) or +OFFSET "
+                          "from the first event (+90s, +5m, +1h30m)."),
+        click.option("--end", type=TIME_BOUND, default=None,
+                     help="Skip events after this time (same forms as --start)."),
+        click.option("--types", "-t", "types", multiple=True, metavar="PATTERN",
+                     help="Only these types: shell patterns on module:QualName or the class "
+                          "name, comma-separated or repeated; !PATTERN excludes."),
+        click.option("--strict", is_flag=True,
+                     help="Stop at the first damaged line or unknown type instead of skipping it."),
+        click.option("--import", "imports", multiple=True, metavar="MODULE",
+                     help="Allow rebuilding types from MODULE (imported when a record names it); "
+                          "repeatable. Nothing is imported from log data otherwise."),
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+def build_registry(imports: Sequence[str]) -> TypeRegistry:
+    """The default registry plus the modules ``--import`` allows."""
+    registry = default_registry()
+    for module in imports:
+        try:
+            registry.allow_import(module)
+        except ValueError as exc:
+            fail(f"--import {module!r}: {exc}", 2)
+    return registry
+
+
+class MergedSource:
+    """Several sources (from one or more factories) merged by event time, stable by order."""
+
+    def __init__(self, sources: Sequence[Any]) -> None:
+        self.sources = list(sources)
+
+    def __iter__(self) -> Iterator[Event[Message]]:
+        if len(self.sources) == 1:
+            return iter(self.sources[0])
+        return heapq.merge(*self.sources, key=attrgetter("time"))
+
+    @property
+    def stats(self) -> list[SourceStats]:
+        """The stats of the JSONL sources among them."""
+        return [s.stats for s in self.sources if isinstance(s, JsonlSource)]
+
+    def progress(self) -> tuple[int, int]:
+        """(bytes read, bytes total) over the JSONL sources."""
+        done = total = 0
+        for source in self.sources:
+            if isinstance(source, JsonlSource):
+                d, t = source.progress()
+                done += d
+                total += t
+        return done, total
+
+
+def open_sources(
+    paths: Sequence[str],
+    *,
+    start: TimeBound,
+    end: TimeBound,
+    types: Sequence[str],
+    strict: bool,
+    registry: TypeRegistry,
+    settings: Settings | None = None,
+) -> MergedSource:
+    """Open ``paths`` with the registered source factories (JSONL first-class), or fail."""
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        fail(f"no such file or directory: {missing[0]}", 2)
+    pm = load_plugins()
+    resolved = settings if settings is not None else load_settings(plugins=pm)
+    factories: list[SourceFactory] = list(pm.collect("register_sources", settings=resolved))
+    if not any(isinstance(f, JsonlSourceFactory) for f in factories):
+        factories.append(JsonlSourceFactory())
+    codec = Codec(registry)
+    groups: dict[int, tuple[SourceFactory, list[str]]] = {}
+    for path in paths:
+        for position, factory in enumerate(factories):
+            if factory.can_open(path):
+                groups.setdefault(position, (factory, []))[1].append(path)
+                break
+        else:
+            names = ", ".join(f.name for f in factories)
+            fail(f"{path}: no source can read it (tried: {names})", 2)
+    sources = []
+    for factory, group in groups.values():
+        configure = getattr(factory, "with_options", None)
+        if callable(configure):
+            factory = configure(strict=strict, registry=registry, codec=codec)
+        sources.append(factory.open(group, start=start, end=end, types=types))  # type: ignore[arg-type]
+    return MergedSource(sources)

@@ -1,0 +1,167 @@
+"""``bussdcc replay PATH...``: replay recorded logs through a runtime with the selected plugins.
+
+The replay runs on a worker thread; the main thread draws the progress bar and turns Ctrl-C
+or SIGTERM into ``stop_replay()``, so the runtime shuts down cleanly (sinks flushed) and the
+summary still says how far it got. Recording is off unless ``--record DIR`` is given: with
+``BUSSDCC_JSONL_ENABLED`` on, a replay of ``./events`` would otherwise write into ``./events``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import Any
+
+import click
+
+from bussdcc_framework.app import AppError
+from bussdcc_framework.plugins import load_plugins, load_settings
+from bussdcc_framework.settings import SettingError, parse_assignment
+
+from ..filters import TimeBound
+from ..reader import ReplayDataError
+from ..runtime import ReplayRuntime
+from .appload import load_app
+from .common import build_registry, fail, open_sources, source_options
+from .progress import Progress, wanted
+from .summary import combine, replay_summary
+
+
+def _overrides(assignments: tuple[str, ...], record: str | None) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for text in assignments:
+        key, value = parse_assignment(text)
+        overrides[key] = value
+    declared = {s.key for s in load_plugins().collect("register_settings")}
+    if record is not None:
+        if "jsonl.dir" not in declared:
+            raise SettingError(
+                "--record needs the jsonl plugin, which is not loaded; install it with "
+                "pip install 'bussdcc-framework[jsonl]' or check BUSSDCC_PLUGINS"
+            )
+        overrides["jsonl.dir"] = record
+        overrides["jsonl.enabled"] = "true"
+    elif "jsonl.enabled" in declared and "jsonl.enabled" not in overrides:
+        overrides["jsonl.enabled"] = "false"
+    return overrides
+
+
+def _speed(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if value != value or value < 0:
+        raise click.BadParameter("must be >= 0 (0: as fast as possible)")
+    return value
+
+
+@click.command("replay")
+@source_options
+@click.option("--speed", type=float, default=1.0, show_default=True, callback=_speed,
+              help="1 = recorded pace, N = N times faster, 0 = as fast as possible.")
+@click.option("--record", metavar="DIR", help="Record the replay as JSONL under DIR (jsonl plugin).")
+@click.option("--app", metavar="APP",
+              help="Load an application (module:attr or path/app.py[:attr], as for `bussdcc run`) "
+                   "so its message types are known and its processes run.")
+@click.option("--set", "-s", "assignments", multiple=True, metavar="PLUGIN.SETTING=VALUE",
+              help="Set a plugin setting (repeatable); see `bussdcc settings`.")
+@click.option("--progress/--no-progress", default=None,
+              help="Show a progress bar (default: when stdout and stderr are terminals).")
+def replay_command(
+    paths: tuple[str, ...],
+    start: TimeBound,
+    end: TimeBound,
+    types: tuple[str, ...],
+    strict: bool,
+    imports: tuple[str, ...],
+    speed: float,
+    record: str | None,
+    app: str | None,
+    assignments: tuple[str, ...],
+    progress: bool | None,
+) -> None:
+    """Replay recorded events (directories, .jsonl and .jsonl.gz files, merged by time).
+
+    The selected plugins see the replayed events (console, web); recorded lifecycle events
+    are not re-emitted on top of the replay runtime's own. Damaged lines and unknown types are
+    skipped and counted (see the summary) unless --strict.
+    """
+    try:
+        settings = load_settings(_overrides(assignments, record))
+    except SettingError as exc:
+        fail(str(exc), 2)
+    pm = load_plugins()
+    try:
+        runtime, setup = load_app(app, lambda **kw: ReplayRuntime(speed=speed, **kw))
+    except AppError as exc:
+        fail(str(exc), 2)
+    registry = build_registry(imports)
+    source = open_sources(
+        paths, start=start, end=end, types=types, strict=strict, registry=registry,
+        settings=settings,
+    )
+    runtime.add_plugins(settings=settings, plugins=pm)
+    try:
+        setup(runtime)
+    except Exception as exc:
+        fail(f"--app {app}: setup failed: {type(exc).__name__}: {exc}", 2)
+
+    outcome: dict[str, BaseException] = {}
+
+    def work() -> None:
+        try:
+            runtime.replay(source, speed=speed)
+        except BaseException as exc:  # reported by the main thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, name="bussdcc-replay", daemon=True)
+    interrupted = _Interrupts(runtime)
+    with interrupted, Progress(source, runtime, wanted(progress)) as bar:
+        worker.start()
+        while worker.is_alive():
+            try:
+                worker.join(0.1)
+            except KeyboardInterrupt:
+                interrupted.stop()
+            bar.update()
+        bar.update()
+
+    error = outcome.get("error")
+    stats = combine(source.stats)
+    for line in replay_summary(runtime.stats, stats):
+        click.echo(line, err=True)
+    if isinstance(error, ReplayDataError):
+        fail(f"--strict: {error}", 1)
+    if error is not None:
+        fail(f"replay failed: {type(error).__name__}: {error}", 1)
+    if interrupted.count:
+        sys.exit(130)
+
+
+class _Interrupts:
+    """SIGINT/SIGTERM stop the replay (the first time) or exit at once (the second time)."""
+
+    def __init__(self, runtime: ReplayRuntime) -> None:
+        self.runtime = runtime
+        self.count = 0
+        self._previous: dict[int, Any] = {}
+
+    def stop(self) -> None:
+        self.count += 1
+        if self.count > 1:
+            click.echo("bussdcc: second interrupt, exiting now", err=True)
+            os._exit(130)
+        self.runtime.stop_replay()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.stop()
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
