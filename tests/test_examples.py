@@ -1,0 +1,269 @@
+"""Every example runs: as a real subprocess, with a clean environment and a time bound.
+
+The examples are what newcomers copy first, so each test checks what the example claims to
+show, from its output, not only that it exited 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+BIN = Path(sys.executable).parent
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The current environment minus every ``BUSSDCC_*`` variable, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUSSDCC_")}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def run_example(*args: str, timeout: float = 60, **extra: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(list(args), cwd=REPO, env=clean_env(**extra), capture_output=True,
+                          text=True, timeout=timeout)
+    assert done.returncode == 0, f"{args} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+class LiveProcess:
+    """A long-running example: its output is collected on threads so the test can wait on it."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, start_new_session=True)
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        self._cond = threading.Condition()
+        for stream, sink in ((self.proc.stdout, self.stdout), (self.proc.stderr, self.stderr)):
+            threading.Thread(target=self._pump, args=(stream, sink), daemon=True).start()
+
+    def _pump(self, stream: IO[str] | None, sink: list[str]) -> None:
+        assert stream is not None
+        for line in stream:
+            with self._cond:
+                sink.append(line.rstrip("\n"))
+                self._cond.notify_all()
+
+    def wait_for(self, pattern: str, *, stream: str = "stdout", timeout: float = 60) -> re.Match[str]:
+        """The first line of ``stream`` matching ``pattern``; fails with the output so far."""
+        lines = self.stdout if stream == "stdout" else self.stderr
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        exited_scans = 0
+        with self._cond:
+            while True:
+                for line in lines:
+                    if m := regex.search(line):
+                        return m
+                remaining = deadline - time.monotonic()
+                if self.proc.poll() is not None:
+                    exited_scans += 1  # let the reader threads drain, then give up
+                if remaining <= 0 or exited_scans > 3:
+                    raise AssertionError(
+                        f"no line matching {pattern!r} on {stream} within {timeout}s "
+                        f"(exit {self.proc.poll()}):\n" + "\n".join(self.stdout[-30:])
+                        + "\n--- stderr ---\n" + "\n".join(self.stderr[-30:])
+                    )
+                self._cond.wait(min(remaining, 0.5))
+
+    def interrupt(self, timeout: float = 20) -> int:
+        """Ctrl-C (SIGINT to the process group, as a terminal does) and wait for the exit."""
+        os.killpg(self.proc.pid, signal.SIGINT)
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every stdout line that is a JSON record (``time``, ``type``, ``data``)."""
+        found = []
+        with self._cond:
+            lines = list(self.stdout)
+        for line in lines:
+            if line.startswith("{"):
+                record = json.loads(line)
+                assert set(record) >= {"time", "type", "data"}, line
+                found.append(record)
+        return found
+
+
+@pytest.fixture
+def live() -> Iterator[Callable[..., LiveProcess]]:
+    started: list[LiveProcess] = []
+
+    def start(*args: str, **extra: str) -> LiveProcess:
+        process = LiveProcess(list(args), clean_env(**extra))
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.kill()
+
+
+def http(url: str, body: dict[str, Any] | None = None) -> tuple[int, str]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, response.read().decode()
+
+
+# -- the original README's minimal application ---------------------------------------------
+
+
+def test_minimal_runs_until_ctrl_c_printing_json_records(live: Callable[..., LiveProcess]) -> None:
+    app = live(sys.executable, str(EXAMPLES / "minimal.py"))
+    app.wait_for(r'"type":"bussdcc_framework\.message\.system:SystemIdentityEvent"')
+    assert app.interrupt() == 0, "\n".join(app.stderr)
+    types = [r["type"] for r in app.records()]
+    booted = "bussdcc_framework.message.framework:FrameworkBooted"
+    stopping = "bussdcc_framework.message.framework:FrameworkShuttingDown"
+    assert types.count(booted) == 1 and types.count(stopping) == 1
+    assert types.index(booted) < types.index(stopping)
+    identity = next(r for r in app.records() if r["type"].endswith(":SystemIdentityEvent"))
+    assert identity["data"]["hostname"]
+
+
+def test_minimal_is_the_original_readme_verbatim() -> None:
+    assert (EXAMPLES / "minimal.py").read_text() == (
+        "from bussdcc_framework.runtime import Runtime\n"
+        "from bussdcc_framework.io.console import ConsoleSink\n"
+        "from bussdcc_framework.service import SystemIdentityService\n"
+        "\n"
+        "runtime = Runtime()\n"
+        "\n"
+        "runtime.add_sink(ConsoleSink())\n"
+        "runtime.add_service(SystemIdentityService())\n"
+        "\n"
+        "runtime.boot()\n"
+        "runtime.run()\n"
+    )
+
+
+# -- one example per plugin ----------------------------------------------------------------
+
+
+def test_recording_writes_segments_with_the_records(tmp_path: Path) -> None:
+    out = run_example(sys.executable, "examples/recording.py", str(tmp_path)).stdout
+    segments = list(tmp_path.glob("*/*.jsonl"))
+    assert len(segments) == 1
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", segments[0].parent.name)
+    mine = [json.loads(line) for line in segments[0].read_text().splitlines()
+            if ":SoilMoisture" in line]
+    assert [r["data"]["percent"] for r in mine] == [31.5, 32.5, 33.5]
+    assert out.count("SoilMoisture") == 3
+
+
+def test_replay_window_replays_only_the_window() -> None:
+    out = run_example(sys.executable, "examples/replay_window.py").stdout
+    assert out.splitlines() == ["12:02 22.0 °C", "12:03 23.0 °C", "12:04 24.0 °C"]
+
+
+def test_console_filters_print_only_what_passes() -> None:
+    lines = run_example(sys.executable, "examples/console_filters.py").stdout.splitlines()
+    assert len(lines) == 2, lines
+    human = next(line for line in lines if not line.startswith("{"))
+    assert "WARNING" in human and "FrostWarning" in human and "temperature_c=-1.5" in human
+    record = json.loads(next(line for line in lines if line.startswith("{")))
+    assert record["type"] == "__main__:Watering"
+    assert record["data"] == {"bed": "lettuce", "litres": 2.0}
+
+
+def test_web_routes_emit_into_the_runtime() -> None:
+    out = run_example(sys.executable, "examples/web_routes.py", "--once").stdout.splitlines()
+    assert out[0] == "Hello World"
+    assert "ding dong at the front door" in out
+    assert out[-1] == "{'rang': 'front', 'total': 1}"
+
+
+def test_select_plugins_script() -> None:
+    out = run_example("bash", "examples/select-plugins.sh").stdout
+    assert re.search(r"BUSSDCC_PLUGINS=jsonl,console: console jsonl$", out, re.M)
+    assert re.search(r"BUSSDCC_PLUGINS= \(empty\): +\(none\)$", out, re.M)
+    disabled = re.search(r"BUSSDCC_DISABLE_PLUGINS=web: +(.*)$", out, re.M)
+    assert disabled and "web" not in disabled.group(1).split() and "jsonl" in disabled.group(1)
+    assert 'BUSSDCC_PLUGINS names "jsnol", which is not installed' in out
+
+
+# -- the greenhouse: live with recording and web UI, then replayed -------------------------
+
+
+GREENHOUSE_ENV = {"BUSSDCC_CONSOLE_FORMAT": "json", "BUSSDCC_WEB_PORT": "0"}
+
+
+def start_greenhouse(live: Callable[..., LiveProcess], record: Path) -> tuple[LiveProcess, str]:
+    app = live(str(BIN / "bussdcc"), "run", "examples/greenhouse/app.py", "--record",
+               str(record), **GREENHOUSE_ENV)
+    url = app.wait_for(r"serving on (http://\S+?)/?(\s|$)", stream="stderr").group(1)
+    return app, url
+
+
+@pytest.mark.slow
+def test_greenhouse_live_then_replayed(live: Callable[..., LiveProcess], tmp_path: Path) -> None:
+    record = tmp_path / "events"
+    app, url = start_greenhouse(live, record)
+    app.wait_for(r'"type":"greenhouse\.messages:ClimateReading"')
+
+    status, page = http(f"{url}/plugins/greenhouse/")
+    assert status == 200 and "<title>Greenhouse</title>" in page
+    status, _ = http(f"{url}/plugins/greenhouse/pump", {"on": True})
+    assert status == 200
+    app.wait_for(r'"type":"greenhouse\.messages:PumpSwitched","data":\{"on":true,"reason":"web"')
+    _, types = http(f"{url}/api/types")
+    assert "greenhouse.messages:SwitchPump" in types  # sendable from the "send a message" page
+    app.wait_for(r'"pump_on":true')
+    _, state = http(f"{url}/plugins/greenhouse/state.json")
+    assert json.loads(state)["pump"] == {"on": True, "reason": "web"}
+    assert app.interrupt() == 0, "\n".join(app.stderr[-20:])
+
+    live_records = [r for r in app.records() if r["type"].startswith("greenhouse.")]
+    recorded = [json.loads(line) for f in sorted(record.rglob("*.jsonl")) for line in
+                f.read_text().splitlines()]
+    recorded_app = [r for r in recorded if r["type"].startswith("greenhouse.")]
+    assert [(r["type"], r["data"]) for r in recorded_app] == [
+        (r["type"], r["data"]) for r in live_records
+    ]
+
+    # The replay shows the same run: the same greenhouse records, no new simulated readings.
+    replay = run_example(
+        str(BIN / "bussdcc"), "replay", str(record), "--app", "examples/greenhouse/app.py",
+        "--speed", "0", **GREENHOUSE_ENV,
+    )
+    replayed = [json.loads(line) for line in replay.stdout.splitlines() if line.startswith("{")]
+    replayed_app = [r for r in replayed if r["type"].startswith("greenhouse.")]
+    assert [(r["type"], r["data"], r["time"]) for r in replayed_app] == [
+        (r["type"], r["data"], r["time"]) for r in recorded_app
+    ]
+
+
+@pytest.mark.slow
+def test_demo_script_runs_the_greenhouse(live: Callable[..., LiveProcess], tmp_path: Path) -> None:
+    demo = live("bash", str(EXAMPLES / "demo"), "--record", str(tmp_path / "events"),
+                **GREENHOUSE_ENV)
+    demo.wait_for(r"greenhouse page: http://127\.0\.0\.1:\d+/plugins/greenhouse/", stream="stderr",
+                  timeout=180)
+    url = demo.wait_for(r"serving on (http://\S+?)/?(\s|$)", stream="stderr").group(1)
+    demo.wait_for(r'"type":"greenhouse\.messages:ClimateReading"')
+    assert http(f"{url}/plugins/greenhouse/")[0] == 200
+    assert demo.interrupt() == 0
+    assert list((tmp_path / "events").rglob("*.jsonl"))
