@@ -93,7 +93,11 @@ class FrameworkPluginManager(pluggy.PluginManager):
         return [r for r in self.records.values() if r.status == "loaded"]
 
     def collect(self, hook_name: str, **kwargs: Any) -> list[Any]:
-        """Call a hook plugin by plugin and flatten the iterables they returned.
+        """Call a hook plugin by plugin and flatten the iterables they returned (see below)."""
+        return [item for _, item in self.collect_by_plugin(hook_name, **kwargs)]
+
+    def collect_by_plugin(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Like ``collect``, with the name of the plugin that contributed each item.
 
         Each plugin is called on its own so that one that raises, or returns something that is
         not an iterable, is reported in one line naming the plugin, the hook and the fix, and
@@ -104,7 +108,7 @@ class FrameworkPluginManager(pluggy.PluginManager):
         caller = getattr(self.hook, hook_name)
         impls = caller.get_hookimpls()
         wrappers = [i for i in impls if i.hookwrapper or i.wrapper]
-        results: list[Any] = []
+        results: list[tuple[str, Any]] = []
         # pluggy calls the last registered implementation first; keep that order.
         for impl in reversed([i for i in impls if not (i.hookwrapper or i.wrapper)]):
             try:
@@ -125,7 +129,7 @@ class FrameworkPluginManager(pluggy.PluginManager):
                         "(or any iterable) or None",
                     )
                     continue
-                results.extend(batch)
+                results.extend((impl.plugin_name, item) for item in batch)
         return results
 
     def _hook_failed(self, plugin: str, hook_name: str, error: str) -> None:

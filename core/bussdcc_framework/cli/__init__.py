@@ -24,14 +24,25 @@ class PluginGroup(click.Group):
             return
         self._plugins_added = True
         pm = load_plugins()
-        for command in pm.collect("register_commands"):
-            if command.name in self.commands:
+        owners: dict[str, str] = {}
+        for plugin, command in pm.collect_by_plugin("register_commands"):
+            if not isinstance(command, click.Command) or not command.name:
                 click.echo(
-                    f"bussdcc: a plugin registers the command {command.name!r} twice; "
-                    "keeping the first",
+                    f'bussdcc: plugin "{plugin}" returned {command!r} from register_commands, '
+                    "which is not a named click command; ignoring it",
                     err=True,
                 )
                 continue
+            if command.name in self.commands:
+                owner = owners.get(command.name, "bussdcc itself")
+                click.echo(
+                    f'bussdcc: plugin "{plugin}" registers the command "{command.name}", which '
+                    f"{owner} already provides; ignoring it (rename the command, or disable "
+                    f"the plugin with BUSSDCC_DISABLE_PLUGINS={plugin})",
+                    err=True,
+                )
+                continue
+            owners[command.name] = f'plugin "{plugin}"'
             self.add_command(command)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
