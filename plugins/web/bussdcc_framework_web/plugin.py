@@ -1,1 +1,31 @@
-"""Entry point of the web plugin: the hook implementations bussdcc-framework calls."""
+"""Entry point of the web plugin: the hook implementations bussdcc-framework calls.
+
+This module is imported by plugin discovery for every ``bussdcc`` command, so it imports
+neither Flask nor Flask-SocketIO (about 200 ms): the interface module is imported only when a
+runtime actually asks for a web interface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bussdcc.process import ProcessProtocol
+
+from bussdcc_framework import hookimpl
+from bussdcc_framework.settings import Setting, Settings
+
+from .config import declared_settings
+
+
+@hookimpl
+def register_settings() -> Iterable[Setting]:
+    return declared_settings()
+
+
+@hookimpl
+def register_processes(settings: Settings) -> Iterable[ProcessProtocol] | None:
+    if not settings.get("web.enabled", True):
+        return None
+    from .interface import WebInterface
+
+    return [WebInterface.from_settings(settings)]

@@ -1,0 +1,285 @@
+"""``WebInterface``: the runtime process that serves the pages, the JSON API and live push.
+
+Original API, unchanged::
+
+    runtime.add_process(WebInterface(host="0.0.0.0", port=5000))
+
+    class MyWeb(WebInterface):
+        def register_routes(self, app, ctx):
+            @app.route("/hello")
+            def hello():
+                emit(MyMessage())
+                return "Hello World"
+
+Routes a subclass registers come first (its ``/`` wins; the dashboard stays at
+``/dashboard``), then the built-in pages and API, then other plugins' ``register_routes``.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from bussdcc.context import ContextProtocol
+from bussdcc.event import Event
+from bussdcc.message import Message, RuntimeBooted
+
+from bussdcc_framework.codec import Codec, TypeRegistry, default_registry
+from bussdcc_framework.interface import Interface
+from bussdcc_framework.message.web import (
+    WebInterfaceFailed,
+    WebInterfaceStarted,
+    WebInterfaceStopped,
+)
+from bussdcc_framework.settings import Settings
+
+from .assets import check_assets
+from .config import WebConfig, as_tuple, first, is_loopback
+from .context import _track
+from .history import EventHistory, RateCounter
+from .push import PushHub
+from .records import RecordMaker
+from .server import ServerThread, bind_socket, format_address
+from .statewatch import StateWatcher
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask_socketio import SocketIO
+
+
+class WebInterface(Interface):
+    """Flask + Socket.IO monitoring and control for a runtime (see ``docs/web.md``)."""
+
+    name = "web"
+
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        token: str | None = None,
+        origins: Iterable[str] | str | None = None,
+        message_types: Iterable[type[Message]] = (),
+        config: WebConfig | None = None,
+        title: str | None = None,
+        **options: Any,
+    ) -> None:
+        base = config if config is not None else WebConfig()
+        self.config: WebConfig = replace(
+            base,
+            host=first(host, base.host),
+            port=first(port, base.port),
+            token=first(token, base.token),
+            origins=first(as_tuple(origins), base.origins),
+            title=first(title, base.title),
+            **options,
+        ).checked()
+        self.ctx: ContextProtocol | None = None
+        self.app: Flask | None = None
+        self.socketio: SocketIO | None = None
+        self.registry: TypeRegistry | None = None
+        self.codec: Codec | None = None
+        self._extra_types = tuple(message_types)
+        self._server: ServerThread | None = None
+        self.history = EventHistory(self.config.history)
+        self.rates = RateCounter(300)
+        self.hub: PushHub | None = None
+        self.watcher: StateWatcher | None = None
+        self.records: RecordMaker | None = None
+        self.route_errors: list[str] = []
+        self.started_at: float | None = None
+        self.booted_at: float | None = None
+        self.host: str = self.config.host
+        self.port: int = self.config.port
+        self._sockets: dict[str, socket.socket] = {}
+        self._sockets_lock = threading.Lock()
+        self._stats_thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None, **overrides: Any) -> WebInterface:
+        """The interface ``web.*`` settings describe (``bussdcc run`` uses this)."""
+        return cls(config=WebConfig.from_settings(settings), **overrides)
+
+    # -- the subclass hook (original API) --------------------------------------------------
+
+    def register_routes(self, app: Flask, ctx: ContextProtocol) -> None:
+        """Override to add routes: ``@app.route(...)`` functions may call ``emit(...)``."""
+
+    # -- building ----------------------------------------------------------------------
+
+    def create_app(self, ctx: ContextProtocol) -> Flask:
+        """Build the Flask app and Socket.IO server (``start`` does this; tests may too)."""
+        from .app import build_app
+
+        self.ctx = ctx
+        if self.codec is None:
+            self.registry = default_registry()
+            for cls in self._extra_types:
+                self.registry.register(cls)
+            self.codec = Codec(self.registry)
+            self.records = RecordMaker(self.codec)
+        self.hub = PushHub(
+            self._send_batch, self._disconnect_client,
+            capacity=self.config.client_buffer, batch_size=self.config.batch_size,
+            window=self.config.window, stall_timeout=self.config.stall_timeout,
+        )
+        self.watcher = StateWatcher(ctx.state, self.hub.publish_state, self.config.state_interval)
+        self.app, self.socketio = build_app(self, ctx)
+        return self.app
+
+    # -- process lifecycle ---------------------------------------------------------------
+
+    def start(self, ctx: ContextProtocol) -> None:
+        self._stop.clear()
+        self.config = self.config.with_token_if_exposed()
+        check_assets()
+        app = self.create_app(ctx)
+        try:
+            sock = bind_socket(self.config.host, self.config.port)
+        except OSError as exc:
+            ctx.emit(WebInterfaceFailed(host=self.config.host, port=self.config.port,
+                                        error=str(exc)))
+            raise
+        self._server = ServerThread(app, sock, access_log=self.config.access_log)
+        self.host, self.port = self.config.host, self._server.port
+        self.started_at = time.time()
+        assert self.hub is not None and self.watcher is not None
+        self.hub.start()
+        self.watcher.start()
+        self._stats_thread = threading.Thread(target=self._stats_loop, name="bussdcc-web-stats",
+                                              daemon=True)
+        self._stats_thread.start()
+        self._server.start()
+        _track(self, True)
+        self._announce()
+        ctx.emit(WebInterfaceStarted(host=self.host, port=self.port))
+
+    def stop(self, ctx: ContextProtocol) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stop.set()
+        _track(self, False)
+        self._close_clients()
+        if self.socketio is not None:
+            try:
+                self.socketio.server.shutdown()
+            except Exception:
+                pass
+        if self.hub is not None:
+            self.hub.stop()
+        if self.watcher is not None:
+            self.watcher.stop()
+        server.stop()
+        ctx.emit(WebInterfaceStopped(host=self.host, port=self.port))
+
+    def handle_event(self, ctx: ContextProtocol, evt: Event[Message]) -> None:
+        records = self.records
+        if records is None:
+            return
+        if self.booted_at is None and isinstance(evt.payload, RuntimeBooted):
+            self.booted_at = evt.time.timestamp()
+        record = records.make(evt)
+        self.history.append(record)
+        self.rates.add(record["name"], record["ts"])
+        hub = self.hub
+        if hub is not None:
+            hub.publish(record)
+
+    # -- what the pages show -------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        host = self.host
+        if host in ("0.0.0.0", "", "::"):
+            host = "127.0.0.1" if host != "::" else "::1"
+        return f"http://{format_address(host, self.port)}/"
+
+    def uptime(self) -> float:
+        since = self.booted_at or self.started_at
+        return 0.0 if since is None else max(0.0, time.time() - since)
+
+    def _announce(self) -> None:
+        where = self.url
+        if self.config.token_generated:
+            print(f"bussdcc web: serving on {where}?token={self.config.token}", file=sys.stderr)
+            print("bussdcc web: an access token was generated for this run (set web.token / "
+                  "BUSSDCC_WEB_TOKEN to choose one); it is printed only once", file=sys.stderr)
+        else:
+            print(f"bussdcc web: serving on {where}", file=sys.stderr)
+        if not is_loopback(self.config.host):
+            print(f"bussdcc web: warning: listening on {format_address(self.host, self.port)}, "
+                  "reachable from other machines; every request needs the access token",
+                  file=sys.stderr)
+
+    # -- live push plumbing --------------------------------------------------------------
+
+    def _send_batch(self, sid: str, batch: dict[str, Any], ack: Any) -> None:
+        assert self.socketio is not None
+        self.socketio.emit("batch", batch, to=sid, namespace="/", callback=ack)
+
+    def _disconnect_client(self, sid: str, reason: str) -> None:
+        """Disconnect a client without ever blocking the sender thread."""
+
+        def run() -> None:
+            sio = self.socketio
+            if sio is None:
+                return
+            try:
+                sio.emit("bye", {"reason": reason}, to=sid, namespace="/")
+                sio.server.disconnect(sid, namespace="/")
+            except Exception:
+                pass
+            self._abort_socket(sid)
+
+        threading.Thread(target=run, name="bussdcc-web-drop", daemon=True).start()
+
+    def remember_socket(self, sid: str, sock: socket.socket | None) -> None:
+        if sock is not None:
+            with self._sockets_lock:
+                self._sockets[sid] = sock
+
+    def forget_socket(self, sid: str) -> None:
+        with self._sockets_lock:
+            self._sockets.pop(sid, None)
+
+    def _abort_socket(self, sid: str) -> None:
+        """Shut the client's TCP connection so a writer blocked on it wakes up at once."""
+        with self._sockets_lock:
+            sock = self._sockets.pop(sid, None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _close_clients(self) -> None:
+        hub, sio = self.hub, self.socketio
+        if hub is None or sio is None:
+            return
+        for channel in hub.channels():
+            hub.remove(channel.sid)
+            try:
+                sio.server.disconnect(channel.sid, namespace="/")
+            except Exception:
+                pass
+        with self._sockets_lock:
+            sids = list(self._sockets)
+        for sid in sids:
+            self._abort_socket(sid)
+
+    def _stats_loop(self) -> None:
+        while not self._stop.wait(1.0 - (time.time() % 1.0)):
+            hub = self.hub
+            if hub is None:
+                continue
+            now = int(time.time())
+            hub.publish_stats({"second": now - 1, "counts": self.rates.second(now - 1),
+                               "total": self.history.total, "uptime": self.uptime(),
+                               "clients": len(hub.channels())})

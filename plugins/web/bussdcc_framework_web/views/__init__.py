@@ -1,0 +1,1 @@
+"""The web interface's views: HTML pages, the JSON API and the Socket.IO handlers."""

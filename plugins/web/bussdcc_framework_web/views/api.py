@@ -1,0 +1,179 @@
+"""The JSON API under ``/api`` (see docs/web.md): read the system, emit messages, control services.
+
+Every error is a JSON object ``{"error": <code>, "detail": <one line>}`` with a 4xx status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from bussdcc.message import Message
+
+from bussdcc_framework.codec import type_name
+
+from .. import forms
+from ..context import current_interface
+from ..filters import EventFilter, FilterError
+from ..history import parse_since
+from ..statewatch import flatten, raw_state
+from . import data
+
+blueprint = Blueprint("bussdcc_web_api", __name__, url_prefix="/api")
+
+MAX_LIMIT = 1000
+
+
+def error(status: int, code: str, detail: str, **extra: Any) -> Response:
+    response = jsonify({"error": code, "detail": detail, **extra})
+    response.status_code = status
+    return response
+
+
+@blueprint.get("/health")
+def health() -> Response:
+    """Public liveness check: nothing about the system beyond "up"."""
+    interface = current_interface()
+    return jsonify({"status": "ok", "uptime": round(interface.uptime(), 3)})
+
+
+@blueprint.get("/overview")
+def overview() -> Response:
+    return jsonify(data.overview(current_interface()))
+
+
+@blueprint.get("/state")
+def state() -> Response:
+    interface = current_interface()
+    tree = raw_state(interface.ctx.state) if interface.ctx is not None else {}
+    path = request.args.get("path", "").strip()
+    if path:
+        node: Any = tree
+        for key in path.split("."):
+            if not isinstance(node, dict) or key not in node:
+                return error(404, "not_found", f"no state at {path!r}")
+            node = node[key]
+        return jsonify({"path": path, "value": node})
+    if request.args.get("flat") in ("1", "true", "yes"):
+        leaves, truncated = flatten(tree)
+        return jsonify({"state": leaves, "truncated": truncated})
+    return jsonify({"state": tree})
+
+
+@blueprint.get("/events")
+def events() -> Response:
+    interface = current_interface()
+    args = request.args
+    try:
+        flt = EventFilter.parse(args.get("type"), args.get("severity"))
+    except FilterError as exc:
+        return error(400, "bad_filter", str(exc))
+    raw_limit = args.get("limit", "100")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        return error(400, "bad_limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    since: float | None = None
+    is_time = False
+    if args.get("since"):
+        try:
+            since, is_time = parse_since(args["since"])
+        except ValueError as exc:
+            return error(400, "bad_since", str(exc))
+    found = interface.history.query(flt, since, int(raw_limit), since_is_time=is_time)
+    return jsonify({"events": found, "last_seq": interface.history.last_seq(),
+                    "total": interface.history.total, "kept": interface.config.history})
+
+
+@blueprint.get("/stats")
+def stats() -> Response:
+    interface = current_interface()
+    return jsonify({"rates": interface.rates.series(), "total": interface.history.total,
+                    "uptime": interface.uptime(),
+                    "clients": [c.describe() for c in interface.hub.channels()]
+                    if interface.hub is not None else []})
+
+
+@blueprint.get("/services")
+def services() -> Response:
+    return jsonify({"services": data.services(current_interface())})
+
+
+@blueprint.post("/services/<name>/<action>")
+def service_action(name: str, action: str) -> Response:
+    interface = current_interface()
+    supervisor = getattr(getattr(interface.ctx, "runtime", None), "services", None)
+    if action not in ("start", "stop"):
+        return error(404, "not_found", f"unknown action {action!r}; use start or stop")
+    if supervisor is None or name not in supervisor.names():
+        return error(404, "not_found", f"no service named {name!r}")
+    try:
+        if action == "start":
+            if not supervisor.status(name).enabled:
+                supervisor.enable(name)
+            supervisor.start(name)
+        else:
+            supervisor.stop(name)
+    except Exception as exc:
+        return error(409, "service_error", f"{action} {name}: {type(exc).__name__}: {exc}")
+    info = next(s for s in data.services(interface) if s["name"] == name)
+    return jsonify({"service": info})
+
+
+@blueprint.get("/plugins")
+def plugins() -> Response:
+    interface = current_interface()
+    return jsonify({"plugins": data.plugins(interface), "route_errors": interface.route_errors})
+
+
+def _message_types() -> dict[str, type[Message]]:
+    interface = current_interface()
+    if interface.registry is None:
+        return {}
+    return {type_name(cls): cls for cls in interface.registry.registered()}
+
+
+@blueprint.get("/types")
+def types() -> Response:
+    specs = []
+    for cls in sorted(_message_types().values(), key=lambda c: (c.__module__, c.__qualname__)):
+        try:
+            specs.append(forms.describe(cls))
+        except Exception:
+            continue  # a class whose annotations do not resolve cannot be offered
+    return jsonify({"types": specs})
+
+
+@blueprint.post("/emit")
+def emit_message() -> Response:
+    """``{"type": "<module:Class>", "data": {...}}``: registered types only, validated."""
+    interface = current_interface()
+    if not request.is_json:
+        return error(415, "unsupported_media_type", "send JSON with Content-Type: application/json")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return error(400, "bad_json", 'body must be a JSON object {"type": ..., "data": {...}}')
+    name = body.get("type")
+    if not isinstance(name, str) or not name:
+        return error(400, "missing_type", 'body needs "type": the message type, e.g. "app:Ping"')
+    known = _message_types()
+    cls = known.get(name)
+    if cls is None:
+        short = [t for t, c in known.items() if c.__qualname__ == name]
+        if len(short) == 1:
+            cls = known[short[0]]
+    if cls is None:
+        return error(400, "unknown_type",
+                     f"{name!r} is not a registered message type (see /api/types)")
+    payload = body.get("data", {})
+    assert interface.codec is not None
+    message, field_errors = forms.validate(interface.codec, cls, payload)
+    if message is None:
+        first_field, first_error = next(iter(field_errors.items()))
+        where = "" if first_field == "_" else f"{first_field}: "
+        return error(400, "invalid_data", f"{where}{first_error}", fields=field_errors)
+    if interface.ctx is None:
+        return error(503, "not_running", "the web interface is not attached to a runtime")
+    interface.ctx.emit(message)
+    response = jsonify({"emitted": type_name(cls), "seq": interface.history.last_seq()})
+    response.status_code = 202
+    return response

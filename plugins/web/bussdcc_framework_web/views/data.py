@@ -1,0 +1,78 @@
+"""What pages and API share: overview, services and plugins as JSON-ready dicts."""
+
+from __future__ import annotations
+
+import platform
+import socket
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from bussdcc_framework.codec import format_time
+
+if TYPE_CHECKING:
+    from ..interface import WebInterface
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
+def overview(interface: WebInterface) -> dict[str, Any]:
+    """Identity, versions and uptime for the dashboard header cards."""
+    ctx = interface.ctx
+    identity: Any = ctx.state.get("system.identity") if ctx is not None else None
+    if identity is not None and not isinstance(identity, dict):
+        try:
+            identity = msgspec.to_builtins(identity, str_keys=True, enc_hook=repr)
+        except Exception:
+            identity = {"hostname": str(identity)}
+    ident: dict[str, Any] = identity if isinstance(identity, dict) else {}
+    versions: dict[str, Any] = dict(ident.get("versions") or {})
+    versions.setdefault("bussdcc-framework", _version("bussdcc-framework"))
+    versions.setdefault("bussdcc", _version("bussdcc"))
+    versions.setdefault("python", platform.python_version())
+    from datetime import datetime, timezone
+
+    since = interface.booted_at or interface.started_at
+    return {
+        "title": interface.config.title,
+        "hostname": ident.get("hostname") or socket.gethostname(),
+        "model": ident.get("model"),
+        "os": " ".join(str(p) for p in (ident.get("os"), ident.get("os_release")) if p) or None,
+        "arch": ident.get("arch") or platform.machine(),
+        "identity": bool(ident),
+        "versions": {k: v for k, v in versions.items() if v},
+        "started": format_time(datetime.fromtimestamp(since, timezone.utc)) if since else None,
+        "uptime": interface.uptime(),
+        "events_total": interface.history.total,
+        "clients": len(interface.hub.channels()) if interface.hub is not None else 0,
+    }
+
+
+def services(interface: WebInterface) -> list[dict[str, Any]]:
+    supervisor = getattr(getattr(interface.ctx, "runtime", None), "services", None)
+    if supervisor is None:
+        return []
+    out = []
+    for info in supervisor.statuses():
+        out.append({
+            "name": info.name, "running": info.running, "enabled": info.enabled,
+            "attached": info.attached, "interval": info.interval, "restart": info.restart,
+            "critical": info.critical,
+            "status": "running" if info.running else ("stopped" if info.enabled else "disabled"),
+        })
+    return out
+
+
+def plugins(interface: WebInterface) -> list[dict[str, Any]]:
+    pm = getattr(getattr(interface.ctx, "runtime", None), "plugins", None)
+    if pm is None:
+        from bussdcc_framework.plugins import load_plugins
+
+        pm = load_plugins()
+    return [record.as_dict() for record in pm.records.values()]

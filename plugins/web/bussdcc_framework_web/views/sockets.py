@@ -1,0 +1,86 @@
+"""Socket.IO handlers: authenticate on connect, send a snapshot, then live batches.
+
+Socket.IO events bypass Flask's ``before_request``, so the token and Host checks are repeated
+in ``connect``; refusing raises ``ConnectionRefusedError`` whose message the client receives.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask import request
+from flask_socketio import ConnectionRefusedError, SocketIO
+
+from ..auth import host_allowed, token_matches
+from ..filters import EventFilter, FilterError
+from . import data
+
+if TYPE_CHECKING:
+    from ..interface import WebInterface
+
+SNAPSHOT_EVENTS = 200
+
+
+def install(socketio: SocketIO, interface: WebInterface) -> None:
+    config = interface.config
+
+    @socketio.on("connect")
+    def connect(auth: Any = None) -> None:
+        auth = auth if isinstance(auth, dict) else {}
+        if not host_allowed(config, request.host):
+            raise ConnectionRefusedError(f"Host {request.host!r} is not a loopback name")
+        token = auth.get("token")
+        if not token_matches(config.token, token):
+            raise ConnectionRefusedError(
+                "access token required" if token is None else "access token is wrong"
+            )
+        try:
+            flt = EventFilter.parse(auth.get("types"), auth.get("severity"))
+        except FilterError as exc:
+            raise ConnectionRefusedError(f"bad filter: {exc}") from None
+        sid: str = request.sid  # type: ignore[attr-defined]
+        assert interface.hub is not None and interface.watcher is not None
+        channel = interface.hub.add(sid, flt, 0)
+        last = interface.history.last_seq()
+        sock = request.environ.get("werkzeug.socket")
+        if request.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+            interface.remember_socket(sid, sock)
+        events = interface.history.query(flt, None, SNAPSHOT_EVENTS)
+        socketio.emit("snapshot", {
+            "events": [e for e in events if e["seq"] <= last],
+            "state": interface.watcher.snapshot(),
+            "state_truncated": interface.watcher.truncated,
+            "rates": interface.rates.series(),
+            "overview": data.overview(interface),
+            "filter": flt.describe(),
+            "buffer": config.client_buffer,
+        }, to=sid)
+        channel.activate(last)
+        interface.hub.kick()
+
+    @socketio.on("disconnect")
+    def disconnect(reason: Any = None) -> None:
+        sid: str = request.sid  # type: ignore[attr-defined]
+        if interface.hub is not None:
+            interface.hub.remove(sid)
+        interface.forget_socket(sid)
+
+    @socketio.on("subscribe")
+    def subscribe(message: Any = None) -> dict[str, Any]:
+        """Change this client's server-side filter; the answer holds the matching recent events."""
+        message = message if isinstance(message, dict) else {}
+        try:
+            flt = EventFilter.parse(message.get("types"), message.get("severity"))
+        except FilterError as exc:
+            return {"ok": False, "error": str(exc)}
+        sid: str = request.sid  # type: ignore[attr-defined]
+        channel = interface.hub.get(sid) if interface.hub is not None else None
+        if channel is None:
+            return {"ok": False, "error": "not connected"}
+        with channel.lock:
+            last = interface.history.last_seq()
+            channel.filter = flt
+            channel.queue.clear()
+            channel.after_seq = last
+        events = [e for e in interface.history.query(flt, None, SNAPSHOT_EVENTS) if e["seq"] <= last]
+        return {"ok": True, "filter": flt.describe(), "events": events}
