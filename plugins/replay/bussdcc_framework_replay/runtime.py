@@ -33,7 +33,7 @@ from typing import Any, Optional
 from bussdcc.clock import ReplayClock as KernelReplayClock
 from bussdcc.event import Event, EventBusProtocol
 from bussdcc.io import EventSourceProtocol
-from bussdcc.message import Message
+from bussdcc.message import Message, ProcessError
 from bussdcc.state import StateStoreProtocol
 
 from bussdcc_framework.codec import type_name
@@ -53,7 +53,7 @@ class ReplayStats:
     replayed: int = 0
     """Events emitted into the runtime."""
     lifecycle_skipped: Counter[str] = field(default_factory=Counter)
-    """Recorded lifecycle events not re-emitted, by type name."""
+    """Recorded lifecycle events (and errors of processes run again) not re-emitted, by type."""
     first: datetime | None = None
     last: datetime | None = None
     wall_seconds: float = 0.0
@@ -139,7 +139,9 @@ class ReplayRuntime(Runtime):
 
         ``source`` defaults to the added sources. The replay clock starts at ``start_at``
         (default: the first event's time), so the runtime's own lifecycle events carry
-        recorded time. Recorded lifecycle events (``skip_types``) are not re-emitted.
+        recorded time. Recorded lifecycle events (``skip_types``) are not re-emitted, nor
+        a recorded ``ProcessError`` of a process this runtime runs: the process sees the same
+        event again and reports its own error, so the recorded one would be a duplicate.
         """
         pace = self.speed if speed is None else speed
         _check_speed(pace)
@@ -220,6 +222,9 @@ class ReplayRuntime(Runtime):
         advance = self._replay_clock.advance_to
         emit = self.events.emit
         skip = self.skip_types
+        special = skip | {ProcessError}
+        own_processes = {p.name for p in self.processes.list()}
+        own_processes.update(i.name for i in self.interfaces.list())
         stop = self._stop_replay
         skipped: Counter[type] = Counter()
         count = 0
@@ -229,7 +234,9 @@ class ReplayRuntime(Runtime):
         try:
             for evt in chain((first,), events):
                 cls = type(evt.payload)
-                if cls in skip:
+                if cls in special and (
+                    cls in skip or evt.payload.process in own_processes  # type: ignore[attr-defined]
+                ):
                     skipped[cls] += 1
                     continue
                 if self._halt:
