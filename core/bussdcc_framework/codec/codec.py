@@ -14,7 +14,7 @@ import dataclasses
 import threading
 import typing
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import PurePath
 from types import NoneType, UnionType
 from typing import Any, Final
@@ -27,6 +27,8 @@ from .errors import DecodeError, EncodeError
 from .names import split_type_name, type_name
 from .registry import TypeRegistry, is_message_class
 from .timefmt import format_time_json
+
+_UTC: Final = UTC
 
 
 class _Unencodable(TypeError):
@@ -122,10 +124,12 @@ class _Plan:
         "encode_shadow",
         "event_fields",
         "fallback",
+        "fast",
         "field_names",
         "loose",
         "name",
         "prefix",
+        "prefix_utc",
         "raw_decoder",
         "raw_shadow",
     )
@@ -134,6 +138,7 @@ class _Plan:
         self.cls = cls
         self.name = type_name(cls)
         self.prefix = b'","type":"' + msgspec.json.encode(self.name)[1:-1] + b'","data":'
+        self.prefix_utc = b"+00:00" + self.prefix
         self.event_fields = _event_fields(cls)
         self.field_names = tuple(f.name for f in dataclasses.fields(cls))
         self.encode_shadow: type[msgspec.Struct] | None = None
@@ -144,6 +149,7 @@ class _Plan:
         self.loose = False  # decode field by field (a field type msgspec cannot decode)
         if self.event_fields:
             self.encode_shadow = self.out_struct()
+        self.fast = not self.event_fields  # cleared when the class needs the slow path
 
     def out_struct(self) -> type[msgspec.Struct]:
         """A Struct with the class's fields in order, for encoding pre-converted values."""
@@ -189,13 +195,25 @@ class Codec:
     # -- encoding ------------------------------------------------------------------------
 
     def encode_record(self, evt: Event[Message]) -> bytes:
-        """One record as JSON bytes, without the trailing newline."""
+        """One record as JSON bytes, without the trailing newline.
+
+        This is the recording hot path, hence the inlined fast case: a plain message class
+        and a ``timezone.utc`` time (the kernel clock's) cost two msgspec calls and a join.
+        """
         payload = evt.payload
         plan = self._plans.get(type(payload))
+        t = evt.time
+        if plan is not None and plan.fast and t.tzinfo is _UTC:
+            try:
+                data = self._encode(payload)
+            except TypeError:
+                pass  # the slow path below knows what to do (and what to report)
+            else:
+                return b"".join((b'{"time":', self._encode(t)[:-2], plan.prefix_utc, data, b"}"))
         if plan is None:
             plan = self._plan(type(payload))
         return b"".join(
-            (b'{"time":', format_time_json(evt.time)[:-1], plan.prefix,
+            (b'{"time":', format_time_json(t)[:-1], plan.prefix,
              self._encode_data(plan, payload), b"}")
         )
 
@@ -219,6 +237,7 @@ class Codec:
                 # e.g. a dict with int or Enum keys: convert field by field (keeping the
                 # declared field order, which to_builtins of the whole object would sort away).
                 plan.fallback = True
+                plan.fast = False
                 plan.encode_shadow = plan.out_struct()
         try:
             assert plan.encode_shadow is not None

@@ -76,6 +76,13 @@ class SegmentWriter:
 
     def write(self, items: list[Item]) -> None:
         """Write records, rotating whenever an event falls outside the open segment."""
+        if not items:
+            return
+        if self._fd is not None:
+            # The usual case, checked in C: the whole batch belongs to the open segment.
+            if self._low <= min(items)[0] and max(items)[0] < self._end:
+                self._write_lines([line for _, line in items])
+                return
         i, n = 0, len(items)
         while i < n:
             t = items[i][0]
@@ -119,7 +126,9 @@ class SegmentWriter:
 
     def _write_data(self, lines: list[bytes]) -> None:
         assert self._fd is not None
-        data = b"\n".join(lines) + b"\n"
+        lines.append(b"")  # a newline after the last line too, without copying the batch
+        data = b"\n".join(lines)
+        lines.pop()
         view = memoryview(data)
         done = 0
         try:

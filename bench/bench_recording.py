@@ -1,0 +1,138 @@
+"""Recording and replay throughput against the bare kernel, in one process and one run.
+
+    uv run --no-sync python bench/bench_recording.py [--events N] [--repeat R]
+
+(a) the bare kernel ``bussdcc.Runtime`` emitting N messages;
+(b) the framework ``Runtime`` with a ``JsonlSink``, timed until every event is on disk
+    (``shutdown()`` included, which drains the sink's queue);
+(c) replay of (b)'s recording at full speed (``speed=0``) with the replay plugin.
+Each figure is the best of R runs (the machine is shared; the best run is the least disturbed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import bussdcc
+from bussdcc.message import Message
+
+from bussdcc_framework.runtime import Runtime
+
+
+@dataclass(slots=True, frozen=True)
+class Reading(Message):
+    """A typical application message: a sensor reading."""
+
+    sensor: str
+    value: float
+    seq: int
+
+
+def bare_kernel(n: int) -> float:
+    rt = bussdcc.Runtime()
+    rt.boot()
+    emit = rt.ctx.emit
+    t0 = time.perf_counter()
+    for i in range(n):
+        emit(Reading("greenhouse.temp", 21.5, i))
+    rt.shutdown()
+    return time.perf_counter() - t0
+
+
+def recording(n: int, root: Path) -> float:
+    from bussdcc_framework.io.jsonl import JsonlSink
+
+    rt = Runtime()
+    rt.add_sink(JsonlSink(root))
+    rt.boot()
+    emit = rt.ctx.emit
+    t0 = time.perf_counter()
+    for i in range(n):
+        emit(Reading("greenhouse.temp", 21.5, i))
+    rt.shutdown()  # stops the sink: every event is written when this returns
+    return time.perf_counter() - t0
+
+
+def replay(root: Path) -> tuple[float, int] | None:
+    try:
+        from bussdcc_framework.io.jsonl import JsonlSource
+        from bussdcc_framework.runtime import ReplayRuntime
+    except ImportError:
+        return None
+    seen = 0
+
+    class Count:
+        name = "count"
+
+        def start(self, ctx: object) -> None:
+            pass
+
+        def stop(self) -> None:
+            pass
+
+        def handle(self, evt: object) -> None:
+            nonlocal seen
+            seen += 1
+
+    rt = ReplayRuntime(speed=0)
+    rt.add_sink(Count())
+    t0 = time.perf_counter()
+    rt.replay(JsonlSource(root), speed=0)
+    return time.perf_counter() - t0, seen
+
+
+def best(runs: int, fn: Callable[[], float]) -> float:
+    times = []
+    for _ in range(runs):
+        gc.collect()
+        times.append(fn())
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    n = args.events
+    tmp = Path(tempfile.mkdtemp(prefix="bussdcc-bench-"))
+    try:
+        a = n / best(args.repeat, lambda: bare_kernel(n))
+        print(f"(a) bare kernel         {a:>10,.0f} events/s")
+
+        def record_once() -> float:
+            shutil.rmtree(tmp / "rec", ignore_errors=True)
+            return recording(n, tmp / "rec")
+
+        b = n / best(args.repeat, record_once)
+        size = sum(p.stat().st_size for p in (tmp / "rec").rglob("*.jsonl"))
+        print(f"(b) Runtime + JsonlSink {b:>10,.0f} events/s   (b)/(a) = {b / a:.2f}"
+              f"   [{size / 1e6:.1f} MB on disk]")
+
+        results = []
+        for _ in range(args.repeat):
+            gc.collect()
+            result = replay(tmp / "rec")
+            if result is None:
+                break
+            results.append(result)
+        if not results:
+            print("(c) replay plugin not available")
+            return
+        elapsed, seen = min(results)
+        c = seen / elapsed
+        print(f"(c) replay, speed=0     {c:>10,.0f} events/s   (c)/(a) = {c / a:.2f}"
+              f"   [{seen:,} events replayed]")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
