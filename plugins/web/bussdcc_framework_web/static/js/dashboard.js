@@ -21,8 +21,19 @@
   setInterval(() => { uptimeEl.textContent = fmtDuration(uptimeBase + (Date.now() - uptimeAt) / 1000); }, 1000);
   uptimeEl.textContent = fmtDuration(uptimeBase);
 
+  const startedEl = document.getElementById("started");
+  let bootSecond = 0;
+  function showStarted(iso) {
+    if (!iso) return;
+    const d = new Date(iso);
+    bootSecond = Math.floor(d.getTime() / 1000);
+    startedEl.textContent = d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  }
+  showStarted(startedEl.getAttribute("datetime"));
+
   function applyOverview(ov) {
     if (!ov) return;
+    showStarted(ov.started);
     document.getElementById("ov-hostname").textContent = ov.hostname || "–";
     document.getElementById("ov-model").textContent = ov.model || "model unknown";
     document.getElementById("ov-os").textContent = [ov.os, ov.arch].filter(Boolean).join(" · ");
@@ -46,9 +57,9 @@
     return span;
   }
 
-  function row(ev) {
+  function row(ev, fresh) {
     const module = ev.type.split(":")[0];
-    const tr = el("tr", { class: "ev new", dataset: { seq: ev.seq, type: ev.name } },
+    const tr = el("tr", { class: fresh ? "ev new" : "ev", dataset: { seq: ev.seq, type: ev.name } },
       el("td", { class: "ev-time", title: ev.time, text: fmtTime(ev.ts) }),
       el("td", { class: "ev-level-cell" }, el("span", { class: "badge lv-" + ev.level, text: ev.level.toLowerCase() })),
       el("td", { class: "ev-type" }, ev.name, el("span", { class: "ev-module", text: module })),
@@ -72,10 +83,10 @@
     }
   }
 
-  function addEvents(events) {
+  function addEvents(events, fresh) {
     if (!events.length) return;
     const frag = document.createDocumentFragment();
-    for (let i = events.length - 1; i >= Math.max(0, events.length - MAX_ROWS); i--) frag.appendChild(row(events[i]));
+    for (let i = events.length - 1; i >= Math.max(0, events.length - MAX_ROWS); i--) frag.appendChild(row(events[i], fresh));
     tbody.prepend(frag);
     shown += Math.min(events.length, MAX_ROWS);
     trim();
@@ -107,7 +118,7 @@
     paused = !paused;
     pauseBtn.textContent = paused ? "Resume" : "Pause";
     pauseBtn.setAttribute("aria-pressed", String(paused));
-    if (!paused) { addEvents(pending); pending = []; }
+    if (!paused) { addEvents(pending, true); pending = []; }
     updateInfo();
   });
   document.getElementById("clear").addEventListener("click", () => { pending = []; reset([]); droppedTotal = 0; droppedBox.hidden = true; });
@@ -145,7 +156,9 @@
   function chartData() {
     const now = Math.floor(Date.now() / 1000) - 1;
     const xs = [];
-    for (let s = now - WINDOW + 1; s <= now; s++) xs.push(s);
+    // A young system gets a chart of its life so far, not four empty minutes.
+    const from = Math.max(now - WINDOW + 1, Math.min(bootSecond - 2, now - 30));
+    for (let s = from; s <= now; s++) xs.push(s);
     const names = seriesNames;
     const ys = names.map(() => []);
     for (const s of xs) {
@@ -217,7 +230,7 @@
         if (pending.length > MAX_PAUSED) pending = pending.slice(pending.length - MAX_PAUSED);
         updateInfo();
       } else {
-        addEvents(events);
+        addEvents(events, true);
       }
     },
   }, currentFilter());

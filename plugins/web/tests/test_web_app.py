@@ -1,0 +1,351 @@
+"""The web interface through Flask's test client and Flask-SocketIO's test client, plus its parts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from bussdcc.event import Event
+from bussdcc.message import Message
+from bussdcc.runtime import Runtime as KernelRuntime
+
+from bussdcc_framework.codec import Codec, default_registry
+from bussdcc_framework.settings import Settings
+from bussdcc_framework_web import WebInterface, current_ctx, emit
+from bussdcc_framework_web.config import WebConfig, WebConfigError, declared_settings, is_loopback
+from bussdcc_framework_web.filters import EventFilter, FilterError
+from bussdcc_framework_web.history import EventHistory, RateCounter
+from bussdcc_framework_web.push import PushHub
+from bussdcc_framework_web.records import RecordMaker
+
+TOKEN = "s3cret-token-value"
+
+
+def built(types: SimpleNamespace, **options: Any) -> tuple[WebInterface, KernelRuntime, Any]:
+    """A WebInterface whose app is built on a kernel runtime, without a server."""
+    runtime = KernelRuntime()
+    web = WebInterface(message_types=[types.Ping, types.SetPoint, types.Alarm], **options)
+    runtime.processes.register(web)
+    web.attach(runtime.ctx)
+    app = web.create_app(runtime.ctx)
+    runtime._sub = runtime.events.subscribe(Message, runtime._dispatch)  # deliver to web
+    return web, runtime, app.test_client()
+
+
+def test_shim_exports_the_original_names() -> None:
+    from bussdcc_framework.interface import web as shim
+
+    assert shim.WebInterface is WebInterface
+    assert shim.emit is emit
+    assert shim.current_ctx is current_ctx
+
+
+def test_entry_point_module_does_not_import_flask() -> None:
+    code = ("import sys, bussdcc_framework_web.plugin as p; p.register_settings(); "
+            "print([m for m in sys.modules if m.split('.')[0] in "
+            "('flask', 'flask_socketio', 'socketio', 'engineio', 'werkzeug')])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_settings_configure_the_interface() -> None:
+    env = {"BUSSDCC_WEB_HOST": "0.0.0.0", "BUSSDCC_WEB_PORT": "8123",
+           "BUSSDCC_WEB_TOKEN": TOKEN, "BUSSDCC_WEB_ORIGINS": "http://a.example:1, http://b.example"}
+    settings = Settings.from_declarations(declared_settings(), environ=env)
+    web = WebInterface.from_settings(settings)
+    assert (web.config.host, web.config.port, web.config.token) == ("0.0.0.0", 8123, TOKEN)
+    assert web.config.origins == ("http://a.example:1", "http://b.example")
+
+
+def test_star_origin_and_short_token_are_refused() -> None:
+    with pytest.raises(WebConfigError, match=r'"\*" would let any web site'):
+        WebInterface(origins=["*"])
+    with pytest.raises(WebConfigError, match="at least 8"):
+        WebInterface(token="abc")
+
+
+def test_non_loopback_bind_gets_a_generated_token() -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+    exposed = WebConfig(host="0.0.0.0").with_token_if_exposed()
+    assert exposed.token and len(exposed.token) >= 24 and exposed.token_generated
+    assert WebConfig(host="127.0.0.1").with_token_if_exposed().token is None
+
+
+def test_pages_render(types: SimpleNamespace) -> None:
+    web, runtime, client = built(types)
+    for path in ("/", "/dashboard", "/state", "/services", "/plugins", "/send"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "text/html" in response.content_type
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+        assert b"vendor/socket.io.min.js" in response.data
+
+
+def test_api_reads(types: SimpleNamespace) -> None:
+    web, runtime, client = built(types)
+    runtime.state.set("app.version", "1.2.3")
+    runtime.ctx.emit(types.Ping(count=1))
+    runtime.ctx.emit(types.Alarm(text="hot"))
+    assert client.get("/api/health").get_json()["status"] == "ok"
+    assert client.get("/api/state").get_json()["state"]["app"]["version"] == "1.2.3"
+    assert client.get("/api/state?path=app.version").get_json()["value"] == "1.2.3"
+    assert client.get("/api/state?path=nope").status_code == 404
+    events = client.get("/api/events").get_json()["events"]
+    assert [e["name"] for e in events] == ["Ping", "Alarm"]
+    assert events[0]["data"] == {"count": 1, "note": "hello"}
+    assert client.get("/api/services").get_json() == {"services": []}
+    assert "plugins" in client.get("/api/plugins").get_json()
+    names = {t["name"] for t in client.get("/api/types").get_json()["types"]}
+    assert {"Ping", "SetPoint", "Alarm"} <= names
+
+
+def test_api_events_filters(types: SimpleNamespace) -> None:
+    web, runtime, client = built(types)
+    for i in range(5):
+        runtime.ctx.emit(types.Ping(count=i))
+    runtime.ctx.emit(types.Alarm(text="x"))
+    get = lambda q: client.get("/api/events?" + q)  # noqa: E731
+    assert [e["name"] for e in get("severity=error").get_json()["events"]] == ["Alarm"]
+    assert len(get("type=Ping").get_json()["events"]) == 5
+    assert len(get("type=Ping&limit=2").get_json()["events"]) == 2
+    assert get("type=-Ping").get_json()["events"][-1]["name"] == "Alarm"
+    seq = get("type=Ping").get_json()["events"][2]["seq"]
+    assert [e["data"]["count"] for e in get(f"type=Ping&since={seq}").get_json()["events"]] == [3, 4]
+    assert get("since=2000-01-01T00:00:00Z").get_json()["events"]
+    for bad, code in [("limit=0", "bad_limit"), ("limit=x", "bad_limit"),
+                      ("severity=loud", "bad_filter"), ("since=yesterday", "bad_since")]:
+        response = get(bad)
+        assert response.status_code == 400 and response.get_json()["error"] == code, bad
+
+
+def test_emit_validates_and_delivers(types: SimpleNamespace) -> None:
+    web, runtime, client = built(types)
+    post = lambda body: client.post("/api/emit", json=body)  # noqa: E731
+    response = post({"type": "Ping", "data": {"count": 3}})
+    assert response.status_code == 202
+    assert web.history.query(EventFilter.parse("Ping"))[-1]["data"]["count"] == 3
+
+    bad = post({"type": "Ping", "data": {"count": "three", "nope": 1}})
+    assert bad.status_code == 400
+    body = bad.get_json()
+    assert body["error"] == "invalid_data"
+    assert set(body["fields"]) == {"count", "nope"}
+    assert "int" in body["fields"]["count"]
+
+    missing = post({"type": "SetPoint", "data": {"zone": "k"}}).get_json()
+    assert missing["fields"] == {"celsius": "required"}
+    enum_bad = post({"type": "SetPoint", "data": {"zone": "k", "celsius": 1, "mode": "turbo"}})
+    assert "mode" in enum_bad.get_json()["fields"]
+    ok = post({"type": "SetPoint", "data": {"zone": "k", "celsius": 21.5, "mode": "manual"}})
+    assert ok.status_code == 202
+
+    unknown = post({"type": "os:system", "data": {}})
+    assert unknown.status_code == 400 and unknown.get_json()["error"] == "unknown_type"
+    assert post({"data": {}}).get_json()["error"] == "missing_type"
+    assert client.post("/api/emit", data="x", content_type="text/plain").status_code == 415
+    assert client.post("/api/emit", data="{", content_type="application/json").status_code == 400
+
+
+def test_request_size_limit(types: SimpleNamespace) -> None:
+    web, runtime, client = built(types, max_request_size=1024)
+    response = client.post("/api/emit", json={"type": "Ping", "data": {"note": "x" * 5000}})
+    assert response.status_code == 413
+    assert response.get_json()["error"] == "request_too_large"
+
+
+def test_token_is_required_everywhere(types: SimpleNamespace) -> None:
+    web, runtime, client = built(types, token=TOKEN)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    assert client.get("/api/health").status_code == 200  # public
+    assert client.get("/_bussdcc/static/css/app.css").status_code == 200  # code, not data
+    for path in ("/api/state", "/api/events", "/api/services", "/api/plugins", "/api/types"):
+        refused = client.get(path)
+        assert refused.status_code == 401
+        assert refused.get_json()["detail"].startswith("access token required")
+        assert client.get(path, headers={"Authorization": "Bearer wrong-token"}).get_json()[
+            "detail"].startswith("access token is wrong")
+        assert client.get(path, headers=auth).status_code == 200
+    # the API never takes the token from the URL (it would end up in logs and history)
+    assert client.get(f"/api/state?token={TOKEN}").status_code == 401
+    page = client.get("/", headers={"Accept": "text/html"})
+    assert page.status_code == 401 and b"Access token needed" in page.data
+    assert client.get(f"/?token={TOKEN}", headers={"Accept": "text/html"}).status_code == 200
+    assert client.post("/api/emit", json={"type": "Ping", "data": {"count": 1}}).status_code == 401
+    assert client.post("/api/services/x/stop").status_code == 401
+
+
+def test_dns_rebinding_and_foreign_origin_are_refused(types: SimpleNamespace) -> None:
+    web, runtime, client = built(types)
+    rebound = client.get("/api/state", headers={"Host": "evil.example"})
+    assert rebound.status_code == 403 and rebound.get_json()["error"] == "host_not_allowed"
+    foreign = client.post("/api/emit", json={"type": "Ping", "data": {"count": 1}},
+                          headers={"Origin": "http://evil.example"})
+    assert foreign.status_code == 403 and foreign.get_json()["error"] == "origin_not_allowed"
+    same = client.post("/api/emit", json={"type": "Ping", "data": {"count": 1}},
+                       headers={"Origin": "http://localhost"})
+    assert same.status_code == 202
+
+
+def test_user_routes_and_emit_from_a_route(types: SimpleNamespace) -> None:
+    class MyWeb(WebInterface):
+        def register_routes(self, app: Any, ctx: Any) -> None:
+            @app.route("/")
+            def index() -> str:
+                return "Hello World"
+
+            @app.route("/ping")
+            def ping() -> str:
+                emit(types.Ping(count=42))
+                assert current_ctx() is ctx
+                return "sent"
+
+    runtime = KernelRuntime()
+    web = MyWeb(message_types=[types.Ping])
+    seen: list[Message] = []
+    runtime.events.subscribe(types.Ping, lambda evt: seen.append(evt.payload))
+    client = web.create_app(runtime.ctx).test_client()
+    assert client.get("/").data == b"Hello World"  # the subclass' "/" wins
+    assert client.get("/dashboard").status_code == 200  # the dashboard stays reachable
+    assert client.get("/ping").data == b"sent"
+    assert seen == [types.Ping(count=42)]
+
+
+def test_emit_outside_a_request_says_why() -> None:
+    with pytest.raises(RuntimeError, match="no web interface is running"):
+        current_ctx()
+
+
+def test_plugin_routes_are_collected_and_failures_reported(types: SimpleNamespace) -> None:
+    from bussdcc_framework import hookimpl
+    from bussdcc_framework.plugins import FrameworkPluginManager
+
+    class Good:
+        @hookimpl
+        def register_routes(self, app: Any, ctx: Any) -> None:
+            from flask import Blueprint
+
+            bp = Blueprint("good", __name__, url_prefix="/plugins/good")
+            bp.add_url_rule("/", "index", lambda: "good plugin")
+            app.register_blueprint(bp)
+
+    class Bad:
+        @hookimpl
+        def register_routes(self, app: Any, ctx: Any) -> None:
+            raise RuntimeError("boom")
+
+    pm = FrameworkPluginManager()
+    pm.register(Good(), name="good")
+    pm.register(Bad(), name="bad")
+    runtime = KernelRuntime()
+    runtime.plugins = pm  # type: ignore[attr-defined]
+    web = WebInterface()
+    client = web.create_app(runtime.ctx).test_client()
+    assert client.get("/plugins/good/").data == b"good plugin"
+    assert web.route_errors == ["plugin bad: register_routes failed: RuntimeError: boom"]
+    assert b"register_routes failed" in client.get("/plugins").data
+
+
+def test_socketio_test_client_snapshot_filter_and_refusal(types: SimpleNamespace) -> None:
+    web, runtime, client = built(types, token=TOKEN)
+    runtime.state.set("zone.target", 21)
+    runtime.ctx.emit(types.Ping(count=1))
+    runtime.ctx.emit(types.Alarm(text="<script>alert(1)</script>"))
+    assert web.socketio is not None and web.app is not None
+    refused = web.socketio.test_client(web.app, auth={"token": "wrong-token"})
+    assert not refused.is_connected()
+    sio = web.socketio.test_client(web.app, auth={"token": TOKEN, "severity": "error"})
+    assert sio.is_connected()
+    received = sio.get_received()
+    snapshot = next(r["args"][0] for r in received if r["name"] == "snapshot")
+    assert [e["name"] for e in snapshot["events"]] == ["Alarm"]  # server-side filter
+    assert snapshot["events"][0]["data"]["text"] == "<script>alert(1)</script>"  # data, as text
+    assert snapshot["state"]["zone.target"] == 21
+    answer = sio.emit("subscribe", {"types": "Ping"}, callback=True)
+    assert answer["ok"] and [e["name"] for e in answer["events"]] == ["Ping"]
+    bad = sio.emit("subscribe", {"severity": "loud"}, callback=True)
+    assert not bad["ok"] and "loud" in bad["error"]
+    sio.disconnect()
+
+
+def test_filters() -> None:
+    def rec(name: str, severity: int = 20) -> Any:
+        return {"seq": 1, "type": f"app.mod:{name}", "name": name, "severity": severity}
+
+    f = EventFilter.parse("Service*, -ServiceRestart", "info")
+    assert f.matches(rec("ServiceStarted")) and not f.matches(rec("ServiceRestart"))
+    assert not f.matches(rec("Ping"))
+    assert EventFilter.parse("ping").matches(rec("Ping"))  # substring, case-insensitive
+    assert EventFilter.parse("app.mod:*").matches(rec("Ping"))
+    assert not EventFilter.parse(None, "warning").matches(rec("Ping"))
+    with pytest.raises(FilterError):
+        EventFilter.parse(None, "loud")
+    with pytest.raises(FilterError):
+        EventFilter.parse(",".join(["x"] * 50))
+
+
+def test_history_is_a_ring_buffer() -> None:
+    history = EventHistory(3)
+    for seq in range(1, 6):
+        history.append({"seq": seq, "ts": float(seq), "type": "m:A", "name": "A",
+                        "severity": 20, "time": "", "level": "INFO", "data": {}})
+    assert [e["seq"] for e in history.query(limit=10)] == [3, 4, 5]
+    assert history.total == 5
+
+
+def test_rate_counter_counts_per_second() -> None:
+    rates = RateCounter(10)
+    now = time.time()
+    for _ in range(3):
+        rates.add("A", now - 2)
+    rates.add("B", now - 1)
+    series = rates.series(now=now)
+    assert series["counts"][-2] == {"A": 3} and series["counts"][-1] == {"B": 1}
+
+
+def _records(n: int, types: SimpleNamespace) -> list[Any]:
+    maker = RecordMaker(Codec(default_registry(plugins=False)))
+    from datetime import datetime, timezone
+
+    return [maker.make(Event(time=datetime.now(timezone.utc), payload=types.Ping(count=i)))
+            for i in range(n)]
+
+
+def test_push_hub_bounds_a_client_that_does_not_acknowledge(types: SimpleNamespace) -> None:
+    sent: list[dict[str, Any]] = []
+    dropped_clients: list[tuple[str, str]] = []
+    hub = PushHub(lambda sid, batch, ack: sent.append(batch),
+                  lambda sid, reason: dropped_clients.append((sid, reason)),
+                  capacity=100, batch_size=10, window=2, stall_timeout=0.2)
+    channel = hub.add("c1", EventFilter(), 0)
+    channel.activate(0)
+    for record in _records(1000, types):
+        hub.publish(record)
+    hub.flush()
+    assert len(sent) == 2  # the window: nothing more until acknowledged
+    assert channel.backlog() <= 100
+    channel.acked()
+    hub.flush()
+    assert len(sent) == 3
+    assert sent[1]["dropped"] == 0
+    dropped_total = sum(b["dropped"] for b in sent)
+    assert dropped_total == 1000 - 100, dropped_total  # the client is told how many were dropped
+    time.sleep(0.3)
+    hub.flush()
+    assert dropped_clients and "fell behind" in dropped_clients[0][1]
+    assert hub.get("c1") is None
+
+
+def test_records_cut_long_strings(types: SimpleNamespace) -> None:
+    maker = RecordMaker(Codec(default_registry(plugins=False)), max_string=10)
+    from datetime import datetime, timezone
+
+    record = maker.make(Event(time=datetime.now(timezone.utc),
+                              payload=types.Alarm(text="x" * 50)))
+    assert record["data"]["text"].startswith("x" * 10 + "…")
+    assert json.dumps(record)
