@@ -1,0 +1,209 @@
+"""The real ``bussdcc`` command in subprocesses: replay, events info, events cat."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from replay_helpers import ORIGINAL, bussdcc, cli_env, readings, write_log
+
+REASONS = ("bad_json", "missing_key", "bad_type_name", "unknown_type", "invalid_data",
+           "bad_time", "torn_line")
+
+
+def recorded_types(root: Path) -> list[str]:
+    return [json.loads(line)["type"] for path in sorted(root.rglob("*.jsonl"))
+            for line in path.read_text().splitlines()]
+
+
+def test_replay_of_an_original_log_with_import_and_record(tmp_path: Path) -> None:
+    out = tmp_path / "again"
+    result = bussdcc("replay", str(ORIGINAL), "--speed", "0", "--import", "greenhouse",
+                     "--record", str(out))
+
+    assert result.returncode == 0, result.stderr
+    summary = result.stderr
+    assert "replayed 7 events from 1 file(s)" in summary
+    assert "time span 2026-03-09T12:00:00.140552+00:00 .. 2026-03-09T12:00:04.500000+00:00" in summary
+    assert "not re-emitted: 10 recorded lifecycle event(s)" in summary
+    assert "skipped 7 damaged line(s):" in summary
+    for reason in REASONS:
+        assert f"  {reason}: 1 (e.g. " in summary
+    assert "12-00-00.jsonl:24: incomplete last line" in summary
+    types = recorded_types(out)
+    short = [t.rpartition(":")[2] for t in types]
+    assert short.count("RuntimeBooting") == 1 and short.count("FrameworkBooted") == 1
+    assert [t for t in types if t.startswith("greenhouse.")] == [
+        "greenhouse.messages:SoilMoisture"] * 3 + ["greenhouse.messages:WateringStarted",
+        "greenhouse.messages:SoilMoisture", "greenhouse.messages:PumpFault"]
+    assert short.count("SystemIdentityEvent") == 1
+
+
+def test_unknown_application_types_are_skipped_with_a_hint(tmp_path: Path) -> None:
+    result = bussdcc("replay", str(ORIGINAL), "--speed", "0")
+
+    assert result.returncode == 0, result.stderr
+    assert "replayed 1 events" in result.stderr  # only the identity is a known type
+    assert "unknown types: greenhouse.messages:SoilMoisture (5)" in result.stderr
+    assert "--import greenhouse.messages" in result.stderr
+
+
+def test_app_registers_types_and_runs_its_processes(tmp_path: Path) -> None:
+    out = tmp_path / "again"
+    result = bussdcc("replay", str(ORIGINAL), "--speed", "0", "--app", "greenhouse.app",
+                     "--record", str(out))
+
+    assert result.returncode == 0, result.stderr
+    assert "replayed 7 events" in result.stderr
+    assert "bussdcc.message.process:ProcessStarted" in recorded_types(out)
+
+
+def test_strict_stops_with_one_line_naming_file_and_line() -> None:
+    result = bussdcc("replay", str(ORIGINAL), "--speed", "0", "--import", "greenhouse",
+                     "--strict")
+
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("bussdcc: error: --strict: ")
+    assert "12-00-00.jsonl:10: bad_json:" in last
+
+
+def test_bad_arguments_are_one_line_errors(tmp_path: Path) -> None:
+    missing = bussdcc("replay", str(tmp_path / "nope"))
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == f"bussdcc: error: no such file or directory: {tmp_path / 'nope'}"
+
+    bad_time = bussdcc("replay", str(ORIGINAL), "--start", "yesterday")
+    assert bad_time.returncode == 2
+    assert "'yesterday' is not a time" in bad_time.stderr
+
+    bad_speed = bussdcc("replay", str(ORIGINAL), "--speed", "-2")
+    assert bad_speed.returncode == 2 and "must be >= 0" in bad_speed.stderr
+
+    bad_app = bussdcc("replay", str(ORIGINAL), "--app", "no_such_app_module")
+    assert bad_app.returncode == 2
+    assert bad_app.stderr.strip().splitlines()[-1].startswith("bussdcc: error: cannot import")
+
+
+def test_replay_does_not_record_into_the_log_it_reads(tmp_path: Path) -> None:
+    events = tmp_path / "events"
+    shutil.copytree(ORIGINAL, events)
+    before = sorted(p.relative_to(events) for p in events.rglob("*"))
+
+    # jsonl.enabled defaults to true and jsonl.dir to ./events: a plain replay must not record.
+    result = bussdcc("replay", "events", "--speed", "0", cwd=tmp_path, BUSSDCC_JSONL_ENABLED="true")
+
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.relative_to(events) for p in events.rglob("*")) == before
+
+
+def test_console_plugin_sees_replayed_events(tmp_path: Path) -> None:
+    result = bussdcc("replay", str(ORIGINAL), "--speed", "0", "--import", "greenhouse",
+                     BUSSDCC_CONSOLE_ENABLED="true", BUSSDCC_CONSOLE_FORMAT="json")
+
+    assert result.returncode == 0, result.stderr
+    printed = [json.loads(line)["type"] for line in result.stdout.splitlines()]
+    assert "greenhouse.messages:PumpFault" in printed
+    assert printed.count("bussdcc.message.runtime:RuntimeBooting") == 1
+
+
+def test_events_info_text_and_json() -> None:
+    text = bussdcc("events", "info", str(ORIGINAL), "--import", "greenhouse")
+    assert text.returncode == 0, text.stderr
+    assert "records:    17 (7 damaged line(s) skipped)" in text.stdout
+    assert "start:      2026-03-09T12:00:00.101204+00:00" in text.stdout
+    assert "severity:   INFO 16, ERROR 1" in text.stdout
+    assert "greenhouse.messages:SoilMoisture" in text.stdout
+
+    as_json = bussdcc("events", "info", str(ORIGINAL), "--import", "greenhouse", "--json")
+    info = json.loads(as_json.stdout)
+    assert info["records"] == 17 and info["damaged"] == 7
+    assert info["skipped"] == dict.fromkeys(REASONS, 1)
+    assert {"type": "greenhouse.messages:SoilMoisture", "severity": "INFO", "count": 4} in info["types"]
+    assert info["duration_seconds"] == 4.900486
+    assert info["files"][0]["records"] == 17
+
+
+def test_events_cat_filters_by_type_and_time(tmp_path: Path) -> None:
+    result = bussdcc("events", "cat", str(ORIGINAL), "--import", "greenhouse",
+                     "--types", "SoilMoisture", "--start", "2026-03-09T12:00:01.5",
+                     "--end", "+4.1s")
+
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["time"], r["data"]["percent"]) for r in lines] == [
+        ("2026-03-09T12:00:02.000611+00:00", 41.0), ("2026-03-09T12:00:04.000280+00:00", 37.75)]
+    assert "skipped 7 damaged line(s)" in result.stderr
+
+    limited = bussdcc("events", "cat", str(ORIGINAL), "-n", "2")
+    assert len(limited.stdout.splitlines()) == 2
+
+
+def test_events_cat_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "big.jsonl", readings(range(50000)))
+    cat = subprocess.Popen([sys.executable, "-m", "bussdcc_framework", "events", "cat", str(log),
+                            "--import", "greenhouse"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env())
+    assert cat.stdout is not None and cat.stderr is not None
+    assert b"SoilMoisture" in cat.stdout.readline()
+    cat.stdout.close()
+    err = cat.stderr.read().decode()
+    assert cat.wait(timeout=30) == 0
+    assert "Traceback" not in err
+
+
+def test_interrupt_stops_the_replay_and_still_prints_the_summary(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "slow.jsonl", readings(range(120)))  # two minutes at speed 1
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bussdcc_framework", "replay", str(log), "--speed", "1",
+         "--import", "greenhouse"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
+    )
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+
+    assert proc.returncode == 130, err
+    assert "stopped after" in err and "Traceback" not in err
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "x.jsonl", readings(range(2000)))
+    piped = bussdcc("replay", str(log), "--speed", "0", "--import", "greenhouse")
+    assert "replaying" not in piped.stderr
+
+    main, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bussdcc_framework", "replay", str(log), "--speed", "1500",
+         "--import", "greenhouse"],
+        stdin=child, stdout=child, stderr=child, env=cli_env(), close_fds=True,
+    )
+    os.close(child)
+    seen = b""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=30)
+    os.close(main)
+    text = seen.decode(errors="replace")
+    assert proc.returncode == 0, text
+    assert "replaying" in text and "%" in text
+    assert "replayed 2,000 events" in text
