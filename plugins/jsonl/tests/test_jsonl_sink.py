@@ -1,0 +1,424 @@
+"""JsonlSink against real files, real threads and real subprocesses."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bussdcc.event import Event
+from bussdcc.message import Message, ProcessError
+from bussdcc_framework.codec import Codec, default_registry
+from bussdcc_framework.runtime import Runtime
+from bussdcc_framework_jsonl import JsonlSink, RecordingDropped, RecordingError, RecordingResumed
+from bussdcc_framework_jsonl.plugin import sink_from_settings
+
+T0 = datetime(2026, 3, 9, 12, 0, 1, 500, tzinfo=UTC)
+
+
+@dataclass(slots=True, frozen=True)
+class Sample(Message):
+    n: int
+    text: str = "x"
+
+
+class FakeCtx:
+    """Collects what the sink emits about itself."""
+
+    def __init__(self) -> None:
+        self.emitted: list[Message] = []
+
+    def emit(self, message: Message) -> None:
+        self.emitted.append(message)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+def records(root: Path) -> list[dict[str, Any]]:
+    out = []
+    for path in sorted(root.rglob("*.jsonl*")):
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rb") as fh:
+            out.extend(json.loads(line) for line in fh)
+    return out
+
+
+def evt(n: int, at: datetime = T0) -> Event[Message]:
+    return Event(time=at, payload=Sample(n))
+
+
+@pytest.fixture
+def started() -> Iterator[Callable[..., tuple[JsonlSink, FakeCtx]]]:
+    sinks: list[JsonlSink] = []
+
+    def make(root: Path, *args: Any, **kwargs: Any) -> tuple[JsonlSink, FakeCtx]:
+        sink = JsonlSink(root, *args, **kwargs)
+        ctx = FakeCtx()
+        sink.start(ctx)  # type: ignore[arg-type]
+        sinks.append(sink)
+        return sink, ctx
+
+    yield make
+    for sink in sinks:
+        sink.stop()
+
+
+def test_runtime_records_everything_from_booting_to_shutdown(tmp_path: Path) -> None:
+    rt = Runtime()
+    rt.add_sink(JsonlSink(tmp_path))
+    rt.boot()
+    for i in range(1000):
+        rt.ctx.emit(Sample(i))
+    rt.shutdown()
+    recs = records(tmp_path)
+    types = [r["type"].rsplit(":", 1)[1] for r in recs]
+    assert types[0] == "RuntimeBooting" and types[-1] == "RuntimeShutdown"
+    assert "FrameworkBooted" in types and "FrameworkShuttingDown" in types
+    assert [r["data"]["n"] for r in recs if r["type"].endswith(":Sample")] == list(range(1000))
+    day = next(tmp_path.iterdir())
+    assert len(day.name) == 10 and next(day.iterdir()).name.endswith(".jsonl")
+
+
+def test_segment_layout_and_time_rotation(tmp_path: Path, started: Any) -> None:
+    sink, _ = started(tmp_path, 60)
+    for i in range(5):
+        sink.handle(evt(i, T0 + timedelta(seconds=45 * i)))
+    sink.stop()
+    names = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.jsonl"))
+    assert names == [
+        "2026-03-09/12-00-00.jsonl",
+        "2026-03-09/12-01-00.jsonl",
+        "2026-03-09/12-02-00.jsonl",
+        "2026-03-09/12-03-00.jsonl",
+    ]
+    assert [r["data"]["n"] for r in records(tmp_path)] == [0, 1, 2, 3, 4]
+
+
+def test_many_threads_no_line_lost_or_torn(tmp_path: Path, started: Any) -> None:
+    sink, _ = started(tmp_path, queue_size=64)  # tiny queue: emitters block on the writer
+
+    def emit(base: int) -> None:
+        for i in range(2000):
+            sink.handle(evt(base + i, datetime.now(UTC)))
+
+    threads = [threading.Thread(target=emit, args=(k * 10_000,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sink.stop()
+    got = sorted(r["data"]["n"] for r in records(tmp_path))
+    assert got == sorted(k * 10_000 + i for k in range(8) for i in range(2000))
+    assert sink.dropped == 0
+
+
+def test_drop_policy_counts_and_reports(tmp_path: Path, started: Any) -> None:
+    sink, ctx = started(tmp_path, queue_size=10, overflow="drop", flush_interval=1.0)
+    for i in range(5000):
+        sink.handle(evt(i))
+    sink.stop()
+    assert sink.dropped > 0
+    assert len(records(tmp_path)) + sink.dropped == 5000
+    reports = [m for m in ctx.emitted if isinstance(m, RecordingDropped)]
+    assert reports and reports[-1].total == sink.dropped
+
+
+def test_restart_in_same_interval_never_appends(tmp_path: Path) -> None:
+    for run in range(3):
+        sink = JsonlSink(tmp_path)
+        sink.start(FakeCtx())  # type: ignore[arg-type]
+        sink.handle(evt(run))
+        sink.stop()
+    # A torn last line left by a crash must never get glued to new lines.
+    names = sorted(p.name for p in tmp_path.rglob("*.jsonl"))
+    assert names == ["12-00-00.jsonl", "12-00-00_001.jsonl", "12-00-00_002.jsonl"]
+
+
+def test_clock_step_back_opens_a_new_file(tmp_path: Path, started: Any) -> None:
+    sink, _ = started(tmp_path, 60)
+    sink.handle(evt(1, T0))
+    sink.handle(evt(2, T0 + timedelta(minutes=1)))
+    sink.handle(evt(3, T0 + timedelta(minutes=1) - timedelta(seconds=2)))  # small: stays
+    sink.handle(evt(4, T0 + timedelta(seconds=5)))  # a real step back into the first segment
+    sink.stop()
+    by_file = {
+        p.name: [json.loads(x)["data"]["n"] for x in p.read_bytes().splitlines()]
+        for p in tmp_path.rglob("*.jsonl")
+    }
+    assert by_file == {"12-00-00.jsonl": [1], "12-01-00.jsonl": [2, 3], "12-00-00_001.jsonl": [4]}
+
+
+def test_size_rotation(tmp_path: Path, started: Any) -> None:
+    sink, _ = started(tmp_path, max_size=1000)
+    for i in range(100):
+        sink.handle(evt(i))
+    sink.stop()
+    files = list(tmp_path.rglob("*.jsonl"))
+    assert len(files) > 5
+    assert all(p.stat().st_size <= 1000 for p in files)
+    assert sorted(r["data"]["n"] for r in records(tmp_path)) == list(range(100))
+
+
+def test_compression_of_closed_segments(tmp_path: Path, started: Any) -> None:
+    sink, _ = started(tmp_path, 60, compress=True)
+    for i in range(3):
+        sink.handle(evt(i, T0 + timedelta(minutes=i)))
+    sink.stop()
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == [
+        "12-00-00.jsonl.gz", "12-01-00.jsonl.gz", "12-02-00.jsonl.gz"
+    ]
+    assert [r["data"]["n"] for r in records(tmp_path)] == [0, 1, 2]
+
+
+def test_leftover_plain_segments_are_compressed_at_start(tmp_path: Path, started: Any) -> None:
+    day = tmp_path / "2026-03-08"
+    day.mkdir()
+    (day / "23-50-00.jsonl").write_bytes(b'{"time":"2026-03-08T23:50:00+00:00"}\n')
+    sink, _ = started(tmp_path, compress=True)
+    sink.stop()
+    assert (day / "23-50-00.jsonl.gz").exists() and not (day / "23-50-00.jsonl").exists()
+
+
+def test_retention_by_size_and_age(tmp_path: Path, started: Any) -> None:
+    old_day = tmp_path / "2020-01-01"
+    old_day.mkdir()
+    old = old_day / "00-00-00.jsonl"
+    old.write_bytes(b"{}\n")
+    os.utime(old, (0, 0))
+    sink, _ = started(tmp_path, 60, retention_age=3600, retention_size=2000)
+    for i in range(60):
+        sink.handle(evt(i, T0 + timedelta(minutes=i)))
+    sink.stop()
+    assert not old_day.exists()
+    files = list(tmp_path.rglob("*.jsonl"))
+    assert sum(p.stat().st_size for p in files) <= 2000
+    kept = [r["data"]["n"] for r in records(tmp_path)]
+    assert kept == list(range(60 - len(kept), 60))  # the newest are kept
+
+
+def test_write_errors_are_reported_once_and_recording_resumes(tmp_path: Path, started: Any) -> None:
+    root = tmp_path / "rec"
+    root.write_text("a file where the directory should be")
+    sink, ctx = started(root)
+    for i in range(10):
+        sink.handle(evt(i))
+    wait_for(lambda: any(isinstance(m, RecordingError) for m in ctx.emitted))
+    for i in range(10, 20):
+        sink.handle(evt(i))
+    time.sleep(0.6)
+    root.unlink()  # the problem goes away ...
+    wait_for(lambda: sink.lost >= 20)
+    sink.handle(evt(99, T0 + timedelta(seconds=1)))  # ... and the next write succeeds
+    wait_for(lambda: any(isinstance(m, RecordingResumed) for m in ctx.emitted), timeout=5)
+    sink.stop()
+    errors = [m for m in ctx.emitted if isinstance(m, RecordingError)]
+    assert len(errors) == 1 and errors[0].operation == "open"
+    resumed = [m for m in ctx.emitted if isinstance(m, RecordingResumed)]
+    assert resumed[0].lost == 20
+    assert [r["data"]["n"] for r in records(root)] == [99]
+
+
+def test_disk_full_keeps_earlier_lines_intact(tmp_path: Path) -> None:
+    """A real EFBIG from RLIMIT_FSIZE, the closest to a full disk a test can get safely."""
+    script = textwrap.dedent(
+        f"""
+        import resource, signal, sys
+        from dataclasses import dataclass
+        from datetime import datetime, timezone
+        from bussdcc.event import Event
+        from bussdcc.message import Message
+        from bussdcc_framework_jsonl import JsonlSink
+
+        @dataclass(slots=True, frozen=True)
+        class Big(Message):
+            n: int
+            pad: str
+
+        class Ctx:
+            def emit(self, m):
+                print("EMIT", type(m).__name__, flush=True)
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))
+        sink = JsonlSink({str(tmp_path)!r}, flush="line")
+        sink.start(Ctx())
+        for i in range(400):
+            sink.handle(Event(datetime.now(timezone.utc), Big(i, "p" * 200)))
+        import time; time.sleep(1.5)
+        for i in range(400, 410):
+            sink.handle(Event(datetime.now(timezone.utc), Big(i, "p" * 200)))
+        sink.stop()
+        print("LOST", sink.lost, "WRITTEN", sink.written, flush=True)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert "EMIT RecordingError" in out.stdout and "EMIT RecordingResumed" in out.stdout
+    assert out.stderr.count("recording failed") == 1
+    codec = Codec(default_registry(plugins=False))
+    files = sorted(tmp_path.rglob("*.jsonl"))
+    assert len(files) >= 2
+    for path in files:
+        lines = path.read_bytes().split(b"\n")
+        complete, last = lines[:-1], lines[-1]
+        for line in complete:
+            json.loads(line)  # every complete line is intact
+        assert len(last) < 300  # at most one torn tail, never reused
+
+
+KILL_SCRIPT = """
+import sys, time
+from dataclasses import dataclass
+from bussdcc.message import Message
+from bussdcc_framework.runtime import Runtime
+from bussdcc_framework_jsonl import JsonlSink
+
+@dataclass(slots=True, frozen=True)
+class Count(Message):
+    n: int
+
+rt = Runtime()
+rt.add_sink(JsonlSink(sys.argv[1]))
+rt.boot()
+n = 0
+while True:
+    rt.ctx.emit(Count(n))
+    if n % 1000 == 0:
+        print(n, flush=True)
+    n += 1
+    if n % 100 == 0:
+        time.sleep(0.001)
+"""
+
+
+def test_kill_9_loses_at_most_the_last_second(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILL_SCRIPT, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    for _ in range(20):
+        proc.stdout.readline()  # 20 000 events emitted
+    time.sleep(1.5)  # well past the flush interval
+    emitted_before = int(proc.stdout.readline())
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    data = b"".join(p.read_bytes() for p in sorted(tmp_path.rglob("*.jsonl")))
+    lines = data.split(b"\n")
+    complete = [json.loads(x) for x in lines[:-1]]
+    counts = [r["data"]["n"] for r in complete if r["type"].endswith(":Count")]
+    assert counts == list(range(len(counts)))  # in order, no gap, nothing corrupt
+    # Emitted one second before the kill means written: only the last second may be missing.
+    assert counts[-1] >= emitted_before - 1000
+
+
+def test_unencodable_event_is_reported_not_raised(tmp_path: Path, started: Any) -> None:
+    @dataclass(slots=True, frozen=True)
+    class Weird(Message):
+        thing: Any
+
+    sink, ctx = started(tmp_path)
+    sink.handle(Event(time=T0, payload=Weird(object())))
+    sink.handle(Event(time=T0, payload=Weird(object())))
+    sink.handle(evt(1))
+    sink.stop()
+    errors = [m for m in ctx.emitted if isinstance(m, RecordingError)]
+    assert len(errors) == 1 and errors[0].operation == "encode" and "Weird" in errors[0].error
+    assert sink.unencodable == 2 and [r["data"]["n"] for r in records(tmp_path)] == [1]
+
+
+def test_nested_events_are_recorded_with_their_type(tmp_path: Path, started: Any) -> None:
+    sink, _ = started(tmp_path)
+    sink.handle(Event(time=T0, payload=ProcessError(process="p", error="e", evt=evt(5))))
+    sink.stop()
+    (rec,) = records(tmp_path)
+    assert rec["data"]["evt"]["type"].endswith(":Sample") and rec["data"]["evt"]["data"] == {
+        "n": 5, "text": "x"
+    }
+
+
+def test_fsync_and_line_modes_write_immediately(tmp_path: Path, started: Any) -> None:
+    for mode in ("line", "fsync"):
+        sink, _ = started(tmp_path / mode, flush=mode)
+        sink.handle(evt(1))
+        wait_for(lambda s=sink: s.written == 1, timeout=2)  # type: ignore[misc]
+
+
+def test_bad_arguments_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="flush='sometimes'"):
+        JsonlSink(tmp_path, flush="sometimes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="interval=0"):
+        JsonlSink(tmp_path, 0)
+
+
+def test_settings_and_hooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bussdcc_framework.plugins import load_settings
+    from bussdcc_framework_jsonl import plugin
+
+    monkeypatch.setenv("BUSSDCC_JSONL_DIR", str(tmp_path))
+    monkeypatch.setenv("BUSSDCC_JSONL_INTERVAL", "1m")
+    monkeypatch.setenv("BUSSDCC_JSONL_MAX_SIZE", "10MB")
+    monkeypatch.setenv("BUSSDCC_JSONL_RETENTION_AGE", "7d")
+    monkeypatch.setenv("BUSSDCC_JSONL_FLUSH", "fsync")
+    monkeypatch.setenv("BUSSDCC_JSONL_OVERFLOW", "drop")
+    monkeypatch.setenv("BUSSDCC_JSONL_COMPRESS", "yes")
+    settings = load_settings()
+    sink = sink_from_settings(settings)
+    assert (sink.root, sink.interval, sink.max_size) == (tmp_path, 60.0, 10 * 1024**2)
+    assert (sink.retention_age, sink.retention_size) == (7 * 86400.0, None)
+    assert (sink.flush, sink.overflow, sink.compress) == ("fsync", "drop", True)
+    assert set(plugin.register_message_types()) == {RecordingError, RecordingResumed, RecordingDropped}
+    monkeypatch.setenv("BUSSDCC_JSONL_ENABLED", "false")
+    assert plugin.register_sinks(load_settings()) == []
+
+
+def test_shim_path_and_bussdcc_run_record(tmp_path: Path) -> None:
+    from bussdcc_framework.io.jsonl import JsonlSink as Shim
+
+    assert Shim is JsonlSink
+    app = tmp_path / "app.py"
+    app.write_text(textwrap.dedent(
+        """
+        import threading
+        from dataclasses import dataclass
+        from bussdcc.message import Message
+
+        @dataclass(slots=True, frozen=True)
+        class Hello(Message):
+            who: str
+
+        def setup(runtime):
+            def later():
+                runtime.ctx.emit(Hello("world"))
+                runtime.shutdown("done")
+            threading.Timer(0.5, later).start()
+        """
+    ))
+    rec = tmp_path / "rec"
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("bussdcc")), "run", str(app), "--record", str(rec)],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "BUSSDCC_PLUGINS": "jsonl", "BUSSDCC_JSONL_ENABLED": "false"},
+    )
+    assert out.returncode == 0, out.stderr
+    types = [r["type"].rsplit(":", 1)[1] for r in records(rec)]
+    assert types[0] == "RuntimeBooting" and "Hello" in types and types[-1] == "RuntimeShutdown"
