@@ -14,9 +14,9 @@ from .source import JsonlSource
 from .stats import FileStats, SourceStats
 
 __all__ = [
+    "LIFECYCLE_TYPES",
     "FileStats",
     "JsonlSource",
-    "LIFECYCLE_TYPES",
     "ReplayClock",
     "ReplayDataError",
     "ReplayRuntime",

@@ -20,7 +20,6 @@ import math
 import threading
 import time
 from datetime import datetime
-from typing import Optional
 
 from bussdcc.clock import ReplayClock as KernelReplayClock
 
@@ -54,7 +53,7 @@ class ReplayClock(KernelReplayClock):
                 if self._monotonic >= self._next_wake:
                     self._lock.notify_all()
 
-    def sleep(self, seconds: float, cancel: Optional[threading.Event] = None) -> bool:
+    def sleep(self, seconds: float, cancel: threading.Event | None = None) -> bool:
         """Block until replay time has advanced by ``seconds``; True if ``cancel`` was set."""
         with self._lock:
             target = self._monotonic + seconds

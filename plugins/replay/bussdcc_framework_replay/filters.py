@@ -10,7 +10,7 @@ excluding one. The answer is cached per class: records of one type cost one dict
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 
 from bussdcc_framework.codec import type_name
@@ -59,7 +59,7 @@ class TypeFilter:
 
 def as_utc(value: datetime) -> datetime:
     """A naive time is taken as UTC (recordings are in UTC); an aware one is kept."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def resolve_bound(bound: TimeBound, origin: datetime | None) -> datetime | None:

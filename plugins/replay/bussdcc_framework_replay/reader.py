@@ -15,7 +15,6 @@ from pathlib import Path
 import msgspec
 from bussdcc.event import Event
 from bussdcc.message import Message
-
 from bussdcc_framework.codec import Codec, DecodeError
 
 from .files import LogFile
@@ -113,7 +112,7 @@ def read_file(
         return
     opened.add(log)
     try:
-        for lineno, line in enumerate(log.stream, 1):  # noqa: B007 (read in damaged())
+        for lineno, line in enumerate(log.stream, 1):
             try:
                 evt = decode(line)
             except DecodeError as exc:

@@ -20,22 +20,22 @@ anchored to the wall clock at the start, so it does not drift over long replays.
 from __future__ import annotations
 
 import heapq
+import math
 import threading
 import time
-from itertools import chain
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from operator import attrgetter
-from typing import Any, Optional
+from typing import Any
 
 from bussdcc.clock import ReplayClock as KernelReplayClock
 from bussdcc.event import Event, EventBusProtocol
 from bussdcc.io import EventSourceProtocol
 from bussdcc.message import Message, ProcessError
 from bussdcc.state import StateStoreProtocol
-
 from bussdcc_framework.codec import type_name
 from bussdcc_framework.runtime import Runtime
 
@@ -86,9 +86,9 @@ class ReplayRuntime(Runtime):
         self,
         speed: float = 1.0,
         *,
-        clock: Optional[KernelReplayClock] = None,
-        events: Optional[EventBusProtocol] = None,
-        state: Optional[StateStoreProtocol] = None,
+        clock: KernelReplayClock | None = None,
+        events: EventBusProtocol | None = None,
+        state: StateStoreProtocol | None = None,
         skip_types: Iterable[type[Message]] = LIFECYCLE_TYPES,
     ) -> None:
         replay_clock = clock if clock is not None else ReplayClock()
@@ -269,7 +269,7 @@ class ReplayRuntime(Runtime):
             )
         super().boot()
 
-    def shutdown(self, reason: Optional[str] = None) -> None:
+    def shutdown(self, reason: str | None = None) -> None:
         """Shut down (idempotent); a replay in progress stops at the next event."""
         self._halt = True
         self._stop_replay.set()
@@ -277,5 +277,5 @@ class ReplayRuntime(Runtime):
 
 
 def _check_speed(speed: float) -> None:
-    if not isinstance(speed, (int, float)) or speed != speed or speed < 0:
+    if not isinstance(speed, (int, float)) or math.isnan(speed) or speed < 0:
         raise ValueError(f"speed must be a number >= 0 (0: as fast as possible), not {speed!r}")

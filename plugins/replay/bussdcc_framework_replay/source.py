@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
 from functools import partial
 
 from bussdcc.event import Event
 from bussdcc.message import Message
-
 from bussdcc_framework.codec import Codec, TypeRegistry, default_registry
 
 from .files import LogFile, discover, file_size

@@ -11,24 +11,23 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bussdcc.event import Event
 from bussdcc.message import Message
-
 from bussdcc_framework.codec import Codec, TypeRegistry, default_registry
 
 FIXTURES = Path(__file__).parent / "fixtures"
 APPS = FIXTURES / "apps"
 ORIGINAL = FIXTURES / "original"
 ORIGINAL_LOG = ORIGINAL / "2026-03-09" / "12-00-00.jsonl"
-T0 = datetime(2026, 3, 9, 12, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 9, 12, 0, 0, tzinfo=UTC)
 
 if str(APPS) not in sys.path:
     sys.path.insert(0, str(APPS))
 
-from greenhouse.messages import PumpFault, SoilMoisture, WateringStarted, Zone  # noqa: E402
+from greenhouse.messages import PumpFault, SoilMoisture, WateringStarted, Zone
 
 __all__ = ["PumpFault", "SoilMoisture", "WateringStarted", "Zone"]
 
@@ -84,5 +83,5 @@ def bussdcc(
     """Run the real ``bussdcc`` command (``python -m bussdcc_framework``) and capture it."""
     return subprocess.run(
         [sys.executable, "-m", "bussdcc_framework", *args],
-        capture_output=True, text=True, timeout=timeout, cwd=cwd, env=cli_env(**env),
+        capture_output=True, text=True, check=False, timeout=timeout, cwd=cwd, env=cli_env(**env),
     )

@@ -10,14 +10,13 @@ from bussdcc.context import ContextProtocol
 from bussdcc.event import Event
 from bussdcc.message import Message, ProcessError
 from bussdcc.process import Process
-from greenhouse.app import GreenhouseState
-from greenhouse.messages import PumpFault, SoilMoisture, WateringStarted, Zone
-from replay_helpers import at, registry
-
 from bussdcc_framework.message import SystemIdentityEvent
 from bussdcc_framework.runtime import Runtime
 from bussdcc_framework_jsonl import JsonlSink
 from bussdcc_framework_replay import JsonlSource, ReplayRuntime
+from greenhouse.app import GreenhouseState
+from greenhouse.messages import PumpFault, SoilMoisture, WateringStarted, Zone
+from replay_helpers import at, registry
 
 APP_PREFIXES = ("greenhouse.", "bussdcc_framework.message.system:")
 

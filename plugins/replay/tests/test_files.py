@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from replay_helpers import readings, write_log
-
 from bussdcc_framework_replay.files import discover
+from replay_helpers import readings, write_log
 
 
 def test_directory_is_walked_recursively_in_path_order(tmp_path: Path) -> None:

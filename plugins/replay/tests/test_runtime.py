@@ -20,12 +20,11 @@ from bussdcc.message import (
 )
 from bussdcc.process import Process
 from bussdcc.service import Service
-from replay_helpers import SoilMoisture, at, event, readings, registry, write_log
-
 from bussdcc_framework.message import FrameworkBooted, FrameworkShuttingDown
 from bussdcc_framework.runtime import ReplayRuntime as ShimmedReplayRuntime
 from bussdcc_framework.testing import MemorySink
 from bussdcc_framework_replay import JsonlSource, ReplayRuntime
+from replay_helpers import SoilMoisture, at, event, readings, registry, write_log
 
 
 def log_with_lifecycle(path: Path, n: int = 5, step: float = 1.0) -> Path:

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from bussdcc.event import Event
 from bussdcc.message import Message, RuntimeBooting
+from bussdcc_framework.codec import default_registry
+from bussdcc_framework_replay import JsonlSource, ReplayDataError
 from replay_helpers import (
     ORIGINAL,
     PumpFault,
@@ -22,9 +24,6 @@ from replay_helpers import (
     registry,
     write_log,
 )
-
-from bussdcc_framework.codec import default_registry
-from bussdcc_framework_replay import JsonlSource, ReplayDataError
 
 
 def source(*paths: object, **options: object) -> JsonlSource:

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-
 from bussdcc_framework.app import AppError, resolve
 from bussdcc_framework.runtime import Runtime
 

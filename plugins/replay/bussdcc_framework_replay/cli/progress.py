@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import click
 
@@ -35,7 +35,7 @@ class Progress(AbstractContextManager["Progress"]):
         self._bar: Any = None
         self._done = 0
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> Self:
         if self.enabled:
             self._bar = click.progressbar(
                 length=1, label="replaying", file=sys.stderr, show_eta=True,

@@ -8,15 +8,15 @@ summary still says how far it got. Recording is off unless ``--record DIR`` is g
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sys
 import threading
 from types import FrameType
-from typing import Any
+from typing import Any, Self
 
 import click
-
 from bussdcc_framework.app import AppError
 from bussdcc_framework.plugins import load_plugins, load_settings
 from bussdcc_framework.settings import SettingError, parse_assignment
@@ -50,7 +50,7 @@ def _overrides(assignments: tuple[str, ...], record: str | None) -> dict[str, An
 
 
 def _speed(ctx: click.Context, param: click.Parameter, value: float) -> float:
-    if value != value or value < 0:
+    if math.isnan(value) or value < 0:
         raise click.BadParameter("must be >= 0 (0: as fast as possible)")
     return value
 
@@ -103,7 +103,7 @@ def replay_command(
     runtime.add_plugins(settings=settings, plugins=pm)
     try:
         setup(runtime)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (any app error is one line, not a traceback)
         fail(f"--app {app}: setup failed: {type(exc).__name__}: {exc}", 2)
 
     outcome: dict[str, BaseException] = {}
@@ -111,7 +111,7 @@ def replay_command(
     def work() -> None:
         try:
             runtime.replay(source, speed=speed)
-        except BaseException as exc:  # reported by the main thread
+        except BaseException as exc:  # noqa: BLE001 (reported by the main thread)
             outcome["error"] = exc
 
     worker = threading.Thread(target=work, name="bussdcc-replay", daemon=True)
@@ -156,7 +156,7 @@ class _Interrupts:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.stop()
 
-    def __enter__(self) -> _Interrupts:
+    def __enter__(self) -> Self:
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 self._previous[signum] = signal.signal(signum, self._handle)

@@ -47,13 +47,13 @@ def damage_lines(stats: SourceStats, indent: str = "  ") -> list[str]:
 
 def replay_summary(replay: ReplayStats, stats: SourceStats) -> list[str]:
     """Every line of the end-of-replay summary."""
-    files = len([f for f in stats.files])
+    files = len(stats.files)
     bytes_total = sum(f.size for f in stats.files)
     rate = f" ({count(int(replay.events_per_second))} events/s)" if replay.wall_seconds else ""
     state = "stopped after" if replay.cancelled else "replayed"
     lines = [
-        f"{state} {count(replay.replayed)} events from {files} file(s) ({size(bytes_total)}) "
-        f"in {duration(replay.wall_seconds)} wall time{rate}"
+        (f"{state} {count(replay.replayed)} events from {files} file(s) ({size(bytes_total)}) "
+         f"in {duration(replay.wall_seconds)} wall time{rate}")
     ]
     if replay.first is not None and replay.last is not None:
         span = (replay.last - replay.first).total_seconds()

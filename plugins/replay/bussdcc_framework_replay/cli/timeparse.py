@@ -16,7 +16,7 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)?")
 
 def parse_offset(text: str) -> timedelta:
     """``+90``, ``+90s``, ``+1.5m``, ``+1h30m``, ``+250ms`` as a duration; ``ValueError`` if not."""
-    body = text[1:] if text.startswith("+") else text
+    body = text.removeprefix("+")
     if not body:
         raise ValueError(text)
     seconds = 0.0
@@ -38,7 +38,7 @@ def parse_bound(text: str) -> TimeBound:
     return as_utc(datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text))
 
 
-class TimeBoundType(click.ParamType):
+class TimeBoundType(click.ParamType):  # type: ignore[type-arg,unused-ignore]  # generic from click 8.2
     """click type for ``--start``/``--end``."""
 
     name = "TIME"
