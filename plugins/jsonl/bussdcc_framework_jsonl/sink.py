@@ -11,14 +11,12 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-
 from pathlib import Path
 from typing import Literal
 
 from bussdcc.context import ContextProtocol
 from bussdcc.event import Event
 from bussdcc.message import Message
-
 from bussdcc_framework.codec import Codec, EncodeError, TypeRegistry, type_name
 
 from .messages import RecordingDropped, RecordingError
@@ -101,7 +99,7 @@ class JsonlSink:
         self.unencodable = 0
         self._unencodable_types: set[type] = set()
         self._fast_handle = self._make_handle()
-        self.handle = self._fast_handle  # type: ignore[method-assign]
+        self.handle = self._fast_handle  # type: ignore[method-assign, assignment]
 
     # -- the hot path ----------------------------------------------------------------------
 
@@ -276,7 +274,7 @@ class JsonlSink:
             if ctx is not None:
                 try:
                     ctx.emit(msg)
-                except Exception:  # noqa: BLE001 - reporting must not kill the writer
+                except Exception:  # noqa: BLE001, S110 - reporting must not kill the writer
                     pass
 
     def __repr__(self) -> str:
