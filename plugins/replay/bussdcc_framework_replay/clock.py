@@ -36,21 +36,27 @@ class ReplayClock(KernelReplayClock):
         self._next_wake = math.inf
 
     def advance_to(self, new_time: datetime) -> None:
-        """Move replay time to ``new_time`` (never backwards in monotonic time)."""
-        if self.speed > 0 and self._now is not None:
+        """Move replay time to ``new_time`` (never backwards in monotonic time).
+
+        Only the replay thread advances the clock, and assigning an attribute is atomic, so
+        the lock is taken only to wake sleepers. A sleeper that registers while the time
+        moves is woken by its poll interval at the latest.
+        """
+        now = self._now
+        if now is None:
+            with self._lock:
+                self._now = new_time
+            return
+        delta = (new_time - now).total_seconds()
+        if delta > 0 and self.speed > 0:
             # Only when used directly: ReplayRuntime paces itself and keeps speed at 0.
-            delta = (new_time - self._now).total_seconds()
-            if delta > 0:
-                time.sleep(delta / self.speed)
-        with self._lock:
-            now = self._now
-            self._now = new_time
-            if now is None:
-                return
-            delta = (new_time - now).total_seconds()
-            if delta > 0:
-                self._monotonic += delta
-                if self._monotonic >= self._next_wake:
+            time.sleep(delta / self.speed)
+        self._now = new_time
+        if delta > 0:
+            monotonic = self._monotonic + delta
+            self._monotonic = monotonic
+            if monotonic >= self._next_wake:
+                with self._lock:
                     self._lock.notify_all()
 
     def sleep(self, seconds: float, cancel: threading.Event | None = None) -> bool:
