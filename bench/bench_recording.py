@@ -22,7 +22,6 @@ from pathlib import Path
 
 import bussdcc
 from bussdcc.message import Message
-
 from bussdcc_framework.runtime import Runtime
 
 
