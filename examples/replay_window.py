@@ -25,10 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "greenhouse"))
 from bussdcc.context import ContextProtocol  # noqa: E402
 from bussdcc.event import Event  # noqa: E402
 from bussdcc.message import Message  # noqa: E402
-from greenhouse.messages import ClimateReading  # noqa: E402  (makes the type known)
-
 from bussdcc_framework.io.jsonl import JsonlSource  # noqa: E402
 from bussdcc_framework.runtime import ReplayRuntime  # noqa: E402
+from greenhouse.messages import ClimateReading  # noqa: E402  (makes the type known)
 
 START = datetime(2026, 3, 9, 12, 0, tzinfo=timezone.utc)
 

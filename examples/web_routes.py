@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from bussdcc import Message, Process
 from bussdcc.context import ContextProtocol
 from bussdcc.event import Event
-
 from bussdcc_framework.interface.web import WebInterface, emit
-from bussdcc_framework.message import WebInterfaceStarted
 from bussdcc_framework.runtime import Runtime, run_with_signals
 
 

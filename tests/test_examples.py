@@ -61,7 +61,9 @@ class LiveProcess:
                 sink.append(line.rstrip("\n"))
                 self._cond.notify_all()
 
-    def wait_for(self, pattern: str, *, stream: str = "stdout", timeout: float = 60) -> re.Match[str]:
+    def wait_for(
+        self, pattern: str, *, stream: str = "stdout", timeout: float = 60
+    ) -> re.Match[str]:
         """The first line of ``stream`` matching ``pattern``; fails with the output so far."""
         lines = self.stdout if stream == "stdout" else self.stderr
         regex = re.compile(pattern)

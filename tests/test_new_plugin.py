@@ -17,10 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
 from bussdcc_framework.cli import cli
 from bussdcc_framework.cli.new_plugin import PluginNames, render_skeleton
+from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[1]
 CSV_PLUGIN = REPO / "examples" / "plugins" / "bussdcc-csv-sink"
@@ -32,7 +31,8 @@ CSV_PLUGIN = REPO / "examples" / "plugins" / "bussdcc-csv-sink"
 @pytest.mark.parametrize(
     ("raw", "dist", "package", "entry", "env"),
     [
-        ("csv-sink", "bussdcc-csv-sink", "bussdcc_csv_sink", "csv_sink", "BUSSDCC_CSV_SINK_GREETING"),
+        ("csv-sink", "bussdcc-csv-sink", "bussdcc_csv_sink", "csv_sink",
+         "BUSSDCC_CSV_SINK_GREETING"),
         ("Modbus", "bussdcc-modbus", "bussdcc_modbus", "modbus", "BUSSDCC_MODBUS_GREETING"),
         ("bussdcc-mqtt_bridge", "bussdcc-mqtt-bridge", "bussdcc_mqtt_bridge", "mqtt_bridge",
          "BUSSDCC_MQTT_BRIDGE_GREETING"),

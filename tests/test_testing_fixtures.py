@@ -20,7 +20,6 @@ import pluggy
 import pytest
 from bussdcc.message import Message
 from bussdcc.service import Service
-
 from bussdcc_framework import hookimpl
 from bussdcc_framework.message import FrameworkBooted, FrameworkShuttingDown
 from bussdcc_framework.plugins import load_plugins

@@ -26,7 +26,6 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Optional, Protocol, TypeVar, overload
 
 import pytest
-
 from bussdcc.clock import ClockProtocol
 from bussdcc.context import ContextProtocol
 from bussdcc.event import Event

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from bussdcc_framework.plugins import load_plugins, register_plugin
 from bussdcc_framework.runtime import Runtime, run_with_signals
-
 from greenhouse import plugin
 from greenhouse.alerts import AlertMonitor
 from greenhouse.simulator import GreenhouseSimulator

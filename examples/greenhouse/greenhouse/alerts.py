@@ -50,7 +50,9 @@ class AlertMonitor(Process):
         if isinstance(msg, ClimateReading):
             self._on_reading(ctx, evt, msg)
         elif isinstance(msg, AlertRaised):
-            ctx.state.update("greenhouse.alerts", lambda a: {**(a or {}), msg.metric.value: msg.message})
+            ctx.state.update(
+                "greenhouse.alerts", lambda a: {**(a or {}), msg.metric.value: msg.message}
+            )
         elif isinstance(msg, AlertCleared):
             ctx.state.update(
                 "greenhouse.alerts",

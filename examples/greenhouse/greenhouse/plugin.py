@@ -13,7 +13,6 @@ from typing import Any
 
 from bussdcc.context import ContextProtocol
 from bussdcc.message import Message
-
 from bussdcc_framework import hookimpl
 
 from .messages import MESSAGE_TYPES

@@ -16,10 +16,9 @@ from datetime import datetime, timezone
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import bussdcc_csv_sink.plugin as plugin
 from bussdcc.event import Event
 from bussdcc.message import Message, Severity
-
-import bussdcc_csv_sink.plugin as plugin
 from bussdcc_csv_sink import COLUMNS, CsvSink
 
 
