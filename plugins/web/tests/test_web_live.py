@@ -1,0 +1,295 @@
+"""A real server on 127.0.0.1:0 and real clients: python-socketio, raw WebSocket, HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+import socketio
+import websocket
+
+from bussdcc_framework.message.web import (
+    WebInterfaceFailed,
+    WebInterfaceStarted,
+    WebInterfaceStopped,
+)
+from bussdcc_framework_web import WebInterface
+from bussdcc_framework_web.server import WebBindError
+
+TOKEN = "live-test-token-1234"
+
+
+def client_for(url: str, **connect: Any) -> tuple[socketio.Client, list[dict[str, Any]]]:
+    batches: list[dict[str, Any]] = []
+    sio = socketio.Client(reconnection=False)
+
+    @sio.on("batch")
+    def on_batch(batch: dict[str, Any]) -> bool:
+        batches.append(batch)
+        return True
+
+    connect.setdefault("transports", ["websocket"])
+    connect.setdefault("wait_timeout", 5)
+    sio.connect(url, **connect)
+    return sio, batches
+
+
+def close(sio: socketio.Client) -> None:
+    """Disconnect without waiting: the websocket-client close handshake alone takes 3 s."""
+    threading.Thread(target=sio.disconnect, daemon=True).start()
+
+
+def test_started_carries_the_real_port(live: Any) -> None:
+    started = live.sink.of_type(WebInterfaceStarted)
+    assert len(started) == 1
+    assert started[0].port == live.web.port != 0
+    with urllib.request.urlopen(live.url + "api/health", timeout=5) as response:
+        assert json.load(response)["status"] == "ok"
+
+
+def test_events_reach_a_socketio_client_within_a_second(live: Any, types: Any,
+                                                        wait_until: Any) -> None:
+    sio, batches = client_for(live.url)
+    try:
+        assert sio.transport() == "websocket"  # a real WebSocket, not long-polling
+        time.sleep(0.2)
+        sent = time.monotonic()
+        live.emit(types.Alarm(text="now"))
+
+        def arrived() -> bool:
+            return any(e["name"] == "Alarm" and e["data"]["text"] == "now"
+                       for b in batches for e in b["events"])
+
+        wait_until(arrived, timeout=1.0, interval=0.005)
+        assert time.monotonic() - sent < 1.0
+    finally:
+        close(sio)
+
+
+def test_browser_style_client_upgrades_to_websocket(live: Any, wait_until: Any) -> None:
+    sio, _ = client_for(live.url, transports=["polling", "websocket"])
+    try:
+        wait_until(lambda: sio.transport() == "websocket", timeout=5)
+    finally:
+        close(sio)
+
+
+def test_client_side_filter_is_applied_on_the_server(live: Any, types: Any,
+                                                     wait_until: Any) -> None:
+    sio, batches = client_for(live.url, auth={"types": "Alarm"})
+    try:
+        live.emit(types.Ping(count=99))
+        live.emit(types.Alarm(text="only me"))
+        wait_until(lambda: any(e["name"] == "Alarm" for b in batches for e in b["events"]))
+        assert {e["name"] for b in batches for e in b["events"]} == {"Alarm"}
+    finally:
+        close(sio)
+
+
+def test_state_snapshot_then_changes(live: Any, wait_until: Any) -> None:
+    live.runtime.state.set("zones.kitchen.target", 20)
+    snapshots: list[dict[str, Any]] = []
+    sio = socketio.Client(reconnection=False)
+    changes: list[dict[str, Any]] = []
+    sio.on("snapshot", lambda snap: snapshots.append(snap))
+
+    @sio.on("batch")
+    def on_batch(batch: dict[str, Any]) -> bool:
+        if "state" in batch:
+            changes.append(batch["state"])
+        return True
+
+    sio.connect(live.url, transports=["websocket"], wait_timeout=5)
+    try:
+        wait_until(lambda: snapshots)
+        assert snapshots[0]["state"]["zones.kitchen.target"] == 20
+        live.runtime.state.set("zones.kitchen.target", 23)
+        wait_until(lambda: any(c["changes"].get("zones.kitchen.target") == 23 for c in changes),
+                   timeout=3)
+    finally:
+        close(sio)
+
+
+def test_wrong_or_missing_token_is_refused_with_its_reason(start_live: Any) -> None:
+    live = start_live(token=TOKEN)
+    for auth, reason in [({"token": "not-the-token"}, "access token is wrong"),
+                         ({}, "access token required")]:
+        sio = socketio.Client(reconnection=False)
+        errors: list[Any] = []
+        sio.on("connect_error", lambda data: errors.append(data))
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            sio.connect(live.url, auth=auth, transports=["websocket"], wait_timeout=5)
+        assert errors and errors[0]["message"] == reason
+    sio, _ = client_for(live.url, auth={"token": TOKEN})
+    assert sio.connected
+    close(sio)
+    request = urllib.request.Request(live.url + "api/state")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 401
+    request.add_header("Authorization", f"Bearer {TOKEN}")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+
+
+def test_foreign_origin_is_rejected(start_live: Any) -> None:
+    live = start_live(origins=["http://panel.example:8080"])
+    url = live.url.replace("http://", "ws://") + "socket.io/?EIO=4&transport=websocket"
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(url, origin="http://evil.example", timeout=5)
+    assert refused.value.status_code == 400
+    for origin in ("http://panel.example:8080", live.url.rstrip("/")):
+        ws = websocket.create_connection(url, origin=origin, timeout=5)
+        assert ws.recv().startswith("0")
+        ws.close()
+
+
+def _raw_socketio(url: str) -> websocket.WebSocket:
+    """Open Socket.IO over a raw WebSocket and then never read again: a stalled browser tab."""
+    ws = websocket.WebSocket()
+    ws.sock_opt.sockopt = [(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)]
+    ws.connect(url.replace("http://", "ws://") + "socket.io/?EIO=4&transport=websocket",
+               timeout=5)
+    assert ws.recv().startswith("0")  # Engine.IO open
+    ws.send("40")  # Socket.IO connect, default namespace
+    while not ws.recv().startswith("40"):  # the snapshot may come first
+        pass
+    return ws
+
+
+def test_a_stalled_client_stays_bounded_and_is_disconnected(start_live: Any, types: Any,
+                                                            wait_until: Any) -> None:
+    live = start_live(client_buffer=200, stall_timeout=1.0, ticker=False)
+    ws = _raw_socketio(live.url)
+    try:
+        hub = live.web.hub
+        channel = wait_until(lambda: hub.channels() and hub.channels()[0])
+        peak = 0
+        for i in range(20000):
+            live.emit(types.Ping(count=i))
+            if i % 500 == 0:
+                peak = max(peak, channel.backlog())
+        peak = max(peak, channel.backlog())
+        assert peak <= 200  # server memory for this client is bounded
+        assert channel.inflight <= live.web.config.window
+        assert channel.dropped_total >= 20000 - 200 - live.web.config.window * 256
+        # It stays over the bound: disconnected after stall_timeout.
+        wait_until(lambda: hub.get(channel.sid) is None, timeout=5)
+        sio_server = live.web.socketio.server
+        wait_until(lambda: not sio_server.manager.is_connected(channel.sid, "/"), timeout=5)
+    finally:
+        ws.close()
+
+
+def test_a_slow_client_is_told_how_many_events_it_missed(start_live: Any, types: Any,
+                                                         wait_until: Any) -> None:
+    live = start_live(client_buffer=50, stall_timeout=30, ticker=False)
+    batches: list[dict[str, Any]] = []
+    sio = socketio.Client(reconnection=False)
+
+    @sio.on("batch")
+    def on_batch(batch: dict[str, Any]) -> bool:
+        batches.append(batch)
+        time.sleep(0.05)  # a slow page
+        return True
+
+    sio.connect(live.url, transports=["websocket"], wait_timeout=5)
+    try:
+        time.sleep(0.2)
+        total = 3000
+        for i in range(total):
+            live.emit(types.Ping(count=i))
+        live.emit(types.Alarm(text="last"))
+
+        def done() -> bool:
+            return any(e["name"] == "Alarm" for b in batches for e in b["events"])
+
+        wait_until(done, timeout=10)
+        received = sum(1 for b in batches for e in b["events"] if e["name"] == "Ping")
+        dropped = sum(b["dropped"] for b in batches)
+        assert dropped > 0
+        assert received + dropped == total
+        assert sio.connected  # slow but alive: not disconnected
+    finally:
+        close(sio)
+
+
+def test_busy_port_is_a_clear_error_and_a_failure_message(start_live: Any, live: Any) -> None:
+    from bussdcc_framework.runtime import Runtime
+    from bussdcc_framework.testing import MemorySink
+
+    runtime = Runtime()
+    sink = MemorySink()
+    runtime.add_sink(sink)
+    runtime.add_process(WebInterface(port=live.web.port))
+    with pytest.raises(WebBindError) as error:
+        runtime.boot()
+    message = str(error.value)
+    assert f"127.0.0.1:{live.web.port}" in message and "in use" in message
+    failed = sink.of_type(WebInterfaceFailed)
+    assert failed and failed[0].port == live.web.port and "in use" in failed[0].error
+    assert not sink.of_type(WebInterfaceStarted)
+
+
+def test_bussdcc_run_exits_non_zero_on_a_busy_port(tmp_path: Any) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen(1)
+        port = blocker.getsockname()[1]
+        env = dict(os.environ, BUSSDCC_PLUGINS="web")
+        result = subprocess.run(
+            [sys.executable, "-c", "from bussdcc_framework.cli import main; main()",
+             "run", "--port", str(port)],
+            capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path,
+        )
+    assert result.returncode != 0
+    assert f"127.0.0.1:{port}" in result.stderr and "in use" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("bussdcc: error:")
+
+
+def test_shutdown_with_connected_clients_is_quick(start_live: Any, types: Any) -> None:
+    live = start_live()
+    clients = [client_for(live.url)[0] for _ in range(3)]
+    stalled = _raw_socketio(live.url)
+    polling, _ = client_for(live.url, transports=["polling"])
+    for i in range(2000):
+        live.emit(types.Ping(count=i))
+    started = time.monotonic()
+    live.runtime.shutdown()
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.0, elapsed
+    assert live.sink.of_type(WebInterfaceStopped)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", live.web.port), timeout=1).close()
+    for c in clients + [polling]:
+        close(c)
+    stalled.close()
+
+
+def test_concurrent_emitters_and_clients(start_live: Any, types: Any, wait_until: Any) -> None:
+    live = start_live(ticker=False)
+    clients = [client_for(live.url) for _ in range(3)]
+
+    def burst(base: int) -> None:
+        for i in range(500):
+            live.emit(types.Ping(count=base + i))
+
+    threads = [threading.Thread(target=burst, args=(k * 1000,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for _, batches in clients:
+        wait_until(lambda b=batches: sum(len(x["events"]) + x["dropped"] for x in b
+                                         if True) >= 2000, timeout=10)
+    for sio, _ in clients:
+        close(sio)
