@@ -93,6 +93,8 @@ def read_file(
     other_type = 0
     first: datetime | None = None
     last: datetime | None = None
+    kept_first: datetime | None = None
+    kept_last: datetime | None = None
 
     def damaged(reason: str, detail: str, line: bytes | None = None) -> None:
         fstats.damaged += 1
@@ -135,6 +137,9 @@ def read_file(
                 other_type += 1
                 continue
             kept += 1
+            if kept_first is None:
+                kept_first = t
+            kept_last = t
             yield (t, index, lineno, evt)
     except (EOFError, zlib.error) as exc:
         damaged("bad_gzip", f"{type(exc).__name__}: {exc}")
@@ -151,3 +156,7 @@ def read_file(
         stats.yielded += kept
         stats.outside_window += outside
         stats.filtered_type += other_type
+        if kept_first is not None and (stats.first is None or kept_first < stats.first):
+            stats.first = kept_first
+        if kept_last is not None and (stats.last is None or kept_last > stats.last):
+            stats.last = kept_last

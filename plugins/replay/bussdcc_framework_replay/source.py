@@ -100,7 +100,7 @@ class JsonlSource:
                 opened=self._opened,
             )
             segments.append(Segment(index=index, start=first, open=opener))
-        return _track_span(merge_segments(segments), stats)
+        return merge_segments(segments)
 
     def progress(self) -> tuple[int, int]:
         """(bytes read, bytes in all files) of the pass in progress; safe from another thread."""
@@ -114,20 +114,3 @@ class JsonlSource:
             elif f.records or f.damaged or f.skipped_after_end:
                 done += f.size
         return done, total
-
-
-def _track_span(events: Iterator[Event[Message]], stats: SourceStats) -> Iterator[Event[Message]]:
-    """Pass events through, noting the first and last time yielded."""
-    evt = None
-    try:
-        for evt in events:
-            if stats.first is None:
-                stats.first = evt.time
-                yield evt
-                break
-        for evt in events:
-            yield evt
-    finally:
-        if evt is not None:
-            stats.last = evt.time
-

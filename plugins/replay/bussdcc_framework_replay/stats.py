@@ -66,7 +66,9 @@ class SourceStats:
     examples: dict[str, list[str]] = field(default_factory=dict)
     unknown_types: Counter[str] = field(default_factory=Counter)
     first: datetime | None = None
+    """The earliest time among the events yielded (set as each file is finished)."""
     last: datetime | None = None
+    """The latest time among the events yielded."""
 
     @property
     def damaged(self) -> int:
