@@ -44,7 +44,10 @@ def dependency_wheels(request: pytest.FixtureRequest) -> Path:
                        "--no-emit-workspace", "--no-hashes", "--frozen", "--no-header",
                        "--no-annotate")
     key = hashlib.sha256(f"{PYTHON}\n{requirements}".encode()).hexdigest()[:16]
-    cache = Path(request.config.cache.mkdir("bussdcc-wheelhouse"))  # type: ignore[union-attr]
+    if getattr(request.config, "cache", None) is not None:
+        cache = Path(request.config.cache.mkdir("bussdcc-wheelhouse"))
+    else:  # -p no:cacheprovider: download once per session
+        cache = request.getfixturevalue("tmp_path_factory").mktemp("bussdcc-wheelhouse")
     folder = cache / key
     if (folder / ".complete").exists():
         return folder
