@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from bussdcc_framework.runtime.signals import DUPLICATE_INTERRUPT_WINDOW
+
 from bussdcc_framework.runtime import Runtime, SignalRuntime, run_with_signals
 
 APP = '''
@@ -142,12 +144,25 @@ def test_a_second_sigint_exits_at_once(start_app: Any) -> None:
     app = start_app(stop_seconds=60)  # teardown hangs
     app.proc.send_signal(signal.SIGINT)
     app.wait_line("stop thread=MainThread")
+    time.sleep(DUPLICATE_INTERRUPT_WINDOW + 0.1)  # a genuinely second Ctrl-C
     started = time.monotonic()
     app.proc.send_signal(signal.SIGINT)
     code, _, stderr = app.finish(timeout=10)
     assert time.monotonic() - started < 5
     assert code == 130
     assert "bussdcc: second interrupt, exiting now" in stderr
+
+
+def test_one_ctrl_c_delivered_twice_still_shuts_down_gracefully(start_app: Any) -> None:
+    # The terminal signals the process group and `uv run` forwards the signal again:
+    # two SIGINTs in quick succession are one Ctrl-C, not a request to exit at once.
+    app = start_app()
+    app.proc.send_signal(signal.SIGINT)
+    app.proc.send_signal(signal.SIGINT)
+    code, lines, stderr = app.finish()
+    assert code == 0, stderr
+    assert "second interrupt" not in stderr
+    assert lines[-1].startswith("event RuntimeShutdown")
 
 
 def test_sighup_emits_system_reload_and_sigusr_emit_system_signal(start_app: Any) -> None:

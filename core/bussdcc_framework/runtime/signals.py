@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections import deque
 from types import FrameType
 from typing import Optional
@@ -17,6 +18,10 @@ from typing import Optional
 from bussdcc.message import SystemReload, SystemSignal
 
 from .runtime import Runtime
+
+#: A repeated SIGINT within this many seconds is the same Ctrl-C delivered twice (the terminal
+#: signals the whole process group, and wrappers such as ``uv run`` forward it once more).
+DUPLICATE_INTERRUPT_WINDOW = 0.5
 
 SIGNAL_ACTIONS: dict[int, str] = {
     int(signal.SIGINT): "shutdown",
@@ -33,11 +38,17 @@ class _SignalLoop:
         self.pending: deque[int] = deque()
         self.wakeup = threading.Event()
         self.shutdown_requested = False
+        self.first_interrupt: float | None = None
 
     def handle(self, signum: int, frame: Optional[FrameType]) -> None:
-        if signum == signal.SIGINT and self.shutdown_requested:
-            print("bussdcc: second interrupt, exiting now", file=sys.stderr, flush=True)
-            os._exit(130)
+        if signum == signal.SIGINT:
+            now = time.monotonic()
+            if self.first_interrupt is not None:
+                if now - self.first_interrupt < DUPLICATE_INTERRUPT_WINDOW:
+                    return
+                print("bussdcc: second interrupt, exiting now", file=sys.stderr, flush=True)
+                os._exit(130)
+            self.first_interrupt = now
         if SIGNAL_ACTIONS.get(signum) == "shutdown":
             self.shutdown_requested = True
         self.pending.append(signum)
