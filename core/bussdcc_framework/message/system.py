@@ -24,3 +24,5 @@ class SystemIdentityEvent(Message):
     arch: Optional[str] = None
     python: Optional[str] = None
     versions: dict[str, str] = field(default_factory=dict)
+    #: Fields withheld on purpose (the ``identity.hide`` setting), so None there means "hidden".
+    hidden: tuple[str, ...] = ()

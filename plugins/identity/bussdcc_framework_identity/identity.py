@@ -1,0 +1,103 @@
+"""Building a ``SystemIdentityEvent``: probe the machine, add versions, withhold hidden fields."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from bussdcc.version import get_version as kernel_version
+
+from bussdcc_framework.message.system import SystemIdentityEvent
+from bussdcc_framework.version import get_version as framework_version
+
+from . import probe
+
+#: Fields ``identity.hide`` may name (every field of the event except ``hidden`` itself).
+HIDEABLE: tuple[str, ...] = tuple(
+    f.name for f in dataclasses.fields(SystemIdentityEvent) if f.name != "hidden"
+)
+
+#: What a hidden hostname becomes (the field is a required string in the message).
+HIDDEN_HOSTNAME = ""
+
+
+def parse_hide(names: Iterable[str]) -> tuple[str, ...]:
+    """Validate ``identity.hide``: known field names only, as a one-line ``ValueError``.
+
+    ``machine-id`` and ``machine_id`` are the same; duplicates are dropped; order is kept.
+    """
+    wanted: list[str] = []
+    for raw in names:
+        name = raw.strip().lower().replace("-", "_")
+        if not name:
+            continue
+        if name not in HIDEABLE:
+            raise ValueError(
+                f"{raw.strip()!r} is not a field of SystemIdentityEvent; "
+                f"use any of {', '.join(HIDEABLE)}"
+            )
+        if name not in wanted:
+            wanted.append(name)
+    return tuple(wanted)
+
+
+def software_versions(plugins: Any = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The kernel, the framework and each loaded plugin distribution, by distribution name.
+
+    ``plugins`` is a plugin manager with ``loaded()`` records (the runtime's, when it was
+    composed from plugins); ``None`` means the process-wide ``load_plugins()``.
+    """
+    versions = {"bussdcc": kernel_version(), "bussdcc-framework": framework_version()}
+    try:
+        if plugins is None:
+            from bussdcc_framework.plugins import load_plugins
+
+            plugins = load_plugins()
+        for record in plugins.loaded():
+            if record.dist and record.version:
+                versions[record.dist] = record.version
+    except Exception:  # versions are a courtesy: never fail the identity for them
+        pass
+    if extra:
+        versions.update({k: v for k, v in extra.items() if isinstance(v, str)})
+    return versions
+
+
+def discover(
+    root: str | Path = "/",
+    hide: Iterable[str] = (),
+    *,
+    plugins: Any = None,
+    extra_versions: Mapping[str, str] | None = None,
+) -> SystemIdentityEvent:
+    """What this machine is, as the identity service emits it; never raises on bad files.
+
+    The serial is the CPU serial from ``/proc/cpuinfo`` or, lacking one, the machine id. When
+    ``machine_id`` is hidden and the serial *is* the machine id, the serial is hidden too, so
+    hiding one never leaks it through the other.
+    """
+    base = Path(root)
+    hidden = parse_hide(hide)
+    release = probe.os_release(base)
+    mid = probe.machine_id(base)
+    cpu = probe.cpu_serial(base)
+    serial = cpu if cpu is not None else mid
+    if "machine_id" in hidden and cpu is None and serial is not None and "serial" not in hidden:
+        hidden = (*hidden, "serial")
+    values: dict[str, Any] = {
+        "hostname": probe.hostname(base) or "unknown",
+        "model": probe.model(base),
+        "serial": serial,
+        "machine_id": mid,
+        "os": probe.os_name(release),
+        "os_release": probe.os_version(release),
+        "kernel": probe.kernel(base),
+        "arch": probe.arch(base),
+        "python": probe.python_version(),
+        "versions": software_versions(plugins, extra_versions),
+    }
+    for name in hidden:
+        values[name] = HIDDEN_HOSTNAME if name == "hostname" else ({} if name == "versions" else None)
+    return SystemIdentityEvent(**values, hidden=hidden)
