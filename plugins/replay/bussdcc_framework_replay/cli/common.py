@@ -37,8 +37,8 @@ def source_options(function: F) -> F:
     decorators = [
         click.argument("paths", nargs=-1, required=True, metavar="PATH..."),
         click.option("--start", type=TIME_BOUND, default=None,
-                     help="Skip events before this time: ISO-8601 (naive means UTC) or +OFFSET "
-                          "from the first event (+90s, +5m, +1h30m)."),
+                     help="Skip events before this time: ISO-8601 (naive means UTC) or an offset "
+                          "from the first event (+90, 90s, 5m, 1h30m)."),
         click.option("--end", type=TIME_BOUND, default=None,
                      help="Skip events after this time (same forms as --start)."),
         click.option("--types", "-t", "types", multiple=True, metavar="PATTERN",

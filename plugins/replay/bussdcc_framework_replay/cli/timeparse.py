@@ -1,4 +1,9 @@
-"""``--start``/``--end`` values: an ISO-8601 time or date, or ``+OFFSET`` from the first event."""
+"""``--start``/``--end`` values: an ISO-8601 time or date, or an offset from the first event.
+
+An offset is ``+`` and seconds (``+90``), or durations with units, with or without ``+``
+(``90s``, ``5m``, ``1h30m``, ``+250ms``). A bare number is not an offset: ``20260309`` is a
+date to ``datetime.fromisoformat``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from ..filters import TimeBound, as_utc
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)?")
+_BARE_OFFSET = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+")
 
 
 def parse_offset(text: str) -> timedelta:
@@ -31,9 +37,9 @@ def parse_offset(text: str) -> timedelta:
 
 
 def parse_bound(text: str) -> TimeBound:
-    """An absolute time (naive means UTC) or, with a leading ``+``, an offset."""
+    """An absolute time (naive means UTC), or an offset: ``+90``, ``+5m``, or ``5m`` with a unit."""
     text = text.strip()
-    if text.startswith("+"):
+    if text.startswith("+") or _BARE_OFFSET.fullmatch(text):
         return parse_offset(text)
     return as_utc(datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text))
 
@@ -51,7 +57,7 @@ class TimeBoundType(click.ParamType):  # type: ignore[type-arg,unused-ignore]  #
         except ValueError:
             self.fail(
                 f"{value!r} is not a time: use ISO-8601 (2026-03-09T12:00:00, naive means UTC; "
-                "or a date) or an offset from the first event such as +90s, +5m, +1h30m",
+                "or a date) or an offset from the first event such as +90, 90s, 5m, 1h30m",
                 param, ctx,
             )
 
