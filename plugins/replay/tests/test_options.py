@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from replay_helpers import ORIGINAL, ORIGINAL_LOG, readings, registry, write_log
-
 from bussdcc_framework.plugins import load_plugins
 from bussdcc_framework_replay import JsonlSource
 from bussdcc_framework_replay.cli.timeparse import parse_bound
 from bussdcc_framework_replay.factory import JsonlSourceFactory
+from replay_helpers import ORIGINAL, ORIGINAL_LOG, readings, registry, write_log
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.mark.parametrize(("text", "expected"), [
