@@ -217,6 +217,9 @@ class WebInterface(Interface):
             print(f"bussdcc web: warning: listening on {format_address(self.host, self.port)}, "
                   "reachable from other machines; every request needs the access token",
                   file=sys.stderr)
+            if self.config.host in ("0.0.0.0", "::", ""):
+                print(f"bussdcc web: from other machines: http://{socket.gethostname()}:"
+                      f"{self.port}/", file=sys.stderr)
 
     # -- live push plumbing --------------------------------------------------------------
 

@@ -23,7 +23,11 @@ _TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s]*")
 
 
 class WebBindError(OSError):
-    """The web server could not listen on the requested address."""
+    """The web server could not listen on the requested address (``errno`` says why)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.errno = code
 
 
 def format_address(host: str, port: int) -> str:

@@ -1,0 +1,150 @@
+"""A real headless Chromium (Debian's ``chromium`` driven by playwright) against a live server.
+
+``tests/run`` installs chromium when it is missing; ``playwright install`` is never used.
+The dashboard screenshot is saved to ``test-artifacts/web-dashboard.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+CHROMIUM = os.environ.get("BUSSDCC_TEST_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+TOKEN = "browser-test-token-42"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason=f"{CHROMIUM} is missing: tests/run installs Debian's chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    context.close()
+    assert not errors, errors
+
+
+def test_dashboard_shows_live_events_and_keeps_the_token_out_of_the_address(
+    page: Any, start_live: Any, types: Any
+) -> None:
+    live = start_live(token=TOKEN)
+    live.runtime.state.set("app.version", "2.3.0")
+    page.goto(f"{live.url}?token={TOKEN}")
+    page.wait_for_selector("#conn[data-state='live']")
+    assert "token" not in page.url  # stripped from the address bar and history
+    assert page.evaluate("sessionStorage.getItem('bussdcc.token')") == TOKEN
+
+    live.emit(types.Alarm(text="<b>boiler</b> pressure high"))
+    row = page.locator("#events tbody tr.ev", has_text="<b>boiler</b> pressure high")
+    row.first.wait_for()
+    assert page.locator("#events b").count() == 0  # event data is text, never HTML
+    assert "error" in row.first.inner_text().lower()
+
+    expect(page.locator("#rate")).not_to_have_text("0")
+    time.sleep(1.2)  # let the chart draw a few seconds
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web-dashboard.png"))
+
+    page.reload()  # the gate re-sends the stored token: a reload keeps working
+    page.wait_for_selector("#conn[data-state='live']")
+    assert "token" not in page.url
+
+
+def test_dashboard_filters_pause_and_clear(page: Any, live: Any, types: Any) -> None:
+    page.goto(live.url)
+    page.wait_for_selector("#conn[data-state='live']")
+    page.fill("#f-types", "Alarm")
+    time.sleep(0.6)
+    live.emit(types.Alarm(text="filtered in"))
+    page.locator("#events tbody tr.ev", has_text="filtered in").wait_for()
+    assert page.locator("#events tbody tr.ev", has_text="Ping").count() == 0
+    page.click("#pause")
+    live.emit(types.Alarm(text="while paused"))
+    expect(page.locator("#stream-info")).to_contain_text("1 new")
+    assert page.locator("#events tbody tr.ev", has_text="while paused").count() == 0
+    page.click("#pause")
+    page.locator("#events tbody tr.ev", has_text="while paused").wait_for()
+    page.click("#clear")
+    assert page.locator("#events tbody tr.ev").count() == 0
+
+
+def test_stopping_a_service_from_the_page(page: Any, live: Any, wait_until: Any) -> None:
+    page.goto(live.url)
+    page.click("nav >> text=Services")
+    row = page.locator("tr[data-service='ticker']")
+    assert row.locator("[data-field='status']").inner_text() == "running"
+    row.locator("button[data-action='stop']").click()
+    expect(row.locator("[data-field='status']")).to_have_text("stopped")
+    assert not live.runtime.services.is_running("ticker")
+    row.locator("button[data-action='start']").click()
+    wait_until(lambda: live.runtime.services.is_running("ticker"))
+    expect(row.locator("[data-field='status']")).to_have_text("running")
+
+
+def test_send_form_validates_and_reaches_the_runtime(page: Any, live: Any, types: Any,
+                                                     wait_until: Any) -> None:
+    page.goto(live.url + "send")
+    type_name = f"{types.SetPoint.__module__}:SetPoint"
+    page.wait_for_selector(f"#msg-type option[value='{type_name}']", state="attached")
+    page.select_option("#msg-type", type_name)
+    page.fill("#f-celsius", "21.5")
+    page.click("#send-btn")
+    error = page.locator("[data-error-for='zone']")
+    expect(error).to_have_text("required")  # shown next to its field
+    page.fill("#f-zone", "kitchen")
+    page.select_option("#f-mode", label="manual")
+    page.check("#f-boost")
+    page.click("#send-btn")
+    page.wait_for_selector("#send-result.ok")
+    message = live.sink.wait_for(types.SetPoint)
+    assert message == types.SetPoint(zone="kitchen", celsius=21.5, mode=types.Mode.MANUAL,
+                                     boost=True)
+
+
+def test_state_and_plugins_pages(page: Any, live: Any) -> None:
+    live.runtime.state.set("zones.kitchen.target", 20)
+    page.goto(live.url + "state")
+    page.locator(".tree .leaf[data-path='zones.kitchen.target']", has_text="20").wait_for()
+    live.runtime.state.set("zones.kitchen.target", 23)
+    page.locator(".tree .leaf[data-path='zones.kitchen.target']", has_text="23").wait_for()
+    page.goto(live.url + "plugins")
+    assert page.locator("table.plugins tbody tr").count() >= 1
+
+
+def test_phone_layout_has_no_horizontal_scroll(browser: Any, live: Any) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    tab = context.new_page()
+    try:
+        for path in ("", "services", "send", "state"):
+            tab.goto(live.url + path)
+            tab.wait_for_selector("#conn[data-state='live']", timeout=10_000)
+            overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, (path, overflow)
+    finally:
+        context.close()
