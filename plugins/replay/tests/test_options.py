@@ -12,7 +12,6 @@ from bussdcc_framework_replay.cli.timeparse import parse_bound
 from bussdcc_framework_replay.factory import JsonlSourceFactory
 from replay_helpers import ORIGINAL, ORIGINAL_LOG, readings, registry, write_log
 
-UTC = UTC
 
 
 @pytest.mark.parametrize(("text", "expected"), [
