@@ -13,7 +13,6 @@ from bussdcc_framework_replay.factory import JsonlSourceFactory
 from replay_helpers import ORIGINAL, ORIGINAL_LOG, readings, registry, write_log
 
 
-
 @pytest.mark.parametrize(("text", "expected"), [
     ("+90", timedelta(seconds=90)),
     ("90s", timedelta(seconds=90)),
