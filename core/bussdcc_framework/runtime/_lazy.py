@@ -13,7 +13,9 @@ def plugin_attribute(module: str, name: str, extra: str) -> Any:
     try:
         loaded = import_module(module)
     except ModuleNotFoundError as exc:
-        if exc.name is not None and module.startswith(exc.name):
+        # Only the plugin itself missing means "not installed"; a module the plugin imports
+        # that is missing is a broken installation and must surface as it is.
+        if exc.name is not None and (module == exc.name or module.startswith(exc.name + ".")):
             raise MissingPluginError(
                 f"{name} is provided by the {extra} plugin, which is not installed; "
                 f"install it with: pip install 'bussdcc-framework[{extra}]'"
