@@ -17,6 +17,7 @@ from bussdcc.context import ContextProtocol
 
 from . import auth
 from .context import EXTENSION
+from .fastjson import FastPacket
 from .views import api, pages, sockets
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ def build_app(interface: WebInterface, ctx: ContextProtocol) -> tuple[Flask, Soc
         ping_timeout=10,
         logger=False,
         engineio_logger=False,
+        serializer=FastPacket,
     )
     auth.install(app, config)
     _json_errors(app)

@@ -41,6 +41,7 @@ from bussdcc_framework.settings import Settings
 from .assets import check_assets
 from .config import WebConfig, as_tuple, first, is_loopback
 from .context import _track
+from .fastjson import raw
 from .history import EventHistory, RateCounter
 from .push import PushHub
 from .records import RecordMaker
@@ -189,8 +190,8 @@ class WebInterface(Interface):
         self.history.append(record)
         self.rates.add(record["name"], record["ts"])
         hub = self.hub
-        if hub is not None:
-            hub.publish(record)
+        if hub is not None and hub.channels():
+            hub.publish(record, raw(record))
 
     # -- what the pages show -------------------------------------------------------------
 

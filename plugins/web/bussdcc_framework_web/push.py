@@ -19,6 +19,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from .filters import EventFilter
 from .records import EventRecord
 
@@ -32,7 +34,7 @@ class ClientChannel:
     def __init__(self, sid: str, flt: EventFilter, capacity: int, after_seq: int) -> None:
         self.sid = sid
         self.filter = flt
-        self.queue: deque[EventRecord] = deque(maxlen=capacity)
+        self.queue: deque[tuple[int, msgspec.Raw]] = deque(maxlen=capacity)
         self.capacity = capacity
         self.after_seq = after_seq
         self.dropped = 0
@@ -51,12 +53,12 @@ class ClientChannel:
         """Start sending, after the snapshot holding everything up to ``after_seq`` went out."""
         with self.lock:
             self.after_seq = after_seq
-            kept = [r for r in self.queue if r["seq"] > after_seq]
+            kept = [item for item in self.queue if item[0] > after_seq]
             self.queue.clear()
             self.queue.extend(kept)
             self.ready = True
 
-    def offer(self, record: EventRecord) -> None:
+    def offer(self, record: EventRecord, encoded: msgspec.Raw) -> None:
         if record["seq"] <= self.after_seq or not self.filter.matches(record):
             return
         with self.lock:
@@ -65,7 +67,7 @@ class ClientChannel:
                 self.dropped_total += 1
                 if self.over_since is None:
                     self.over_since = time.monotonic()
-            self.queue.append(record)
+            self.queue.append((record["seq"], encoded))
 
     def offer_state(self, changes: dict[str, Any], removed: list[str]) -> None:
         with self.lock:
@@ -94,7 +96,7 @@ class ClientChannel:
             ):
                 return None
             count = min(batch_size, len(self.queue))
-            events = [self.queue.popleft() for _ in range(count)]
+            events = [self.queue.popleft()[1] for _ in range(count)]
             batch: dict[str, Any] = {"events": events, "dropped": self.dropped}
             self.dropped = 0
             if self.stats is not None:
@@ -174,12 +176,15 @@ class PushHub:
 
     # -- publishing (any thread) ---------------------------------------------------------
 
-    def publish(self, record: EventRecord) -> None:
+    def publish(self, record: EventRecord, encoded: msgspec.Raw | None = None) -> None:
+        """Queue ``record`` for every client whose filter wants it (``encoded``: its JSON)."""
         channels = self._channel_list
         if not channels:
             return
+        if encoded is None:
+            encoded = msgspec.Raw(msgspec.json.encode(record))
         for channel in channels:
-            channel.offer(record)
+            channel.offer(record, encoded)
         self._wake.set()
 
     def publish_stats(self, stats: dict[str, Any]) -> None:
