@@ -6,7 +6,7 @@ Run it live (recording, console and web UI come from the installed plugins)::
 
 then replay what was recorded, ten times faster, in the same web UI::
 
-    bussdcc replay events/ --app examples/greenhouse/app.py --speed 10
+    bussdcc replay events/ --app examples/greenhouse/app.py --speed 10 --hold
 
 ``bussdcc run`` and ``bussdcc replay`` both call ``setup(runtime)`` with a runtime already
 composed from the selected plugins. In a replay the recorded readings are the input, so the

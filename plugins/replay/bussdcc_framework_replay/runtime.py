@@ -24,7 +24,7 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
@@ -59,6 +59,8 @@ class ReplayStats:
     wall_seconds: float = 0.0
     cancelled: bool = False
     """True when the replay was stopped before the sources were exhausted."""
+    held: bool = False
+    """True when the runtime stayed up after the last event (``hold=True``)."""
 
     @property
     def events_per_second(self) -> float:
@@ -106,6 +108,8 @@ class ReplayRuntime(Runtime):
         self._stop_replay = threading.Event()
         self._halt = False
         self._replaying = threading.Lock()
+        #: Called (on the replay thread) when a ``hold=True`` replay has emitted its last event.
+        self.on_hold: Callable[[], None] | None = None
 
     # -- sources -------------------------------------------------------------------------
 
@@ -134,6 +138,7 @@ class ReplayRuntime(Runtime):
         *,
         speed: float | None = None,
         start_at: datetime | None = None,
+        hold: bool = False,
     ) -> ReplayStats:
         """Boot, emit every recorded event in time order, shut down; return what was done.
 
@@ -142,6 +147,8 @@ class ReplayRuntime(Runtime):
         recorded time. Recorded lifecycle events (``skip_types``) are not re-emitted, nor
         a recorded ``ProcessError`` of a process this runtime runs: the process sees the same
         event again and reports its own error, so the recorded one would be a duplicate.
+        With ``hold=True`` the runtime stays booted after the last event (the web interface
+        keeps serving the replayed state) until ``stop_replay()``.
         """
         pace = self.speed if speed is None else speed
         _check_speed(pace)
@@ -156,7 +163,7 @@ class ReplayRuntime(Runtime):
         if not self._replaying.acquire(blocking=False):
             raise RuntimeError("this ReplayRuntime is already replaying")
         try:
-            return self._replay(events, pace, start_at)
+            return self._replay(events, pace, start_at, hold)
         finally:
             self._replaying.release()
 
@@ -166,7 +173,11 @@ class ReplayRuntime(Runtime):
         self._stop_replay.set()
 
     def _replay(
-        self, events: Iterator[Event[Message]], speed: float, start_at: datetime | None
+        self,
+        events: Iterator[Event[Message]],
+        speed: float,
+        start_at: datetime | None,
+        hold: bool = False,
     ) -> ReplayStats:
         if self.booted:
             raise RuntimeError(
@@ -184,11 +195,16 @@ class ReplayRuntime(Runtime):
             self._start_clock(origin)
             self.boot()
             self._emit_all(first, events, origin, speed, wall_start, stats)
+            if hold and not self._stop_replay.is_set():
+                stats.held = True
+                if self.on_hold is not None:
+                    self.on_hold()
+                self._stop_replay.wait()
         finally:
             close = getattr(events, "close", None)
             if close is not None:
                 close()
-            stats.cancelled = self._stop_replay.is_set()
+            stats.cancelled = self._stop_replay.is_set() and not stats.held
             try:
                 self.shutdown("replay complete" if not stats.cancelled else "replay stopped")
             finally:

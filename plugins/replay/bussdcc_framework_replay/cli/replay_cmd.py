@@ -13,12 +13,14 @@ import os
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 from typing import Any, Self
 
 import click
 from bussdcc_framework.app import AppError
 from bussdcc_framework.plugins import load_plugins, load_settings
+from bussdcc_framework.runtime.signals import DUPLICATE_INTERRUPT_WINDOW
 from bussdcc_framework.settings import SettingError, parse_assignment
 
 from ..filters import TimeBound
@@ -65,6 +67,8 @@ def _speed(ctx: click.Context, param: click.Parameter, value: float) -> float:
                    "so its message types are known and its processes run.")
 @click.option("--set", "-s", "assignments", multiple=True, metavar="PLUGIN.SETTING=VALUE",
               help="Set a plugin setting (repeatable); see `bussdcc settings`.")
+@click.option("--hold", is_flag=True,
+              help="After the last event keep the runtime (and the web UI) up until Ctrl-C.")
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar (default: when stdout and stderr are terminals).")
 def replay_command(
@@ -79,6 +83,7 @@ def replay_command(
     app: str | None,
     assignments: tuple[str, ...],
     progress: bool | None,
+    hold: bool,
 ) -> None:
     """Replay recorded events (directories, .jsonl and .jsonl.gz files, merged by time).
 
@@ -110,10 +115,14 @@ def replay_command(
 
     def work() -> None:
         try:
-            runtime.replay(source, speed=speed)
+            runtime.replay(source, speed=speed, hold=hold)
         except BaseException as exc:  # noqa: BLE001 (reported by the main thread)
             outcome["error"] = exc
 
+    if hold:
+        runtime.on_hold = lambda: click.echo(
+            "bussdcc replay: replay complete; holding the runtime up until Ctrl-C", err=True
+        )
     worker = threading.Thread(target=work, name="bussdcc-replay", daemon=True)
     interrupted = _Interrupts(runtime)
     with interrupted, Progress(source, runtime, wanted(progress)) as bar:
@@ -134,7 +143,7 @@ def replay_command(
         fail(f"--strict: {error}", 1)
     if error is not None:
         fail(f"replay failed: {type(error).__name__}: {error}", 1)
-    if interrupted.count:
+    if interrupted.count and not runtime.stats.held:
         sys.exit(130)
 
 
@@ -144,10 +153,15 @@ class _Interrupts:
     def __init__(self, runtime: ReplayRuntime) -> None:
         self.runtime = runtime
         self.count = 0
+        self._first = 0.0
         self._previous: dict[int, Any] = {}
 
     def stop(self) -> None:
+        now = time.monotonic()
+        if self.count and now - self._first < DUPLICATE_INTERRUPT_WINDOW:
+            return  # one Ctrl-C delivered twice (process group + `uv run`), not a second one
         self.count += 1
+        self._first = now
         if self.count > 1:
             click.echo("bussdcc: second interrupt, exiting now", err=True)
             os._exit(130)
