@@ -39,10 +39,24 @@ def read_text(root: Path, relative: str) -> str | None:
     """A file under ``root``, stripped of whitespace and device-tree NULs; None if unusable."""
     path = root / relative.lstrip("/")
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_READ)
+        # O_NONBLOCK: a FIFO or device where a file was expected must not hang the service.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except (OSError, ValueError):
         return None
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size < MAX_READ:  # /proc files may come back a page at a time
+            chunk = os.read(fd, MAX_READ - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError:  # a directory (EISDIR), an empty FIFO (EAGAIN), an I/O error
+        return None
+    finally:
+        os.close(fd)
+    raw = b"".join(chunks)
     text = raw.replace(b"\x00", b"").decode("utf-8", "replace").strip()
     if not text or "\ufffd" in text:
         return None
