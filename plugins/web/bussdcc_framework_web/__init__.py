@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .context import current_ctx, emit
     from .interface import WebInterface
 
-__all__ = ["WebInterface", "emit", "current_ctx"]
+__all__ = ["WebInterface", "current_ctx", "emit"]
 
 _HOMES = {"WebInterface": ".interface", "emit": ".context", "current_ctx": ".context"}
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, jsonify, request
-from flask_socketio import SocketIO
-from werkzeug.exceptions import HTTPException
-
 from bussdcc.context import ContextProtocol
+from flask import Flask, Response, jsonify, request
+from flask_socketio import SocketIO  # type: ignore[import-untyped]
+from werkzeug.exceptions import HTTPException
 
 from . import auth
 from .context import EXTENSION

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from socketio import packet
+from socketio import packet  # type: ignore[import-untyped]
 
 _encoder = msgspec.json.Encoder()
 

@@ -17,7 +17,6 @@ from typing import Any, Literal, TypedDict
 
 import msgspec
 from bussdcc.message import Message
-
 from bussdcc_framework.codec import Codec, DecodeError, type_name
 
 

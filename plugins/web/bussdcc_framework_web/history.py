@@ -35,7 +35,7 @@ class EventHistory:
     def query(
         self,
         flt: EventFilter | None = None,
-        since: int | float | None = None,
+        since: float | None = None,
         limit: int = 100,
         since_is_time: bool = False,
     ) -> list[EventRecord]:
@@ -62,7 +62,7 @@ def parse_since(raw: str) -> tuple[float, bool]:
     if text.isdigit():
         return int(text), False
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(
             f"since={raw!r} is neither a sequence number nor an ISO 8601 time"

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 from bussdcc.context import ContextProtocol
 from bussdcc.event import Event
 from bussdcc.message import Message, RuntimeBooted
-
 from bussdcc_framework.codec import Codec, TypeRegistry, default_registry
 from bussdcc_framework.interface import Interface
 from bussdcc_framework.message.web import (
@@ -50,7 +49,7 @@ from .statewatch import StateWatcher
 
 if TYPE_CHECKING:
     from flask import Flask
-    from flask_socketio import SocketIO
+    from flask_socketio import SocketIO  # type: ignore[import-untyped]
 
 
 class WebInterface(Interface):

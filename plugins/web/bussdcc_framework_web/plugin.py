@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bussdcc.process import ProcessProtocol
-
 from bussdcc_framework import hookimpl
 from bussdcc_framework.settings import Setting, Settings
 

@@ -76,7 +76,7 @@ class _RequestHandler(WSGIRequestHandler):
             line = _TOKEN_IN_QUERY.sub(r"\1***", getattr(self, "path", "") or "")
             log.info('%s "%s %s" %s', self.address_string(), self.command, line, code)
 
-    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
+    def log_error(self, format: str, *args: Any) -> None:
         if self.access_log:
             super().log_error(format, *args)
 

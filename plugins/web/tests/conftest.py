@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Optional
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from bussdcc.context import ContextProtocol
 from bussdcc.message import Message, Severity
 from bussdcc.service import Service
-
 from bussdcc_framework.runtime import Runtime
 from bussdcc_framework.testing import MemorySink
 from bussdcc_framework_web import WebInterface
@@ -39,7 +38,7 @@ class SetPoint(Message):
     celsius: float
     mode: Mode = Mode.AUTO
     boost: bool = False
-    note: Optional[str] = None
+    note: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
 
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from datetime import UTC
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,7 +14,6 @@ import pytest
 from bussdcc.event import Event
 from bussdcc.message import Message
 from bussdcc.runtime import Runtime as KernelRuntime
-
 from bussdcc_framework.codec import Codec, default_registry
 from bussdcc_framework.settings import Settings
 from bussdcc_framework_web import WebInterface, current_ctx, emit
@@ -78,7 +78,7 @@ def test_non_loopback_bind_gets_a_generated_token() -> None:
 
 
 def test_pages_render(types: SimpleNamespace) -> None:
-    web, runtime, client = built(types)
+    _web, _runtime, client = built(types)
     for path in ("/", "/dashboard", "/state", "/services", "/plugins", "/send"):
         response = client.get(path)
         assert response.status_code == 200, path
@@ -88,7 +88,7 @@ def test_pages_render(types: SimpleNamespace) -> None:
 
 
 def test_api_reads(types: SimpleNamespace) -> None:
-    web, runtime, client = built(types)
+    _web, runtime, client = built(types)
     runtime.state.set("app.version", "1.2.3")
     runtime.ctx.emit(types.Ping(count=1))
     runtime.ctx.emit(types.Alarm(text="hot"))
@@ -106,11 +106,11 @@ def test_api_reads(types: SimpleNamespace) -> None:
 
 
 def test_api_events_filters(types: SimpleNamespace) -> None:
-    web, runtime, client = built(types)
+    _web, runtime, client = built(types)
     for i in range(5):
         runtime.ctx.emit(types.Ping(count=i))
     runtime.ctx.emit(types.Alarm(text="x"))
-    get = lambda q: client.get("/api/events?" + q)  # noqa: E731
+    get = lambda q: client.get("/api/events?" + q)
     assert [e["name"] for e in get("severity=error").get_json()["events"]] == ["Alarm"]
     assert len(get("type=Ping").get_json()["events"]) == 5
     assert len(get("type=Ping&limit=2").get_json()["events"]) == 2
@@ -125,8 +125,8 @@ def test_api_events_filters(types: SimpleNamespace) -> None:
 
 
 def test_emit_validates_and_delivers(types: SimpleNamespace) -> None:
-    web, runtime, client = built(types)
-    post = lambda body: client.post("/api/emit", json=body)  # noqa: E731
+    web, _runtime, client = built(types)
+    post = lambda body: client.post("/api/emit", json=body)
     response = post({"type": "Ping", "data": {"count": 3}})
     assert response.status_code == 202
     assert web.history.query(EventFilter.parse("Ping"))[-1]["data"]["count"] == 3
@@ -153,14 +153,14 @@ def test_emit_validates_and_delivers(types: SimpleNamespace) -> None:
 
 
 def test_request_size_limit(types: SimpleNamespace) -> None:
-    web, runtime, client = built(types, max_request_size=1024)
+    _web, _runtime, client = built(types, max_request_size=1024)
     response = client.post("/api/emit", json={"type": "Ping", "data": {"note": "x" * 5000}})
     assert response.status_code == 413
     assert response.get_json()["error"] == "request_too_large"
 
 
 def test_token_is_required_everywhere(types: SimpleNamespace) -> None:
-    web, runtime, client = built(types, token=TOKEN)
+    _web, _runtime, client = built(types, token=TOKEN)
     auth = {"Authorization": f"Bearer {TOKEN}"}
     assert client.get("/api/health").status_code == 200  # public
     assert client.get("/_bussdcc/static/css/app.css").status_code == 200  # code, not data
@@ -181,7 +181,7 @@ def test_token_is_required_everywhere(types: SimpleNamespace) -> None:
 
 
 def test_dns_rebinding_and_foreign_origin_are_refused(types: SimpleNamespace) -> None:
-    web, runtime, client = built(types)
+    _web, _runtime, client = built(types)
     rebound = client.get("/api/state", headers={"Host": "evil.example"})
     assert rebound.status_code == 403 and rebound.get_json()["error"] == "host_not_allowed"
     foreign = client.post("/api/emit", json={"type": "Ping", "data": {"count": 1}},
@@ -252,7 +252,7 @@ def test_plugin_routes_are_collected_and_failures_reported(types: SimpleNamespac
 
 
 def test_socketio_test_client_snapshot_filter_and_refusal(types: SimpleNamespace) -> None:
-    web, runtime, client = built(types, token=TOKEN)
+    web, runtime, _client = built(types, token=TOKEN)
     runtime.state.set("zone.target", 21)
     runtime.ctx.emit(types.Ping(count=1))
     runtime.ctx.emit(types.Alarm(text="<script>alert(1)</script>"))
@@ -310,9 +310,9 @@ def test_rate_counter_counts_per_second() -> None:
 
 def _records(n: int, types: SimpleNamespace) -> list[Any]:
     maker = RecordMaker(Codec(default_registry(plugins=False)))
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return [maker.make(Event(time=datetime.now(timezone.utc), payload=types.Ping(count=i)))
+    return [maker.make(Event(time=datetime.now(UTC), payload=types.Ping(count=i)))
             for i in range(n)]
 
 
@@ -343,9 +343,9 @@ def test_push_hub_bounds_a_client_that_does_not_acknowledge(types: SimpleNamespa
 
 def test_records_cut_long_strings(types: SimpleNamespace) -> None:
     maker = RecordMaker(Codec(default_registry(plugins=False)), max_string=10)
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    record = maker.make(Event(time=datetime.now(timezone.utc),
+    record = maker.make(Event(time=datetime.now(UTC),
                               payload=types.Alarm(text="x" * 50)))
     assert record["data"]["text"].startswith("x" * 10 + "…")
     assert json.dumps(record)

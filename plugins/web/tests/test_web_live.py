@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 import socketio
 import websocket
-
 from bussdcc_framework.message.web import (
     WebInterfaceFailed,
     WebInterfaceStarted,
@@ -125,7 +124,7 @@ def test_wrong_or_missing_token_is_refused_with_its_reason(start_live: Any) -> N
                          ({}, "access token required")]:
         sio = socketio.Client(reconnection=False)
         errors: list[Any] = []
-        sio.on("connect_error", lambda data: errors.append(data))
+        sio.on("connect_error", errors.append)
         with pytest.raises(socketio.exceptions.ConnectionError):
             sio.connect(live.url, auth=auth, transports=["websocket"], wait_timeout=5)
         assert errors and errors[0]["message"] == reason
@@ -249,7 +248,7 @@ def test_bussdcc_run_exits_non_zero_on_a_busy_port(tmp_path: Any) -> None:
         result = subprocess.run(
             [sys.executable, "-c", "from bussdcc_framework.cli import main; main()",
              "run", "--port", str(port)],
-            capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path,
+            capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path, check=False,
         )
     assert result.returncode != 0
     assert f"127.0.0.1:{port}" in result.stderr and "in use" in result.stderr

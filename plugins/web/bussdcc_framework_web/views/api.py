@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
-
 from bussdcc.message import Message
-
 from bussdcc_framework.codec import type_name
+from flask import Blueprint, Response, jsonify, request
 
 from .. import forms
 from ..context import current_interface

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import platform
 import socket
+from datetime import UTC
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-
 from bussdcc_framework.codec import format_time
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def overview(interface: WebInterface) -> dict[str, Any]:
     versions.setdefault("bussdcc-framework", _version("bussdcc-framework"))
     versions.setdefault("bussdcc", _version("bussdcc"))
     versions.setdefault("python", platform.python_version())
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     since = interface.booted_at or interface.started_at
     return {
@@ -47,7 +47,7 @@ def overview(interface: WebInterface) -> dict[str, Any]:
         "arch": ident.get("arch") or platform.machine(),
         "identity": bool(ident),
         "versions": {k: v for k, v in versions.items() if v},
-        "started": format_time(datetime.fromtimestamp(since, timezone.utc)) if since else None,
+        "started": format_time(datetime.fromtimestamp(since, UTC)) if since else None,
         "uptime": interface.uptime(),
         "events_total": interface.history.total,
         "clients": len(interface.hub.channels()) if interface.hub is not None else 0,

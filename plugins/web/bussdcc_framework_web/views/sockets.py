@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from flask import request
-from flask_socketio import ConnectionRefusedError, SocketIO
+from flask_socketio import ConnectionRefusedError, SocketIO  # type: ignore[import-untyped]
 
 from ..auth import host_allowed, token_matches
 from ..filters import EventFilter, FilterError
@@ -24,7 +24,6 @@ SNAPSHOT_EVENTS = 200
 def install(socketio: SocketIO, interface: WebInterface) -> None:
     config = interface.config
 
-    @socketio.on("connect")
     def connect(auth: Any = None) -> None:
         auth = auth if isinstance(auth, dict) else {}
         if not host_allowed(config, request.host):
@@ -58,14 +57,12 @@ def install(socketio: SocketIO, interface: WebInterface) -> None:
         channel.activate(last)
         interface.hub.kick()
 
-    @socketio.on("disconnect")
     def disconnect(reason: Any = None) -> None:
         sid: str = request.sid  # type: ignore[attr-defined]
         if interface.hub is not None:
             interface.hub.remove(sid)
         interface.forget_socket(sid)
 
-    @socketio.on("subscribe")
     def subscribe(message: Any = None) -> dict[str, Any]:
         """Change this client's server-side filter; the answer holds the matching recent events."""
         message = message if isinstance(message, dict) else {}
@@ -84,3 +81,8 @@ def install(socketio: SocketIO, interface: WebInterface) -> None:
             channel.after_seq = last
         events = [e for e in interface.history.query(flt, None, SNAPSHOT_EVENTS) if e["seq"] <= last]
         return {"ok": True, "filter": flt.describe(), "events": events}
+
+    # Registered with calls rather than decorators: Flask-SocketIO ships no type hints.
+    socketio.on_event("connect", connect)
+    socketio.on_event("disconnect", disconnect)
+    socketio.on_event("subscribe", subscribe)
