@@ -1,4 +1,4 @@
-"""bussdcc-framework plugin: console output of every event, as JSON lines or a coloured human format.
+"""bussdcc-framework plugin: every event on the console, as JSON lines or a coloured human format.
 
 ``from bussdcc_framework.io.console import ConsoleSink`` imports ``ConsoleSink`` from here.
 """

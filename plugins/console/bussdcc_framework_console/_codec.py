@@ -8,7 +8,7 @@ keeps the console working; it is only used when ``bussdcc_framework.codec`` cann
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from bussdcc.event import Event
@@ -34,8 +34,8 @@ except ImportError:  # pragma: no cover - exercised only with a core that predat
     def format_time(dt: datetime) -> str:
         """ISO 8601 in UTC with an explicit ``+00:00`` offset, as records carry it."""
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
-        return dt.astimezone(timezone.utc).isoformat()
+            dt = dt.replace(tzinfo=UTC)
+        return dt.astimezone(UTC).isoformat()
 
     def _hook(obj: Any) -> Any:
         if isinstance(obj, Event):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import click
@@ -50,16 +50,19 @@ def safe_repr(obj: object, limit: int = MAX_REPR_CHARS) -> str:
     """``repr`` that never raises and never grows without bound."""
     try:
         text = repr(obj)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - must never raise
         text = f"<{type(obj).__qualname__} object; repr failed: {type(exc).__name__}>"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _time_text(evt: object) -> str:
     try:
-        return format_time(getattr(evt, "time"))
-    except Exception:
-        return format_time(datetime.now(timezone.utc))
+        when = getattr(evt, "time", None)
+        if isinstance(when, datetime):
+            return format_time(when)
+    except Exception:  # noqa: BLE001, S110 - must never raise; use the current time
+        pass
+    return format_time(datetime.now(UTC))
 
 
 class JsonFormatter:
@@ -71,7 +74,7 @@ class JsonFormatter:
     def __call__(self, evt: Event[Message]) -> bytes:
         try:
             return self._encode(evt) + b"\n"
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - must never raise
             return self.fallback(evt, exc)
 
     @staticmethod
@@ -87,7 +90,7 @@ class JsonFormatter:
         }
         try:
             return _json.encode(record) + b"\n"
-        except Exception:  # pragma: no cover - every value above is a str
+        except Exception:  # noqa: BLE001  # pragma: no cover - every value above is a str
             return b'{"console_error":"cannot encode event"}\n'
 
 
@@ -127,14 +130,14 @@ class HumanFormatter:
     def __call__(self, evt: Event[Message]) -> bytes:
         try:
             return self._render(evt).encode("utf-8", "replace")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - must never raise
             return self.fallback(evt, exc)
 
     def _time(self, evt: Event[Message]) -> str:
         when = evt.time
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        when = when.astimezone(timezone.utc if self.utc else None)
+            when = when.replace(tzinfo=UTC)
+        when = when.astimezone(UTC if self.utc else None)
         text = when.strftime("%Y-%m-%d %H:%M:%S.") + f"{when.microsecond // 1000:03d}"
         return text + "Z" if self.utc else text
 
@@ -179,7 +182,7 @@ class HumanFormatter:
         return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
 
     def _value_text(self, value: Any) -> str:
-        if isinstance(value, bool) or isinstance(value, (int, float)):
+        if isinstance(value, (bool, int, float)):
             return str(value)
         if isinstance(value, enum.Enum):
             return value.name
@@ -191,7 +194,7 @@ class HumanFormatter:
             return f"<{type(value.payload).__qualname__}>"
         try:
             return _loose_json.encode(value).decode()
-        except Exception:
+        except Exception:  # noqa: BLE001 - must never raise
             return safe_repr(value, MAX_VALUE_CHARS)
 
     def fallback(self, evt: object, exc: BaseException) -> bytes:
@@ -199,7 +202,7 @@ class HumanFormatter:
         payload = getattr(evt, "payload", evt)
         try:
             when = self._time(evt)  # type: ignore[arg-type]
-        except Exception:
+        except Exception:  # noqa: BLE001 - must never raise
             when = _time_text(evt)
         text = (
             f"{when} {'?':<8} {type(payload).__qualname__} !! cannot format: "

@@ -11,7 +11,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
 from bussdcc.context import ContextProtocol
@@ -124,7 +124,7 @@ class ConsoleSink:
 
             def notice(lost: int, capacity: int) -> bytes:
                 evt: Event[Message] = Event(
-                    time=datetime.now(timezone.utc),
+                    time=datetime.now(UTC),
                     payload=ConsoleDropped(count=lost, buffer=capacity),
                 )
                 return render(evt)
@@ -183,5 +183,5 @@ def _isatty(stream: IO[Any]) -> bool:
 def _report(line: str) -> None:
     try:
         print(line, file=sys.stderr, flush=True)
-    except Exception:
+    except Exception:  # noqa: BLE001, S110 - must never raise
         pass

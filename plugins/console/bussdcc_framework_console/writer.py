@@ -24,7 +24,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from bussdcc.event import Event
@@ -166,7 +166,7 @@ class BufferedLineWriter:
     def _safe_render(self, evt: Event[Message]) -> bytes:
         try:
             return self._render(evt)
-        except BaseException as exc:  # the renderers have their own fallback; belt and braces
+        except Exception as exc:  # noqa: BLE001 - renderers have their own fallback; belt, braces
             text = f"!! {self.name}: cannot render {type(evt.payload).__qualname__}: {exc!r}\n"
             return text.encode("utf-8", "replace")
 
@@ -178,7 +178,7 @@ class BufferedLineWriter:
         self._reported_drops = dropped
         try:
             return self._drop_notice(lost, self.capacity)
-        except Exception:
+        except Exception:  # noqa: BLE001 - must never raise
             return b""
 
     def _write(self, data: bytes, events: int) -> None:
@@ -206,7 +206,7 @@ class BufferedLineWriter:
 
 
 def _default_drop_notice(lost: int, capacity: int) -> bytes:
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     return (f"!! {now} console dropped {lost} events: output too slow "
             f"(buffer {capacity} events)\n").encode()
 
@@ -214,5 +214,5 @@ def _default_drop_notice(lost: int, capacity: int) -> bytes:
 def _warn(line: str) -> None:
     try:
         print(line, file=sys.stderr, flush=True)
-    except Exception:
+    except Exception:  # noqa: BLE001, S110 - must never raise
         pass

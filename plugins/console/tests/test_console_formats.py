@@ -6,18 +6,17 @@ import io
 import json
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from bussdcc.event import Event
 from bussdcc.message import Message, ProcessError, Severity
-
 from bussdcc_framework.message.framework import FrameworkBooted
 from bussdcc_framework_console import ConsoleSink, TypeFilter
 from bussdcc_framework_console.formats import HumanFormatter, JsonFormatter
 
-T0 = datetime(2026, 3, 9, 12, 0, 1, 722504, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 9, 12, 0, 1, 722504, tzinfo=UTC)
 README_LINE = (
     '{"time":"2026-03-09T12:00:01.722504+00:00","type":"bussdcc_framework.message.framework:'
     'FrameworkBooted","data":{"version":"0.1.0"}}'

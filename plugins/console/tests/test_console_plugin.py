@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from bussdcc_framework.settings import Setting, SettingError, Settings
 from bussdcc_framework_console import ConsoleSink, plugin
 
@@ -66,11 +65,10 @@ def test_zero_buffer_is_a_setting_error() -> None:
 def test_bussdcc_run_rejects_a_bad_level_in_one_line() -> None:
     proc = subprocess.run(
         [sys.executable, "-c", "from bussdcc_framework.cli import main; main(['run'])"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, check=False,
         env={**os.environ, "BUSSDCC_CONSOLE_LEVEL": "loud", "BUSSDCC_PLUGINS": "console"},
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [
-        "bussdcc: error: BUSSDCC_CONSOLE_LEVEL='loud' is not valid: expected one of debug, "
-        "info, warning, error, critical"
-    ]
+    expected = ("bussdcc: error: BUSSDCC_CONSOLE_LEVEL='loud' is not valid: expected one of "
+                "debug, info, warning, error, critical")
+    assert proc.stderr.strip().splitlines() == [expected]

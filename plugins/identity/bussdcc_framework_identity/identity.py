@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from bussdcc.version import get_version as kernel_version
-
 from bussdcc_framework.message.system import SystemIdentityEvent
 from bussdcc_framework.version import get_version as framework_version
 
@@ -43,7 +42,9 @@ def parse_hide(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(wanted)
 
 
-def software_versions(plugins: Any = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def software_versions(
+    plugins: Any = None, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The kernel, the framework and each loaded plugin distribution, by distribution name.
 
     ``plugins`` is a plugin manager with ``loaded()`` records (the runtime's, when it was
@@ -58,7 +59,7 @@ def software_versions(plugins: Any = None, extra: Mapping[str, str] | None = Non
         for record in plugins.loaded():
             if record.dist and record.version:
                 versions[record.dist] = record.version
-    except Exception:  # versions are a courtesy: never fail the identity for them
+    except Exception:  # noqa: BLE001, S110 - versions are a courtesy, never a failure
         pass
     if extra:
         versions.update({k: v for k, v in extra.items() if isinstance(v, str)})
@@ -98,6 +99,7 @@ def discover(
         "python": probe.python_version(),
         "versions": software_versions(plugins, extra_versions),
     }
+    blank: dict[str, Any] = {"hostname": HIDDEN_HOSTNAME, "versions": {}}
     for name in hidden:
-        values[name] = HIDDEN_HOSTNAME if name == "hostname" else ({} if name == "versions" else None)
+        values[name] = blank.get(name)
     return SystemIdentityEvent(**values, hidden=hidden)

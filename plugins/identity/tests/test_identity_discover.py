@@ -8,7 +8,6 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-
 from bussdcc_framework_identity import HIDEABLE, discover
 
 

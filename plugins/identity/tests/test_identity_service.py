@@ -8,7 +8,6 @@ from types import ModuleType
 
 import pytest
 from bussdcc.message import SystemReload
-
 from bussdcc_framework.message.system import SystemIdentityEvent
 from bussdcc_framework.runtime import Runtime
 from bussdcc_framework.settings import Setting, SettingError, Settings
