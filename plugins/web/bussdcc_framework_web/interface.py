@@ -104,7 +104,22 @@ class WebInterface(Interface):
     @classmethod
     def from_settings(cls, settings: Settings | None, **overrides: Any) -> WebInterface:
         """The interface ``web.*`` settings describe (``bussdcc run`` uses this)."""
-        return cls(config=WebConfig.from_settings(settings), **overrides)
+        interface = cls(config=WebConfig.from_settings(settings), **overrides)
+        interface.from_plugin = True
+        return interface
+
+    #: True for the interface the plugin adds to a composed runtime: it steps aside when the
+    #: application registers its own ``WebInterface`` (the original framework's usage).
+    from_plugin: bool = False
+
+    def _application_has_its_own(self, ctx: ContextProtocol) -> bool:
+        runtime = ctx.runtime
+        others: list[Any] = []
+        for manager in ("processes", "interfaces"):
+            registry = getattr(runtime, manager, None)
+            if registry is not None:
+                others.extend(registry.list())
+        return any(isinstance(p, WebInterface) and not p.from_plugin for p in others)
 
     # -- the subclass hook (original API) --------------------------------------------------
 
@@ -136,6 +151,10 @@ class WebInterface(Interface):
     # -- process lifecycle ---------------------------------------------------------------
 
     def start(self, ctx: ContextProtocol) -> None:
+        if self.from_plugin and self._application_has_its_own(ctx):
+            print("bussdcc web: the application adds its own WebInterface; the web plugin's "
+                  "is not started (set web.enabled=false to silence this)", file=sys.stderr)
+            return
         self._stop.clear()
         self.config = self.config.with_token_if_exposed()
         check_assets()

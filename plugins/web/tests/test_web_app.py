@@ -349,3 +349,19 @@ def test_records_cut_long_strings(types: SimpleNamespace) -> None:
                               payload=types.Alarm(text="x" * 50)))
     assert record["data"]["text"].startswith("x" * 10 + "…")
     assert json.dumps(record)
+
+
+def test_plugin_interface_steps_aside_for_the_applications_own(types: SimpleNamespace) -> None:
+    from bussdcc_framework.runtime import Runtime
+
+    runtime = Runtime()
+    own = WebInterface(port=0)
+    runtime.add_process(own)  # the original API, as an application does it
+    plugin_made = WebInterface.from_settings(None, port=0)
+    runtime.add_interface(plugin_made)
+    runtime.boot()
+    try:
+        assert own.app is not None and own.port != 0
+        assert plugin_made.app is None  # not started: one server, the application's
+    finally:
+        runtime.shutdown()

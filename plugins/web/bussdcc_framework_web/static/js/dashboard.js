@@ -224,6 +224,9 @@
       }
       const events = batch.events || [];
       received += events.length;
+      if (events.some((e) => e.name === "SystemIdentityEvent")) {
+        Bus.api("/api/overview").then(applyOverview).catch(() => {});
+      }
       if (!events.length) return;
       if (paused) {
         pending = pending.concat(events);
