@@ -126,6 +126,8 @@ class HumanFormatter:
         self.color = color
         self.utc = utc
         self._fields: dict[type, tuple[str, ...]] = {}
+        self._second: datetime | None = None
+        self._prefix = ""
 
     def __call__(self, evt: Event[Message]) -> bytes:
         try:
@@ -135,10 +137,14 @@ class HumanFormatter:
 
     def _time(self, evt: Event[Message]) -> str:
         when = evt.time
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        when = when.astimezone(UTC if self.utc else None)
-        text = when.strftime("%Y-%m-%d %H:%M:%S.") + f"{when.microsecond // 1000:03d}"
+        second = when.replace(microsecond=0)
+        if second != self._second:
+            # Zone conversion and strftime cost more than the rest of the line: once a second.
+            aware = second if second.tzinfo is not None else second.replace(tzinfo=UTC)
+            local = aware.astimezone(UTC if self.utc else None)
+            self._prefix = local.strftime("%Y-%m-%d %H:%M:%S.")
+            self._second = second
+        text = f"{self._prefix}{when.microsecond // 1000:03d}"
         return text + "Z" if self.utc else text
 
     def _render(self, evt: Event[Message]) -> str:
