@@ -91,6 +91,7 @@ class ConsoleSink:
         self._writer: BufferedLineWriter | None = None
         self._lock = threading.Lock()
         self._dropped_before = 0
+        self._started = False
         self._written_before = 0
 
     # -- statistics ----------------------------------------------------------------------
@@ -130,6 +131,7 @@ class ConsoleSink:
                 return render(evt)
 
             self.resolved_format = fmt
+            self._started = True
             self._writer = BufferedLineWriter(
                 stream, render, capacity=self.buffer, name=self.name, drop_notice=notice
             )
@@ -140,9 +142,12 @@ class ConsoleSink:
             return
         writer = self._writer
         if writer is None:
-            self.start()
+            if self._started:  # stopped: a late event from another thread is not printed
+                return
+            self.start()  # used without a runtime: start on first use
             writer = self._writer
-            assert writer is not None
+            if writer is None:
+                return
         writer.put(evt)
 
     def stop(self) -> None:

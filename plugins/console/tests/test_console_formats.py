@@ -225,3 +225,17 @@ def test_bad_arguments_are_one_line_errors(kwargs: dict[str, Any], message: str)
     with pytest.raises(ValueError, match=message) as info:
         ConsoleSink(**kwargs)
     assert "\n" not in str(info.value)
+
+
+def test_events_after_stop_are_ignored_and_start_again_works() -> None:
+    stream = io.BytesIO()
+    sink = ConsoleSink(stream=stream)
+    sink.handle(evt(FrameworkBooted(version="0.1.0")))  # first use starts the sink
+    sink.stop()
+    sink.handle(evt(FrameworkBooted(version="late")))
+    assert sink._writer is None
+    sink.start(None)
+    sink.handle(evt(FrameworkBooted(version="again")))
+    sink.stop()
+    versions = [json.loads(line)["data"]["version"] for line in stream.getvalue().splitlines()]
+    assert versions == ["0.1.0", "again"]
