@@ -365,3 +365,16 @@ def test_plugin_interface_steps_aside_for_the_applications_own(types: SimpleName
         assert plugin_made.app is None  # not started: one server, the application's
     finally:
         runtime.shutdown()
+
+
+def test_missing_javascript_libraries_fail_start_with_a_clear_message(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bussdcc_framework.runtime import Runtime
+    from bussdcc_framework_web import assets
+
+    monkeypatch.setattr(assets, "VENDOR", tmp_path)
+    runtime = Runtime()
+    runtime.add_process(WebInterface(port=0))
+    with pytest.raises(assets.WebAssetsMissing, match=r"socket\.io\.min\.js.*hatch_build\.py"):
+        runtime.boot()
