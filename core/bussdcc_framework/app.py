@@ -17,6 +17,7 @@ import importlib.util
 import inspect
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -97,19 +98,29 @@ def _is_drive(spec: str) -> bool:
     return len(spec) > 1 and spec[1] == ":" and spec[0].isalpha() and spec.count(":") == 1
 
 
-def build_runtime(spec: str | None, compose: Callable[[Runtime], Runtime]) -> Runtime:
-    """Build the runtime for ``bussdcc run``: the app's own or a new one, composed with plugins."""
+@dataclass(frozen=True)
+class LoadedApp:
+    """What ``APP`` named: a ``setup(runtime)`` function, or the application's own runtime."""
+
+    setup: Callable[[Runtime], object] | None = None
+    runtime: Runtime | None = None
+
+
+def load_app(spec: str | None) -> LoadedApp:
+    """Import ``spec`` and classify it by the contract in the module docstring."""
     if spec is None:
-        return compose(Runtime())
+        return LoadedApp()
     obj = resolve(spec)
     if isinstance(obj, Runtime):
-        return compose(obj)
+        return LoadedApp(runtime=obj)
     if not callable(obj):
         raise AppError(f"{spec!r} is a {type(obj).__name__}, not a Runtime or a function")
     params = [
         p for p in inspect.signature(obj).parameters.values()
         if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     ]
+    if len(params) == 1:
+        return LoadedApp(setup=obj)
     if len(params) == 0:
         runtime = obj()
         if not isinstance(runtime, Runtime):
@@ -117,9 +128,16 @@ def build_runtime(spec: str | None, compose: Callable[[Runtime], Runtime]) -> Ru
                 f"{spec!r} returned {type(runtime).__name__}; a factory must return a "
                 "bussdcc_framework.runtime.Runtime"
             )
-        return compose(runtime)
-    if len(params) == 1:
-        runtime = compose(Runtime())
-        obj(runtime)
-        return runtime
-    raise AppError(f"{spec!r} takes {len(params)} arguments; expected setup(runtime) or create_runtime()")
+        return LoadedApp(runtime=runtime)
+    raise AppError(
+        f"{spec!r} takes {len(params)} arguments; expected setup(runtime) or create_runtime()"
+    )
+
+
+def build_runtime(spec: str | None, compose: Callable[[Runtime], Runtime]) -> Runtime:
+    """Build the runtime for ``bussdcc run``: the app's own or a new one, composed with plugins."""
+    app = load_app(spec)
+    runtime = compose(app.runtime if app.runtime is not None else Runtime())
+    if app.setup is not None:
+        app.setup(runtime)
+    return runtime

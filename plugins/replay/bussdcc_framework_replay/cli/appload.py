@@ -10,12 +10,11 @@ being replayed (``--record DIR`` records a replay).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
 import click
-from bussdcc_framework.app import AppError, resolve
+from bussdcc_framework.app import load_app as load_application
 from bussdcc_framework.runtime import Runtime
 
 from ..runtime import ReplayRuntime
@@ -24,32 +23,14 @@ from ..runtime import ReplayRuntime
 RuntimeMaker = Callable[..., ReplayRuntime]
 
 
-def load_app(spec: str | None, make: RuntimeMaker) -> tuple[ReplayRuntime, Callable[[ReplayRuntime], None]]:
+def load_app(
+    spec: str | None, make: RuntimeMaker
+) -> tuple[ReplayRuntime, Callable[[ReplayRuntime], object]]:
     """A replay runtime for ``spec`` and a function to call once plugins are added to it."""
-    if spec is None:
-        return make(), lambda runtime: None
-    obj = resolve(spec)
-    if isinstance(obj, Runtime):
-        return _adopt(obj, make), lambda runtime: None
-    if not callable(obj):
-        raise AppError(f"{spec!r} is a {type(obj).__name__}, not a Runtime or a function")
-    required = [
-        p for p in inspect.signature(obj).parameters.values()
-        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    if len(required) == 1:
-        return make(), obj
-    if len(required) == 0:
-        built = obj()
-        if not isinstance(built, Runtime):
-            raise AppError(
-                f"{spec!r} returned {type(built).__name__}; a factory must return a "
-                "bussdcc_framework.runtime.Runtime"
-            )
-        return _adopt(built, make), lambda runtime: None
-    raise AppError(
-        f"{spec!r} takes {len(required)} arguments; expected setup(runtime) or create_runtime()"
-    )
+    app = load_application(spec)
+    if app.runtime is not None:
+        return _adopt(app.runtime, make), lambda runtime: None
+    return make(), app.setup or (lambda runtime: None)
 
 
 def _adopt(app_runtime: Runtime, make: RuntimeMaker) -> ReplayRuntime:
