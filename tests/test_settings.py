@@ -208,3 +208,17 @@ def test_parse_assignment() -> None:
     assert parse_assignment("jsonl.dir=/a=b") == ("jsonl.dir", "/a=b")
     with pytest.raises(SettingError, match="expected PLUGIN.SETTING=VALUE"):
         parse_assignment("dir=/a")
+
+
+def test_a_setting_declared_twice_keeps_the_first_and_says_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bussdcc_framework.settings import Setting, Settings
+
+    first = Setting("demo", "port", "int", 1, "the first")
+    clash = Setting("demo", "port", "str", "x", "the second")
+    settings = Settings.from_declarations([first, clash, first], environ={})
+    assert settings.get("demo.port") == 1
+    err = capsys.readouterr().err
+    assert err.count("declared twice") == 1
+    assert "demo.port" in err and "BUSSDCC_DEMO_PORT" in err

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,7 +166,14 @@ class Settings:
         """Resolve every declaration now, so a bad value fails at start-up, not mid-run."""
         declared: dict[str, Setting] = {}
         for setting in declarations:
-            declared[setting.key] = setting
+            first = declared.setdefault(setting.key, setting)
+            if first is not setting and first != setting:
+                print(
+                    f"bussdcc: the setting {setting.key} ({setting.env_var}) is declared twice "
+                    f"with different definitions; using the first ({first.type}, default "
+                    f"{first.default!r}); rename one of them",
+                    file=sys.stderr,
+                )
         settings = cls(declared=declared, overrides=dict(overrides or {}), environ=environ)
         unknown = sorted(set(settings.overrides) - set(declared))
         if unknown:
