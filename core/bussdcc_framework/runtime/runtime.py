@@ -19,6 +19,7 @@ from bussdcc.service import ServiceProtocol
 from bussdcc.state import StateStoreProtocol
 
 from ..interface import Interface
+from .managers import InterfaceRegistry, ProcessRegistry, ServiceRegistry
 from ..message import FrameworkBootFailed, FrameworkBooted, FrameworkShuttingDown, SinkHandlerError
 from ..version import get_version
 
@@ -48,6 +49,9 @@ class Runtime(KernelRuntime):
         state: Optional[StateStoreProtocol] = None,
     ) -> None:
         super().__init__(clock=clock, events=events, state=state)
+        self.processes: ProcessRegistry = ProcessRegistry(self.ctx)
+        self.interfaces: InterfaceRegistry = InterfaceRegistry(self.ctx)
+        self.services: ServiceRegistry = ServiceRegistry(self.ctx)
         self.framework_version: str = get_version()
         self.plugins: FrameworkPluginManager | None = None
         self.settings: Settings | None = None
@@ -136,34 +140,46 @@ class Runtime(KernelRuntime):
     # -- the sink pipeline ---------------------------------------------------------------
 
     def _dispatch(self, evt: Event[Message]) -> None:
+        # The hot path: every event of the runtime passes here, on the emitting thread.
         # Failures are reported after every sink, observer and process has seen ``evt``:
         # emitting is synchronous, so reporting at once would show the report to the later
         # sinks before the event it is about, and recordings would have them out of order.
-        failures: list[SinkHandlerError] = []
+        failures: list[SinkHandlerError] | None = None
         for sink in self._active_sinks:
             try:
                 sink.handle(evt)
             except Exception as exc:
-                self._sink_failed(failures, sink_name(sink), evt, exc)
+                failures = self._sink_failed(failures, sink_name(sink), evt, exc)
         for name, observe in self._event_observers:
             try:
                 observe(evt)
             except Exception as exc:
-                self._sink_failed(failures, f"on_event[{name}]", evt, exc)
-        super()._dispatch(evt)
-        for failure in failures:
-            self.ctx.emit(failure)
+                failures = self._sink_failed(failures, f"on_event[{name}]", evt, exc)
+        # The kernel's dispatch, over snapshots instead of lists rebuilt per event.
+        for process in self.processes.snapshot:
+            self._dispatch_to_process(process, evt)
+        for interface in self.interfaces.snapshot:
+            self._dispatch_to_process(interface, evt)
+        for service in self.services.running_snapshot():
+            self._dispatch_to_service(service, evt)
+        if failures:
+            for failure in failures:
+                self.ctx.emit(failure)
 
     @staticmethod
     def _sink_failed(
-        failures: list[SinkHandlerError], name: str, evt: Event[Message], exc: BaseException
-    ) -> None:
+        failures: list[SinkHandlerError] | None,
+        name: str,
+        evt: Event[Message],
+        exc: BaseException,
+    ) -> list[SinkHandlerError] | None:
         # Never report a failure on an error-level event: that is how error loops start.
         if evt.payload.severity >= Severity.ERROR:
-            return
-        failures.append(
-            SinkHandlerError(sink=name, error=repr(exc), evt=evt, traceback=traceback.format_exc())
+            return failures
+        report = SinkHandlerError(
+            sink=name, error=repr(exc), evt=evt, traceback=traceback.format_exc()
         )
+        return [report] if failures is None else [*failures, report]
 
     def _start_sink(self, sink: EventSinkProtocol) -> None:
         try:
