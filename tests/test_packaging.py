@@ -120,3 +120,22 @@ def test_offline_install_of_web_and_jsonl_discovers_exactly_those(
         "    print(exc)\n"
     ), cwd=tmp_path)
     assert "pip install 'bussdcc-framework[console]'" in check
+
+
+def test_plain_pip_installs_the_checkout_in_one_command(
+    dependency_wheels: Path, tmp_path: Path
+) -> None:
+    # The README's pip path: `pip install ./ ./plugins/*/` from a checkout, in one command.
+    # Build requirements (hatchling, node for the web assets) come from the index; the
+    # checkout's own directories win over the unrelated bussdcc-framework on PyPI.
+    venv = tmp_path / "venv"
+    run("uv", "venv", "--seed", "--python", sys.executable, venv)
+    plugins = sorted(str(p) + "/" for p in (ROOT / "plugins").iterdir() if p.is_dir())
+    run(venv / "bin" / "python", "-m", "pip", "install", "--quiet",
+        "--find-links", dependency_wheels, "./", *plugins, timeout=900)
+    listed = json.loads(run(venv / "bin" / "bussdcc", "plugins", "--json", cwd=tmp_path))
+    assert sorted(p["name"] for p in listed if p["status"] == "loaded") == [
+        "console", "identity", "jsonl", "replay", "web",
+    ]
+    version = run(venv / "bin" / "bussdcc", "--version", cwd=tmp_path).splitlines()[0]
+    assert version.startswith("bussdcc-framework 1.")
