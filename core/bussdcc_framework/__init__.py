@@ -19,4 +19,4 @@ PROJECT_NAME = "bussdcc_framework"
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 
-__all__ = ["PROJECT_NAME", "hookimpl", "hookspec", "__version__", "get_version"]
+__all__ = ["PROJECT_NAME", "__version__", "get_version", "hookimpl", "hookspec"]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Optional, Protocol, TypeVar, overload
 
 import pytest
@@ -158,7 +158,7 @@ class ManualClock(ClockProtocol):
     """
 
     def __init__(self, start: Optional[datetime] = None) -> None:
-        self._now = start or datetime(2026, 1, 1, tzinfo=timezone.utc)
+        self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
         if self._now.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime, e.g. tzinfo=timezone.utc")
         self._mono = 0.0

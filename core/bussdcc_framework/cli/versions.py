@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-
 from bussdcc.version import get_version as kernel_version
 
 from ..plugins import load_plugins

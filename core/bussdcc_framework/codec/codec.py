@@ -348,7 +348,7 @@ class Codec:
     def _construct(self, plan: _Plan, kwargs: dict[str, Any], where: str) -> Any:
         try:
             return plan.cls(**kwargs)
-        except Exception as exc:  # noqa: BLE001 (__post_init__ validation, missing arguments)
+        except Exception as exc:
             raise DecodeError("invalid_data", f"{where}: {plan.name}: {exc}") from None
 
     def decode_message(self, cls_or_name: type | str, data: Any) -> Message:
@@ -356,7 +356,9 @@ class Codec:
         cls = cls_or_name if isinstance(cls_or_name, type) else self.resolve(cls_or_name)
         plan = self._plan(cls)
         if not isinstance(data, dict):
-            raise DecodeError("invalid_data", f"data of {plan.name} must be an object, got {type(data).__name__}")
+            raise DecodeError(
+                "invalid_data", f"data of {plan.name} must be an object, got {type(data).__name__}"
+            )
         if plan.raw_decoder is None:
             self._raw_decoder(plan)
         if plan.loose:

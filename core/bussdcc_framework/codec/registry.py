@@ -147,7 +147,7 @@ class TypeRegistry:
             obj: object = importlib.import_module(module)
             for part in qualname.split("."):
                 obj = getattr(obj, part)
-        except Exception as exc:  # noqa: BLE001 (an allowed module may fail to import: go on)
+        except Exception as exc:
             self.import_errors[name] = f"{type(exc).__name__}: {exc}"
             return None
         if not is_message_class(obj):

@@ -1,6 +1,6 @@
 """Messages the framework itself emits; their module paths match the original framework's."""
 
-from .framework import FrameworkBootFailed, FrameworkBooted, FrameworkShuttingDown
+from .framework import FrameworkBooted, FrameworkBootFailed, FrameworkShuttingDown
 from .sink import SinkHandlerError
 from .system import SystemIdentityEvent
 from .web import WebInterfaceFailed, WebInterfaceStarted, WebInterfaceStopped

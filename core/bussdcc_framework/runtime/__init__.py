@@ -9,7 +9,7 @@ from ._lazy import plugin_attribute
 from .runtime import Runtime
 from .signals import SignalRuntime, run_with_signals
 
-__all__ = ["Runtime", "SignalRuntime", "ReplayRuntime", "run_with_signals"]
+__all__ = ["ReplayRuntime", "Runtime", "SignalRuntime", "run_with_signals"]
 
 
 def __getattr__(name: str) -> Any:

@@ -19,9 +19,9 @@ from bussdcc.service import ServiceProtocol
 from bussdcc.state import StateStoreProtocol
 
 from ..interface import Interface
-from .managers import InterfaceRegistry, ProcessRegistry, ServiceRegistry
-from ..message import FrameworkBootFailed, FrameworkBooted, FrameworkShuttingDown, SinkHandlerError
+from ..message import FrameworkBooted, FrameworkBootFailed, FrameworkShuttingDown, SinkHandlerError
 from ..version import get_version
+from .managers import InterfaceRegistry, ProcessRegistry, ServiceRegistry
 
 if TYPE_CHECKING:
     from ..plugins import FrameworkPluginManager

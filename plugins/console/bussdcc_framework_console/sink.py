@@ -188,5 +188,5 @@ def _isatty(stream: IO[Any]) -> bool:
 def _report(line: str) -> None:
     try:
         print(line, file=sys.stderr, flush=True)
-    except Exception:  # noqa: BLE001, S110 - must never raise
+    except Exception:
         pass

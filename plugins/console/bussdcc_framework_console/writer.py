@@ -166,7 +166,7 @@ class BufferedLineWriter:
     def _safe_render(self, evt: Event[Message]) -> bytes:
         try:
             return self._render(evt)
-        except Exception as exc:  # noqa: BLE001 - renderers have their own fallback; belt, braces
+        except Exception as exc:
             text = f"!! {self.name}: cannot render {type(evt.payload).__qualname__}: {exc!r}\n"
             return text.encode("utf-8", "replace")
 
@@ -178,7 +178,7 @@ class BufferedLineWriter:
         self._reported_drops = dropped
         try:
             return self._drop_notice(lost, self.capacity)
-        except Exception:  # noqa: BLE001 - must never raise
+        except Exception:
             return b""
 
     def _write(self, data: bytes, events: int) -> None:
@@ -214,5 +214,5 @@ def _default_drop_notice(lost: int, capacity: int) -> bytes:
 def _warn(line: str) -> None:
     try:
         print(line, file=sys.stderr, flush=True)
-    except Exception:  # noqa: BLE001, S110 - must never raise
+    except Exception:
         pass

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 import msgspec
+
 from bussdcc_framework.message.system import SystemIdentityEvent
 
 from .identity import HIDEABLE, discover

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bussdcc.version import get_version as kernel_version
+
 from bussdcc_framework.message.system import SystemIdentityEvent
 from bussdcc_framework.version import get_version as framework_version
 
@@ -59,7 +60,7 @@ def software_versions(
         for record in plugins.loaded():
             if record.dist and record.version:
                 versions[record.dist] = record.version
-    except Exception:  # noqa: BLE001, S110 - versions are a courtesy, never a failure
+    except Exception:
         pass
     if extra:
         versions.update({k: v for k, v in extra.items() if isinstance(v, str)})

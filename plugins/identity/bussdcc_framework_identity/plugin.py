@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bussdcc.service import ServiceProtocol
+
 from bussdcc_framework import hookimpl
 from bussdcc_framework.settings import Setting, SettingError, Settings
 

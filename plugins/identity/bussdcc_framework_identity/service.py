@@ -10,6 +10,7 @@ from bussdcc.context import ContextProtocol
 from bussdcc.event import Event
 from bussdcc.message import Message, SystemReload
 from bussdcc.service import Service
+
 from bussdcc_framework.message.system import SystemIdentityEvent
 
 from .identity import discover, parse_hide

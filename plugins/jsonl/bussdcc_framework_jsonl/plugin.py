@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from bussdcc.io import EventSinkProtocol
 from bussdcc.message import Message
+
 from bussdcc_framework import hookimpl
 from bussdcc_framework.settings import Setting, SettingError, Settings
 

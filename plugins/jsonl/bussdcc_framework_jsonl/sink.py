@@ -17,6 +17,7 @@ from typing import Literal
 from bussdcc.context import ContextProtocol
 from bussdcc.event import Event
 from bussdcc.message import Message
+
 from bussdcc_framework.codec import Codec, EncodeError, TypeRegistry, type_name
 
 from .messages import RecordingDropped, RecordingError
@@ -232,7 +233,7 @@ class JsonlSink:
                 if items:
                     writer.write(items)
                 writer.flush()
-            except Exception as exc:  # noqa: BLE001 - the writer must survive to keep recording
+            except Exception as exc:
                 self._report(
                     RecordingError(path=str(self.root), operation="write", error=repr(exc)),
                     f"bussdcc jsonl: writer error {exc!r}",
@@ -274,7 +275,7 @@ class JsonlSink:
             if ctx is not None:
                 try:
                     ctx.emit(msg)
-                except Exception:  # noqa: BLE001, S110 - reporting must not kill the writer
+                except Exception:
                     pass
 
     def __repr__(self) -> str:

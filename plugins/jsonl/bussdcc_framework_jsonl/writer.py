@@ -78,23 +78,22 @@ class SegmentWriter:
         """Write records, rotating whenever an event falls outside the open segment."""
         if not items:
             return
-        if self._fd is not None:
-            # The usual case, checked in C: the whole batch belongs to the open segment.
-            if self._low <= min(items)[0] and max(items)[0] < self._end:
-                self._write_lines([line for _, line in items])
-                return
+        # The usual case, checked in C: the whole batch belongs to the open segment.
+        if self._fd is not None and self._low <= min(items)[0] and max(items)[0] < self._end:
+            self._write_lines([line for _, line in items])
+            return
         i, n = 0, len(items)
         while i < n:
             t = items[i][0]
-            if self._fd is None or not (self._low <= t < self._end):
-                if not self._open_for(t):
-                    # Skip the rest of this segment's events; they count as lost.
-                    j = i + 1
-                    while j < n and self._low <= items[j][0] < self._end:
-                        j += 1
-                    self._lose(j - i)
-                    i = j
-                    continue
+            outside = self._fd is None or not (self._low <= t < self._end)
+            if outside and not self._open_for(t):
+                # Skip the rest of this segment's events; they count as lost.
+                j = i + 1
+                while j < n and self._low <= items[j][0] < self._end:
+                    j += 1
+                self._lose(j - i)
+                i = j
+                continue
             j = i + 1
             low, end = self._low, self._end
             while j < n and low <= items[j][0] < end:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from bussdcc import message as kernel
 from bussdcc.message import Message
+
 from bussdcc_framework import message as framework
 
 LIFECYCLE_TYPES: frozenset[type[Message]] = frozenset({

@@ -13,6 +13,7 @@ from bussdcc_framework import hookimpl
 
 if TYPE_CHECKING:
     import click
+
     from bussdcc_framework.settings import Settings
     from bussdcc_framework.sources import SourceFactory
 

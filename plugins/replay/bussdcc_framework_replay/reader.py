@@ -15,6 +15,7 @@ from pathlib import Path
 import msgspec
 from bussdcc.event import Event
 from bussdcc.message import Message
+
 from bussdcc_framework.codec import Codec, DecodeError
 
 from .files import LogFile

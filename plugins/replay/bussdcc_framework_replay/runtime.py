@@ -36,6 +36,7 @@ from bussdcc.event import Event, EventBusProtocol
 from bussdcc.io import EventSourceProtocol
 from bussdcc.message import Message, ProcessError
 from bussdcc.state import StateStoreProtocol
+
 from bussdcc_framework.codec import type_name
 from bussdcc_framework.runtime import Runtime
 

@@ -14,6 +14,7 @@ from functools import partial
 
 from bussdcc.event import Event
 from bussdcc.message import Message
+
 from bussdcc_framework.codec import Codec, TypeRegistry, default_registry
 
 from .files import LogFile, discover, file_size
@@ -88,7 +89,7 @@ class JsonlSource:
         end = resolve_bound(self.end, origin)
         keep_type = self.types if self.types else None
         segments: list[Segment] = []
-        for index, (path, first) in enumerate(zip(found.files, starts)):
+        for index, (path, first) in enumerate(zip(found.files, starts, strict=True)):
             fstats = FileStats(path=str(path), size=file_size(path))
             stats.files.append(fstats)
             if end is not None and first is not None and first > end:

@@ -17,6 +17,7 @@ from typing import Any, Literal, TypedDict
 
 import msgspec
 from bussdcc.message import Message
+
 from bussdcc_framework.codec import Codec, DecodeError, type_name
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from bussdcc.context import ContextProtocol
 from bussdcc.event import Event
 from bussdcc.message import Message, RuntimeBooted
+
 from bussdcc_framework.codec import Codec, TypeRegistry, default_registry
 from bussdcc_framework.interface import Interface
 from bussdcc_framework.message.web import (

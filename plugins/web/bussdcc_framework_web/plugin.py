@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bussdcc.process import ProcessProtocol
+
 from bussdcc_framework import hookimpl
 from bussdcc_framework.settings import Setting, Settings
 

@@ -13,6 +13,7 @@ from typing import Any, TypedDict
 
 from bussdcc.event import Event
 from bussdcc.message import Message
+
 from bussdcc_framework.codec import Codec, format_time, type_name
 
 #: Strings longer than this are cut in pushed and listed events (Node-RED cuts at 1000).

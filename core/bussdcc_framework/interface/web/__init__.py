@@ -8,7 +8,7 @@ from typing import Any
 
 from ...runtime._lazy import plugin_attribute
 
-__all__ = ["WebInterface", "emit", "current_ctx"]
+__all__ = ["WebInterface", "current_ctx", "emit"]
 
 
 def __getattr__(name: str) -> Any:

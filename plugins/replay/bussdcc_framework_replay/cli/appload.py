@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+
 from bussdcc_framework.app import load_app as load_application
 from bussdcc_framework.runtime import Runtime
 

@@ -12,6 +12,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from bussdcc.event import Event
 from bussdcc.message import Message
+
 from bussdcc_framework.codec import Codec, TypeRegistry, default_registry
 from bussdcc_framework.plugins import load_plugins, load_settings
 from bussdcc_framework.settings import Settings

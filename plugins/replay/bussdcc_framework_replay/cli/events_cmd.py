@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
+
 from bussdcc_framework.cli.table import format_table
 from bussdcc_framework.codec import Codec, type_name
 

@@ -18,6 +18,7 @@ from types import FrameType
 from typing import Any, Self
 
 import click
+
 from bussdcc_framework.app import AppError
 from bussdcc_framework.plugins import load_plugins, load_settings
 from bussdcc_framework.runtime.signals import DUPLICATE_INTERRUPT_WINDOW
@@ -108,7 +109,7 @@ def replay_command(
     runtime.add_plugins(settings=settings, plugins=pm)
     try:
         setup(runtime)
-    except Exception as exc:  # noqa: BLE001 (any app error is one line, not a traceback)
+    except Exception as exc:
         fail(f"--app {app}: setup failed: {type(exc).__name__}: {exc}", 2)
 
     outcome: dict[str, BaseException] = {}
@@ -116,7 +117,7 @@ def replay_command(
     def work() -> None:
         try:
             runtime.replay(source, speed=speed, hold=hold)
-        except BaseException as exc:  # noqa: BLE001 (reported by the main thread)
+        except BaseException as exc:
             outcome["error"] = exc
 
     if hold:

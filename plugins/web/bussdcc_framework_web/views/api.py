@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from bussdcc.message import Message
-from bussdcc_framework.codec import type_name
 from flask import Blueprint, Response, jsonify, request
+
+from bussdcc_framework.codec import type_name
 
 from .. import forms
 from ..context import current_interface

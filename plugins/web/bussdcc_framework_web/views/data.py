@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+
 from bussdcc_framework.codec import format_time
 
 if TYPE_CHECKING:
