@@ -198,6 +198,7 @@ class ReplayRuntime(Runtime):
             self._emit_all(first, events, origin, speed, wall_start, stats)
             if hold and not self._stop_replay.is_set():
                 stats.held = True
+                stats.wall_seconds = time.perf_counter() - wall_start  # not the time held
                 if self.on_hold is not None:
                     self.on_hold()
                 self._stop_replay.wait()
@@ -210,7 +211,8 @@ class ReplayRuntime(Runtime):
                 self.shutdown("replay complete" if not stats.cancelled else "replay stopped")
             finally:
                 self._replay_clock.stop()
-                stats.wall_seconds = time.perf_counter() - wall_start
+                if not stats.held:
+                    stats.wall_seconds = time.perf_counter() - wall_start
         return stats
 
     def _start_clock(self, origin: datetime) -> None:

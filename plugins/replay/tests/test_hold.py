@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from replay_helpers import cli_env, readings, write_log
@@ -25,11 +26,13 @@ def test_hold_keeps_the_runtime_booted_until_stop_replay(tmp_path: Path) -> None
     worker.start()
     assert held.wait(10), "the replay never reached its last event"
     assert runtime.booted and worker.is_alive()  # still serving after the last event
+    time.sleep(0.5)  # held: this time is not replay time
     runtime.stop_replay()
     worker.join(10)
     assert not worker.is_alive() and not runtime.booted
     stats = result[0]
     assert stats.replayed == 5 and stats.held and not stats.cancelled  # type: ignore[attr-defined]
+    assert stats.wall_seconds < 0.5  # type: ignore[attr-defined]
 
 
 def test_cli_hold_waits_for_ctrl_c_and_exits_zero(tmp_path: Path) -> None:
