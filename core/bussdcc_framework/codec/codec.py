@@ -10,6 +10,7 @@ as nested records ``{"time", "type", "data"}`` so that they keep their type and 
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import threading
 import typing
@@ -89,14 +90,241 @@ def _event_fields(cls: type) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _shadow_struct(cls: type, nested: type, event_fields: tuple[str, ...]) -> type[msgspec.Struct]:
-    """A msgspec Struct with ``cls``'s fields, event fields retyped as nested records."""
+class _Unset:
+    """The default of a loose field in a shadow struct: "absent, let the dataclass decide"."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_UNSET: Final = _Unset()
+
+#: Converts one JSON value (as msgspec builds it) to a field's declared type; ``where`` is
+#: the field's path for errors. Raises ``DecodeError``.
+_Converter = Callable[[Any, str], Any]
+
+
+def _decodable(tp: Any) -> bool:
+    """True when msgspec can decode ``tp`` itself (it refuses some unions, for instance)."""
+    try:
+        msgspec.json.Decoder(tp, dec_hook=_dec_hook)
+    except TypeError:
+        return False
+    return True
+
+
+def _identity(value: Any, where: str) -> Any:
+    return value
+
+
+def _msgspec_converter(tp: Any) -> _Converter:
+    def convert(value: Any, where: str) -> Any:
+        try:
+            return msgspec.convert(value, tp, dec_hook=_dec_hook, str_keys=True)
+        except msgspec.ValidationError as exc:
+            raise DecodeError("invalid_data", _validation_detail(exc, where)) from None
+
+    return convert
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _type_label(tp: Any) -> str:
+    if tp is NoneType:
+        return "None"
+    if isinstance(tp, type):
+        return tp.__qualname__
+    return repr(tp).replace("typing.", "")
+
+
+_STR_LIKE_LAST: Final = {str: 1, Any: 2, object: 2}
+
+
+def _union_converter(args: tuple[Any, ...]) -> _Converter:
+    """Try the members of a union msgspec cannot decode, in a fixed order; first fit wins.
+
+    ``None`` is taken as ``None`` first; then every other type in declared order, except that
+    ``str`` comes after them and ``Any``/``object`` last (a string that parses as a date, a UUID,
+    a path... is that type). Among dataclass members, those whose fields cover all the keys
+    of an object are tried first, so a member with more fields is not shadowed by one with
+    fewer (msgspec ignores unknown keys).
+    """
+    optional = NoneType in args
+    members = sorted((a for a in args if a is not NoneType), key=lambda a: _STR_LIKE_LAST.get(a, 0))
+    converters = [_converter(m) for m in members]
+    fields: list[frozenset[str] | None] = [
+        frozenset(f.name for f in dataclasses.fields(m))
+        if isinstance(m, type) and dataclasses.is_dataclass(m)
+        else None
+        for m in members
+    ]
+    label = " | ".join(_type_label(a) for a in args)
+    by_keys = any(f is not None for f in fields)
+
+    def convert(value: Any, where: str) -> Any:
+        if value is None and optional:
+            return None
+        order: collections.abc.Iterable[int] = range(len(members))
+        if by_keys and isinstance(value, dict):
+            keys = value.keys()
+            covering = [i for i, f in enumerate(fields) if f is not None and keys <= f]
+            order = covering + [i for i in range(len(members)) if i not in covering]
+        for i in order:
+            try:
+                return converters[i](value, where)
+            except DecodeError:
+                continue
+        raise DecodeError("invalid_data", f"{where}: expected {label}, got {_json_kind(value)}")
+
+    return convert
+
+
+def _sequence_converter(origin: Any, args: tuple[Any, ...]) -> _Converter:
+    if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+        items = [_converter(a) for a in args]
+
+        def fixed(value: Any, where: str) -> Any:
+            if not isinstance(value, list) or len(value) != len(items):
+                raise DecodeError(
+                    "invalid_data", f"{where}: expected an array of length {len(items)}"
+                )
+            return tuple(c(v, f"{where}[{i}]") for i, (c, v) in enumerate(zip(items, value, strict=True)))
+
+        return fixed
+    item = _converter(args[0] if args else Any)
+    build: Callable[[Any], Any]
+    if origin is tuple:
+        build = tuple
+    elif origin in (set, collections.abc.Set, collections.abc.MutableSet):
+        build = set
+    elif origin is frozenset:
+        build = frozenset
+    else:
+        build = list
+
+    def convert(value: Any, where: str) -> Any:
+        if not isinstance(value, list):
+            raise DecodeError("invalid_data", f"{where}: expected array, got {_json_kind(value)}")
+        return build(item(v, f"{where}[{i}]") for i, v in enumerate(value))
+
+    return convert
+
+
+def _dict_converter(args: tuple[Any, ...]) -> _Converter:
+    key_type, value_type = args if len(args) == 2 else (str, Any)
+    keys = _msgspec_converter(dict[key_type, Any])  # type: ignore[valid-type]
+    values = _converter(value_type)
+
+    def convert(value: Any, where: str) -> Any:
+        return {k: values(v, f"{where}.{k}") for k, v in keys(value, where).items()}
+
+    return convert
+
+
+def _converter(tp: Any) -> _Converter:
+    """A converter for ``tp``: msgspec's when it can decode the type, else built from parts.
+
+    Built once per field type when a plan is made; raises ``TypeError`` for a type neither
+    msgspec nor this function knows how to decode.
+    """
+    if tp is Any or tp is object:
+        return _identity
+    if _decodable(tp):
+        return _msgspec_converter(tp)
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Annotated:
+        return _converter(args[0])
+    if origin in (typing.Union, UnionType):
+        return _union_converter(args)
+    if origin in (
+        list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.MutableSequence,
+        collections.abc.Set, collections.abc.MutableSet,
+    ):
+        return _sequence_converter(origin, args)
+    if origin in (dict, collections.abc.Mapping, collections.abc.MutableMapping):
+        return _dict_converter(args)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return _dataclass_converter(tp)
+    raise TypeError(f"cannot decode fields of type {_type_label(tp)}")
+
+
+def _loose_fields(cls: type, skip: tuple[str, ...] = ()) -> dict[str, _Converter]:
+    """Converters for the fields of ``cls`` whose declared types msgspec cannot decode."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    return {
+        f.name: _converter(hints[f.name])
+        for f in dataclasses.fields(cls)
+        if f.init and f.name not in skip and not _decodable(hints[f.name])
+    }
+
+
+def _dataclass_converter(cls: type) -> _Converter:
+    """A nested dataclass with a field msgspec cannot decode: typed shadow + loose fields."""
+    loose = _loose_fields(cls)
+    shadow = _shadow_struct(cls, None, (), loose)
+    typed = _msgspec_converter(shadow)
+
+    def convert(value: Any, where: str) -> Any:
+        decoded = typed(value, where)
+        kwargs = {}
+        for name in decoded.__struct_fields__:
+            item = getattr(decoded, name)
+            if name in loose:
+                if item is _UNSET:
+                    continue
+                item = loose[name](item, f"{where}.{name}")
+            kwargs[name] = item
+        try:
+            return cls(**kwargs)
+        except Exception as exc:
+            raise DecodeError("invalid_data", f"{where}: {cls.__qualname__}: {exc}") from None
+
+    return convert
+
+
+def _shadow_struct(
+    cls: type,
+    nested: type | None,
+    event_fields: tuple[str, ...],
+    loose: collections.abc.Container[str] = (),
+) -> type[msgspec.Struct]:
+    """A msgspec Struct with ``cls``'s fields, event fields retyped as nested records.
+
+    Fields named in ``loose`` are typed ``Any`` (their converters run afterwards) and default
+    to ``_UNSET``, so a missing one is left to the dataclass's own default.
+    """
     hints = typing.get_type_hints(cls, include_extras=True)
     spec: list[tuple[str, Any, Any]] = []
     for field in dataclasses.fields(cls):
         if not field.init:
             continue
-        tp: Any = (nested | None) if field.name in event_fields else hints[field.name]
+        if field.name in loose:
+            required = field.default is dataclasses.MISSING and (
+                field.default_factory is dataclasses.MISSING
+            )
+            spec.append((field.name, Any, msgspec.NODEFAULT if required else _UNSET))
+            continue
+        tp: Any = hints[field.name]
+        if field.name in event_fields:
+            assert nested is not None
+            tp = nested | None
         if field.default is not dataclasses.MISSING:
             spec.append((field.name, tp, field.default))
         elif field.default_factory is not dataclasses.MISSING:
@@ -120,6 +348,7 @@ class _Plan:
 
     __slots__ = (
         "builtins_shadow",
+        "builtins_target",
         "cls",
         "encode_shadow",
         "event_fields",
@@ -145,8 +374,11 @@ class _Plan:
         self.raw_decoder: msgspec.json.Decoder[Any] | None = None
         self.raw_shadow: type[msgspec.Struct] | None = None
         self.builtins_shadow: type[msgspec.Struct] | None = None
+        self.builtins_target: Any = None
         self.fallback = False  # encode through to_builtins (non-str dict keys)
-        self.loose = False  # decode field by field (a field type msgspec cannot decode)
+        # Converters of the fields whose types msgspec cannot decode (some unions), built
+        # with the decoders: such fields are decoded as JSON values and converted after.
+        self.loose: dict[str, _Converter] = {}
         if self.event_fields:
             self.encode_shadow = self.out_struct()
         self.fast = not self.event_fields  # cleared when the class needs the slow path
@@ -303,40 +535,55 @@ class Codec:
     def _decode_raw(self, plan: _Plan, data: msgspec.Raw, where: str) -> Any:
         decoder = plan.raw_decoder
         if decoder is None:
-            decoder = self._raw_decoder(plan)
+            decoder = self._prepare_decoding(plan)
         try:
             decoded = decoder.decode(data)
         except msgspec.ValidationError as exc:
             raise DecodeError("invalid_data", _validation_detail(exc, where)) from None
         except msgspec.DecodeError as exc:
             raise DecodeError("bad_json", str(exc)) from None
-        if plan.loose:
-            return self._loose(plan, decoded, where)
         if plan.raw_shadow is None:
             return decoded
         return self._from_shadow(plan, decoded, where, nested_raw=True)
 
-    def _raw_decoder(self, plan: _Plan) -> msgspec.json.Decoder[Any]:
-        target: Any = plan.cls
-        if plan.event_fields:
-            plan.raw_shadow = _shadow_struct(plan.cls, _NestedRaw, plan.event_fields)
-            target = plan.raw_shadow
-        try:
-            decoder = msgspec.json.Decoder(target, dec_hook=_dec_hook)
-        except TypeError:
-            # A field type msgspec cannot decode (e.g. a union of two string-like types):
-            # rebuild the class from plain JSON values instead of refusing every record of it.
-            decoder = msgspec.json.Decoder(dict[str, Any])
-            plan.raw_shadow = None
-            plan.loose = True
-        plan.raw_decoder = decoder
-        return decoder
+    def _prepare_decoding(self, plan: _Plan) -> msgspec.json.Decoder[Any]:
+        """Build the class's decoders (from JSON bytes and from builtins), once."""
+        with self._lock:
+            if plan.raw_decoder is not None:
+                return plan.raw_decoder
+            cls = plan.cls
+            target: Any = cls
+            if plan.event_fields:
+                target = _shadow_struct(cls, _NestedRaw, plan.event_fields)
+            try:
+                decoder = msgspec.json.Decoder(target, dec_hook=_dec_hook)
+            except TypeError:
+                # A field type msgspec cannot decode (a union of two dataclasses, of a path
+                # and an int...): decode that field as a JSON value, then convert it.
+                plan.loose = _loose_fields(cls, plan.event_fields)
+                target = _shadow_struct(cls, _NestedRaw, plan.event_fields, plan.loose)
+                decoder = msgspec.json.Decoder(target, dec_hook=_dec_hook)
+            if plan.event_fields or plan.loose:
+                plan.raw_shadow = target
+                plan.builtins_shadow = _shadow_struct(
+                    cls, _NestedBuiltins, plan.event_fields, plan.loose
+                )
+                plan.builtins_target = plan.builtins_shadow
+            else:
+                plan.builtins_target = cls
+            plan.raw_decoder = decoder
+            return decoder
 
     def _from_shadow(self, plan: _Plan, shadow: Any, where: str, *, nested_raw: bool) -> Any:
         kwargs: dict[str, Any] = {}
+        loose = plan.loose
         for name in shadow.__struct_fields__:
             value = getattr(shadow, name)
-            if name in plan.event_fields and value is not None:
+            if name in loose:
+                if value is _UNSET:
+                    continue  # absent: the dataclass default applies
+                value = loose[name](value, f"{where}.{name}")
+            elif name in plan.event_fields and value is not None:
                 inner = f"{where}.{name}.data"
                 if nested_raw:
                     value = self._event(value.time, value.type, value.data, inner)
@@ -360,41 +607,16 @@ class Codec:
                 "invalid_data", f"data of {plan.name} must be an object, got {type(data).__name__}"
             )
         if plan.raw_decoder is None:
-            self._raw_decoder(plan)
-        if plan.loose:
-            return typing.cast(Message, self._loose(plan, data, "data"))
-        if plan.event_fields:
-            if plan.builtins_shadow is None:
-                plan.builtins_shadow = _shadow_struct(cls, _NestedBuiltins, plan.event_fields)
-            target: Any = plan.builtins_shadow
-        else:
-            target = cls
+            self._prepare_decoding(plan)
         try:
-            converted = msgspec.convert(data, target, dec_hook=_dec_hook, str_keys=True)
+            converted = msgspec.convert(
+                data, plan.builtins_target, dec_hook=_dec_hook, str_keys=True
+            )
         except msgspec.ValidationError as exc:
             raise DecodeError("invalid_data", _validation_detail(exc, "data")) from None
-        if plan.event_fields:
+        if plan.builtins_shadow is not None:
             return typing.cast(Message, self._from_shadow(plan, converted, "data", nested_raw=False))
         return typing.cast(Message, converted)
-
-    def _loose(self, plan: _Plan, data: dict[str, Any], where: str) -> Any:
-        """Field by field: typed where msgspec can check the type, plain JSON values elsewhere."""
-        hints = typing.get_type_hints(plan.cls)
-        kwargs: dict[str, Any] = {}
-        for name, value in data.items():
-            if name not in plan.field_names:
-                continue  # a field removed since recording: ignore, as the typed path does
-            if name in plan.event_fields and isinstance(value, dict):
-                nested = msgspec.convert(value, _NestedBuiltins, str_keys=True)
-                kwargs[name] = self._event_from_builtins(nested, f"{where}.{name}.data")
-                continue
-            try:
-                kwargs[name] = msgspec.convert(value, hints[name], dec_hook=_dec_hook, str_keys=True)
-            except msgspec.ValidationError as exc:
-                raise DecodeError("invalid_data", _validation_detail(exc, f"{where}.{name}")) from None
-            except TypeError:
-                kwargs[name] = value
-        return self._construct(plan, kwargs, where)
 
     def _event_from_builtins(self, nested: _NestedBuiltins, where: str) -> Event[Message]:
         if nested.time.tzinfo is None:
