@@ -1,6 +1,12 @@
 """bussdcc-framework plugin: JSONL recording of every event into time-segmented files."""
 
-from .messages import RecordingDropped, RecordingError, RecordingResumed
+from .messages import RecordingBackpressure, RecordingDropped, RecordingError, RecordingResumed
 from .sink import JsonlSink
 
-__all__ = ["JsonlSink", "RecordingDropped", "RecordingError", "RecordingResumed"]
+__all__ = [
+    "JsonlSink",
+    "RecordingBackpressure",
+    "RecordingDropped",
+    "RecordingError",
+    "RecordingResumed",
+]

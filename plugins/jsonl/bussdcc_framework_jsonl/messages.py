@@ -47,4 +47,25 @@ class RecordingDropped(Message):
     queue_size: int
 
 
-MESSAGE_TYPES: tuple[type[Message], ...] = (RecordingError, RecordingResumed, RecordingDropped)
+@dataclass(slots=True, frozen=True)
+class RecordingBackpressure(Message):
+    """The queue was full (``overflow="block"``): emitting threads waited for the disk.
+
+    ``waits`` emits had to wait, ``waited`` seconds in all, since the last report (at most one
+    report every ``BACKPRESSURE_REPORT_INTERVAL`` seconds). Nothing was lost; the system ran
+    slower than its events were produced.
+    """
+
+    severity: ClassVar[Severity] = Severity.WARNING
+
+    waits: int
+    waited: float
+    queue_size: int
+
+
+MESSAGE_TYPES: tuple[type[Message], ...] = (
+    RecordingError,
+    RecordingResumed,
+    RecordingDropped,
+    RecordingBackpressure,
+)

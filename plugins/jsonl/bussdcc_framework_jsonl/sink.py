@@ -9,6 +9,7 @@ was recorded. See docs/recording.md for the guarantees.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +21,7 @@ from bussdcc.message import Message
 
 from bussdcc_framework.codec import Codec, EncodeError, TypeRegistry, type_name
 
-from .messages import RecordingDropped, RecordingError
+from .messages import RecordingBackpressure, RecordingDropped, RecordingError
 from .writer import FlushMode, Item, SegmentWriter, stderr_line
 
 Overflow = Literal["block", "drop"]
@@ -29,6 +30,9 @@ OVERFLOW_MODES: tuple[Overflow, ...] = ("block", "drop")
 DEFAULT_QUEUE_SIZE = 65536
 DEFAULT_FLUSH_INTERVAL = 0.5
 
+
+#: At most one ``RecordingBackpressure`` report per this many seconds while emitters wait.
+BACKPRESSURE_REPORT_INTERVAL = 10.0
 
 class JsonlSink:
     """Write every event to ``root/YYYY-MM-DD/HH-MM-SS.jsonl`` segments of ``interval`` seconds.
@@ -95,6 +99,11 @@ class JsonlSink:
         self._stopping = False
         self._accepting = False
         self.dropped = 0  # queue full, overflow="drop"
+        self.waits = 0  # queue full, overflow="block": emits that waited ...
+        self.waited = 0.0  # ... and how long, in seconds
+        self._waits_reported = 0
+        self._waited_reported = 0.0
+        self._backpressure_reported_at = float("-inf")
         self._dropped_reported = 0
         self.late = 0  # handled after stop()
         self.unencodable = 0
@@ -137,9 +146,14 @@ class JsonlSink:
         if not self._accepting or thread is None or threading.current_thread() is thread:
             return True  # before start / during stop: stop() drains; the writer never waits
         if self.overflow == "block":
+            started = time.monotonic()
             while len(self._queue) >= self.queue_size and self._accepting and thread.is_alive():
                 self._wake.set()
                 self._space.wait(0.05)
+            waited = time.monotonic() - started
+            with self._count_lock:
+                self.waits += 1
+                self.waited += waited
             return True
         with self._count_lock:
             self.dropped += 1
@@ -194,11 +208,12 @@ class JsonlSink:
         self._emit_reports()
         self._thread = None
         self._space.set()
-        if self.dropped or writer.lost or self.unencodable:
+        if self.dropped or writer.lost or self.unencodable or self.waits:
             stderr_line(
                 f"bussdcc jsonl: recorded {writer.written} events in {self.root}; "
                 f"dropped {self.dropped} (queue full), lost {writer.lost} (write errors), "
-                f"{self.unencodable} could not be encoded"
+                f"{self.unencodable} could not be encoded, "
+                f"{self.waits} emits waited {self.waited:.2f}s (queue full)"
             )
 
     @property
@@ -239,6 +254,7 @@ class JsonlSink:
                     f"bussdcc jsonl: writer error {exc!r}",
                 )
             self._report_drops()
+            self._report_backpressure(final=stopping)
             self._emit_reports()
             if stopping:
                 return
@@ -261,6 +277,22 @@ class JsonlSink:
                 f"bussdcc jsonl: queue full, dropped {new} events ({dropped} in all); "
                 "raise jsonl.queue_size or use jsonl.overflow=block",
             )
+
+    def _report_backpressure(self, *, final: bool = False) -> None:
+        now = time.monotonic()
+        waits, waited = self.waits, self.waited
+        if waits == self._waits_reported:
+            return
+        if not final and now - self._backpressure_reported_at < BACKPRESSURE_REPORT_INTERVAL:
+            return
+        new, seconds = waits - self._waits_reported, waited - self._waited_reported
+        self._waits_reported, self._waited_reported = waits, waited
+        self._backpressure_reported_at = now
+        self._report(
+            RecordingBackpressure(waits=new, waited=round(seconds, 3), queue_size=self.queue_size),
+            f"bussdcc jsonl: queue full, {new} emits waited {seconds:.2f}s for the disk "
+            f"({waits} in all); raise jsonl.queue_size or use jsonl.overflow=drop",
+        )
 
     def _report(self, msg: Message, line: str) -> None:
         self._reports.append((msg, line))

@@ -21,7 +21,13 @@ import pytest
 from bussdcc.event import Event
 from bussdcc.message import Message, ProcessError
 from bussdcc_framework.runtime import Runtime
-from bussdcc_framework_jsonl import JsonlSink, RecordingDropped, RecordingError, RecordingResumed
+from bussdcc_framework_jsonl import (
+    JsonlSink,
+    RecordingBackpressure,
+    RecordingDropped,
+    RecordingError,
+    RecordingResumed,
+)
 from bussdcc_framework_jsonl.plugin import sink_from_settings
 
 T0 = datetime(2026, 3, 9, 12, 0, 1, 500, tzinfo=UTC)
@@ -138,6 +144,21 @@ def test_drop_policy_counts_and_reports(tmp_path: Path, started: Any) -> None:
     assert len(records(tmp_path)) + sink.dropped == 5000
     reports = [m for m in ctx.emitted if isinstance(m, RecordingDropped)]
     assert reports and reports[-1].total == sink.dropped
+
+
+def test_block_policy_loses_nothing_and_reports_the_waiting(
+    tmp_path: Path, started: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sink, ctx = started(tmp_path, queue_size=10, overflow="block", flush_interval=1.0)
+    for i in range(5000):
+        sink.handle(evt(i))
+    sink.stop()
+    assert sink.dropped == 0 and len(records(tmp_path)) == 5000  # nothing lost ...
+    assert sink.waits > 0 and sink.waited > 0  # ... but the emitters waited, and it is said
+    reports = [m for m in ctx.emitted if isinstance(m, RecordingBackpressure)]
+    assert reports and sum(r.waits for r in reports) == sink.waits
+    assert all(r.queue_size == 10 for r in reports)
+    assert f"{sink.waits} emits waited" in capsys.readouterr().err
 
 
 def test_restart_in_same_interval_never_appends(tmp_path: Path) -> None:
@@ -384,7 +405,9 @@ def test_settings_and_hooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert (sink.root, sink.interval, sink.max_size) == (tmp_path, 60.0, 10 * 1024**2)
     assert (sink.retention_age, sink.retention_size) == (7 * 86400.0, None)
     assert (sink.flush, sink.overflow, sink.compress) == ("fsync", "drop", True)
-    assert set(plugin.register_message_types()) == {RecordingError, RecordingResumed, RecordingDropped}
+    assert set(plugin.register_message_types()) == {
+        RecordingError, RecordingResumed, RecordingDropped, RecordingBackpressure
+    }
     monkeypatch.setenv("BUSSDCC_JSONL_ENABLED", "false")
     assert plugin.register_sinks(load_settings()) == []
 
