@@ -490,12 +490,48 @@ class Codec:
         return plan.encode_shadow(*values)
 
     def _builtins(self, value: Any) -> Any:
-        # Non-string dict keys (int, Enum) need str_keys; a set of mixed types cannot be sorted
-        # and is written in iteration order rather than refused.
+        # Non-string dict keys (int, Enum) need str_keys. A set whose elements cannot be
+        # compared (mixed types) makes msgspec's sort fail: write it sorted by each element's
+        # JSON bytes instead, a total order that no hash seed changes.
         try:
             return msgspec.to_builtins(value, enc_hook=_enc_hook, str_keys=True, order="deterministic")
+        except _Unencodable:
+            raise
         except TypeError:
-            return msgspec.to_builtins(value, enc_hook=_enc_hook, str_keys=True)
+            return msgspec.Raw(self._sorted_json(value))
+
+    def _sorted_json(self, value: Any) -> bytes:
+        """``value`` as JSON, sets sorted by their elements' JSON bytes (the rare slow path)."""
+        try:
+            return self._encode(
+                msgspec.to_builtins(value, enc_hook=_enc_hook, str_keys=True, order="deterministic")
+            )
+        except _Unencodable:
+            raise
+        except TypeError:
+            pass  # something inside cannot be sorted: take it apart
+        if isinstance(value, (set, frozenset)):
+            return b"[" + b",".join(sorted(self._sorted_json(v) for v in value)) + b"]"
+        if isinstance(value, (list, tuple)):
+            return b"[" + b",".join(self._sorted_json(v) for v in value) + b"]"
+        if isinstance(value, dict):
+            # '{"key":null}'[1:-6] is the key as JSON text; sorted like msgspec's string keys.
+            items = [
+                (self._encode(msgspec.to_builtins({k: None}, enc_hook=_enc_hook, str_keys=True))[1:-6], v)
+                for k, v in value.items()
+            ]
+            items.sort(key=lambda item: item[0])
+            return b"{" + b",".join(k + b":" + self._sorted_json(v) for k, v in items) + b"}"
+        names: tuple[str, ...] = ()
+        if isinstance(value, msgspec.Struct):
+            names = value.__struct_fields__
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            names = tuple(f.name for f in dataclasses.fields(value))
+        else:
+            raise TypeError(f"cannot encode {type(value).__qualname__} deterministically")
+        return b"{" + b",".join(
+            self._encode(n) + b":" + self._sorted_json(getattr(value, n)) for n in names
+        ) + b"}"
 
     # -- decoding ------------------------------------------------------------------------
 
