@@ -459,6 +459,68 @@ def test_imported_application_types_resolve_without_registration() -> None:
     assert TypeRegistry(include_imported=False).resolve(type_name(Tick)) is None
 
 
+def _define_late(module: str, source: str) -> dict[str, Any]:
+    """Define classes in a module that is never put in sys.modules (its count stays the same)."""
+    namespace: dict[str, Any] = {"__name__": module}
+    code = compile(textwrap.dedent(source), f"<{module}>", "exec", dont_inherit=True)
+    exec(code, namespace)  # noqa: S102 (test code, a fixed string)
+    return namespace
+
+
+def test_message_class_defined_after_a_failed_lookup_is_found() -> None:
+    registry = TypeRegistry()
+    assert registry.resolve("late_defined:Late") is None
+    assert registry.resolve("late_defined:Later") is None
+    modules = len(sys.modules)
+    namespace = _define_late(
+        "late_defined",
+        """
+        from dataclasses import dataclass
+        from bussdcc.message import Message
+
+        @dataclass(frozen=True)
+        class Late(Message):
+            n: int
+        """,
+    )
+    assert len(sys.modules) == modules
+    assert registry.resolve("late_defined:Late") is namespace["Late"]
+
+
+def test_indirect_message_subclass_defined_later_is_found_after_the_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("bussdcc_framework.codec.registry.time.monotonic", lambda: clock[0])
+    registry = TypeRegistry()
+    assert registry.resolve("late_indirect:Deeper") is None  # walks at t=1000
+    namespace = _define_late(
+        "late_indirect",
+        """
+        from dataclasses import dataclass
+        from bussdcc.message import RuntimeBooted
+
+        @dataclass(frozen=True)
+        class Deeper(RuntimeBooted):  # not a direct subclass: Message's count is unchanged
+            extra: int = 0
+        """,
+    )
+    assert registry.resolve("late_indirect:Deeper") is None  # nothing says to walk yet
+    clock[0] += registry.rescan_interval
+    assert registry.resolve("late_indirect:Deeper") is namespace["Deeper"]
+    # Misses within the interval do not walk again: a file of unknown types stays fast.
+    walks = []
+    monkeypatch.setattr(
+        "bussdcc_framework.codec.registry._all_subclasses", lambda root: walks.append(1) or []
+    )
+    for _ in range(1000):
+        assert registry.resolve("late_indirect:Unknown") is None
+    assert walks == []
+    clock[0] += registry.rescan_interval
+    assert registry.resolve("late_indirect:Unknown") is None
+    assert walks == [1]
+
+
 def test_registry_register_alias_and_refusal() -> None:
     registry = TypeRegistry(include_imported=False)
     registry.register(Tick)

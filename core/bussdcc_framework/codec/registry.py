@@ -17,6 +17,7 @@ import dataclasses
 import importlib
 import sys
 import threading
+import time
 from collections.abc import Iterable
 
 from bussdcc.message import Message
@@ -53,6 +54,11 @@ class TypeRegistry:
     Thread-safe: readers on several threads may resolve while a plugin registers.
     """
 
+    #: On a miss, the imported classes are walked again when a module was imported or a direct
+    #: ``Message`` subclass appeared since the last walk, and otherwise at most this often
+    #: (seconds), which catches classes defined later in an already imported module.
+    rescan_interval: float = 1.0
+
     def __init__(self, *, include_imported: bool = True) -> None:
         self._lock = threading.RLock()
         self._explicit: dict[type, None] = {}
@@ -60,7 +66,9 @@ class TypeRegistry:
         self._allowed: set[str] = set()
         self._include_imported = include_imported
         self._imported: dict[str, type] = {}
-        self._imported_at = -1  # len(sys.modules) when Message subclasses were last walked
+        # (len(sys.modules), len(Message.__subclasses__())) and time.monotonic() at the last walk
+        self._imported_at = (-1, -1)
+        self._walked_at = 0.0
         self.import_errors: dict[str, str] = {}
 
     # -- registration --------------------------------------------------------------------
@@ -130,10 +138,18 @@ class TypeRegistry:
             return found
 
     def _find_imported(self, name: str) -> type | None:
-        # Walking the subclass tree is cheap but not free: redo it only when modules were
-        # imported since the last walk, so a file full of unknown types stays fast to skip.
-        if self._imported_at != len(sys.modules):
-            self._imported_at = len(sys.modules)
+        # Walking the subclass tree is cheap but not free, so a file full of unknown types
+        # must not walk it per line: walk again only when something may have changed (a module
+        # imported, a direct subclass of Message defined) or, failing that, once per interval
+        # (a subclass of a subclass defined in a module already imported).
+        found = self._imported.get(name)
+        if found is not None:
+            return found
+        signature = (len(sys.modules), len(Message.__subclasses__()))
+        now = time.monotonic()
+        if signature != self._imported_at or now - self._walked_at >= self.rescan_interval:
+            self._imported_at = signature
+            self._walked_at = now
             self._imported = {
                 type_name(cls): cls for cls in _all_subclasses(Message) if is_message_class(cls)
             }
