@@ -108,11 +108,11 @@ def test_names_match_case_insensitively_with_separators_equivalent(
 def test_unknown_name_is_reported_in_one_line_naming_installed_plugins(
     two_plugins: Any, run_cli: Any
 ) -> None:
-    result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "alpha, nosuch-plugin"})
+    result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "alpha, NoSuch_Plugin"})
     assert set(plugin_json(result)) == {"alpha"}  # loading continued
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith('bussdcc: BUSSDCC_PLUGINS names "nosuch-plugin"')
+    assert lines[0].startswith('bussdcc: BUSSDCC_PLUGINS names "NoSuch_Plugin"')  # as typed
     installed = lines[0].split("installed plugins: ", 1)[1].split(", ")
     assert {"alpha", "beta", "console", "jsonl", "web"} <= set(installed)
 

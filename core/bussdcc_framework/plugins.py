@@ -294,15 +294,15 @@ class _Loader:
 
         names_for = {ep.name: {normalize_name(ep.name), normalize_name(_dist_name(ep) or "")}
                      for ep in unique}
-        for wanted, var in [(w, "BUSSDCC_PLUGINS") for w in (selected or [])] + [
-            (d, "BUSSDCC_DISABLE_PLUGINS") for d in disabled
-        ]:
-            if not any(wanted in names for names in names_for.values()):
-                installed = ", ".join(sorted(names_for)) or "none"
-                _report(
-                    f'bussdcc: {var} names "{wanted}", which is not installed; '
-                    f"installed plugins: {installed}"
-                )
+        for var in ("BUSSDCC_PLUGINS", "BUSSDCC_DISABLE_PLUGINS"):
+            for typed in (self.environ.get(var) or "").split(","):
+                wanted = normalize_name(typed)
+                if wanted and not any(wanted in names for names in names_for.values()):
+                    installed = ", ".join(sorted(names_for)) or "none"
+                    _report(
+                        f'bussdcc: {var} names "{typed.strip()}", which is not installed; '
+                        f"installed plugins: {installed}"
+                    )
 
         for ep in unique:
             names = names_for[ep.name]
