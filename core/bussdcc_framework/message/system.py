@@ -14,7 +14,7 @@ from bussdcc.message import Message
 class SystemIdentityEvent(Message):
     """Who and what this system is: host, hardware, OS and software versions."""
 
-    hostname: str
+    hostname: Optional[str]
     model: Optional[str] = None
     serial: Optional[str] = None
     machine_id: Optional[str] = None

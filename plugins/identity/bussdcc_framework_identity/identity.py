@@ -19,10 +19,6 @@ HIDEABLE: tuple[str, ...] = tuple(
     f.name for f in dataclasses.fields(SystemIdentityEvent) if f.name != "hidden"
 )
 
-#: What a hidden hostname becomes (the field is a required string in the message).
-HIDDEN_HOSTNAME = ""
-
-
 def parse_hide(names: Iterable[str]) -> tuple[str, ...]:
     """Validate ``identity.hide``: known field names only, as a one-line ``ValueError``.
 
@@ -89,7 +85,7 @@ def discover(
     if "machine_id" in hidden and cpu is None and serial is not None and "serial" not in hidden:
         hidden = (*hidden, "serial")
     values: dict[str, Any] = {
-        "hostname": probe.hostname(base) or "unknown",
+        "hostname": probe.hostname(base),
         "model": probe.model(base),
         "serial": serial,
         "machine_id": mid,
@@ -100,7 +96,7 @@ def discover(
         "python": probe.python_version(),
         "versions": software_versions(plugins, extra_versions),
     }
-    blank: dict[str, Any] = {"hostname": HIDDEN_HOSTNAME, "versions": {}}
+    blank: dict[str, Any] = {"versions": {}}
     for name in hidden:
         values[name] = blank.get(name)
     return SystemIdentityEvent(**values, hidden=hidden)

@@ -45,7 +45,7 @@ def test_dmi_placeholders_and_vendor_prefix(tmp_path: Path, roots: ModuleType) -
 
 def test_container_with_neither(tmp_path: Path, roots: ModuleType) -> None:
     ident = discover(roots.container(tmp_path / "empty"))
-    assert ident.hostname == "unknown"
+    assert ident.hostname is None
     assert (ident.model, ident.serial, ident.machine_id) == (None, None, None)
     assert (ident.os, ident.os_release, ident.kernel, ident.arch) == (None, None, None, None)
     assert ident.python == platform.python_version()
@@ -69,7 +69,7 @@ def test_unreadable_sources_are_none_never_an_exception(
     ident = discover(tmp_path)
     assert ident.model is None and ident.serial is None and ident.machine_id is None
     assert ident.os is None
-    assert ident.hostname == "unknown"
+    assert ident.hostname is None
 
 
 def test_the_real_machine_does_not_raise() -> None:
@@ -96,7 +96,7 @@ def test_hiding_machine_id_also_hides_a_serial_that_is_the_machine_id(
 
 def test_hide_hostname_and_versions(tmp_path: Path, roots: ModuleType) -> None:
     ident = discover(roots.pi(tmp_path), ["hostname", "versions"])
-    assert ident.hostname == "" and ident.versions == {}
+    assert ident.hostname is None and ident.versions == {}
 
 
 def test_hide_unknown_field_is_a_one_line_error() -> None:
