@@ -24,6 +24,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 BIN = Path(sys.executable).parent
+ARTIFACTS = REPO / "test-artifacts"
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -213,9 +214,11 @@ def test_select_plugins_script() -> None:
 GREENHOUSE_ENV = {"BUSSDCC_CONSOLE_FORMAT": "json", "BUSSDCC_WEB_PORT": "0"}
 
 
-def start_greenhouse(live: Callable[..., LiveProcess], record: Path) -> tuple[LiveProcess, str]:
+def start_greenhouse(
+    live: Callable[..., LiveProcess], record: Path, *options: str
+) -> tuple[LiveProcess, str]:
     app = live(str(BIN / "bussdcc"), "run", "examples/greenhouse/app.py", "--record",
-               str(record), **GREENHOUSE_ENV)
+               str(record), *options, **GREENHOUSE_ENV)
     url = app.wait_for(r"serving on (http://\S+?)/?(\s|$)", stream="stderr").group(1)
     return app, url
 
@@ -227,7 +230,7 @@ def test_greenhouse_live_then_replayed(live: Callable[..., LiveProcess], tmp_pat
     app.wait_for(r'"type":"greenhouse\.messages:ClimateReading"')
 
     status, page = http(f"{url}/plugins/greenhouse/")
-    assert status == 200 and "<title>Greenhouse</title>" in page
+    assert status == 200 and "<title>Greenhouse ·" in page
     status, _ = http(f"{url}/plugins/greenhouse/pump", {"on": True})
     assert status == 200
     app.wait_for(r'"type":"greenhouse\.messages:PumpSwitched","data":\{"on":true,"reason":"web"')
@@ -269,3 +272,48 @@ def test_demo_script_runs_the_greenhouse(live: Callable[..., LiveProcess], tmp_p
     assert http(f"{url}/plugins/greenhouse/")[0] == 200
     assert demo.interrupt() == 0
     assert list((tmp_path / "events").rglob("*.jsonl"))
+
+
+CHROMIUM = os.environ.get("BUSSDCC_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.skipif(os.environ.get("BUSSDCC_SKIP_BROWSER_TESTS") == "1",
+                    reason="BUSSDCC_SKIP_BROWSER_TESTS=1")
+def test_greenhouse_page_works_with_a_token_in_chromium(
+    live: Callable[..., LiveProcess], tmp_path: Path
+) -> None:
+    """The greenhouse page extends the web UI's layout and calls its routes with the token."""
+    from playwright.sync_api import expect, sync_playwright
+
+    token = "greenhouse-browser-token"
+    app, url = start_greenhouse(live, tmp_path / "events", "--token", token)
+    app.wait_for(r'"type":"greenhouse\.messages:ClimateReading"')
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox",
+                                                                     "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(10_000)
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            failed: list[str] = []
+            page.on("response", lambda r: failed.append(f"{r.status} {r.url}")
+                    if r.status >= 400 else None)
+            page.goto(f"{url}/?token={token}")
+            # linked from the navigation; the click carries the token to the next page
+            page.click("nav a[data-plugin-page='greenhouse']")
+            page.wait_for_url("**/plugins/greenhouse/")
+            expect(page.locator("#temperature")).not_to_have_text("–")
+            expect(page.locator("nav a[data-plugin-page='greenhouse']")).to_have_class("active")
+            page.click("#pump-on")
+            expect(page.locator("#pump")).to_have_text("on")
+            expect(page.locator("#pump-reason")).to_have_text("web")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "greenhouse.png"))
+            assert not errors, errors
+            assert not failed, failed
+        finally:
+            browser.close()
+    app.wait_for(r'"type":"greenhouse\.messages:PumpSwitched","data":\{"on":true,"reason":"web"')

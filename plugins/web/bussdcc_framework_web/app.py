@@ -6,7 +6,6 @@ other plugins' ``register_routes`` hook, is registered here before the server st
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any
 
 from bussdcc.context import ContextProtocol
@@ -68,14 +67,43 @@ def _json_errors(app: Flask) -> None:
 
 
 def _plugin_routes(interface: WebInterface, app: Flask, ctx: ContextProtocol) -> None:
-    """Call every plugin's ``register_routes``; one that raises is reported, not fatal."""
+    """Call every plugin's ``register_routes`` through the plugin manager.
+
+    ``collect_by_plugin`` calls each plugin on its own: one that raises is reported in the
+    standard one line (``bussdcc: plugin "X" failed in hook register_routes: ...``), the others
+    still add their routes, ``BUSSDCC_TRACE_PLUGINS`` traces the call and
+    ``BUSSDCC_STRICT_PLUGINS`` turns a failure into an error. The lines are also kept for the
+    Plugins page. Afterwards the pages plugins added are collected for the navigation.
+    """
     pm = getattr(ctx.runtime, "plugins", None)
-    if pm is None:
-        return
-    for impl in pm.hook.register_routes.get_hookimpls():
-        try:
-            impl.function(**{name: {"app": app, "ctx": ctx}[name] for name in impl.argnames})
-        except Exception as exc:
-            line = f"plugin {impl.plugin_name}: register_routes failed: {type(exc).__name__}: {exc}"
-            interface.route_errors.append(line)
-            print(f"bussdcc web: {line}", file=sys.stderr)
+    if pm is not None and hasattr(pm, "collect_by_plugin"):
+        pm.collect_by_plugin("register_routes", app=app, ctx=ctx)
+        # The manager reports a plugin's failure once, however often the hook is called: take
+        # every register_routes line it holds, so a rebuilt app shows them too.
+        interface.route_errors = [
+            line for line in pm.problems if "failed in hook register_routes:" in line
+        ]
+    interface.plugin_pages = plugin_pages(app)
+
+
+def plugin_pages(app: Flask) -> list[dict[str, str]]:
+    """Pages plugins added: ``GET`` rules without arguments under ``/plugins/<name>/``.
+
+    One entry per plugin (its shortest such path, ``/plugins/<name>/`` itself when it has one),
+    sorted by name; the navigation and the Plugins page link them.
+    """
+    found: dict[str, str] = {}
+    for rule in app.url_map.iter_rules():
+        path = rule.rule
+        if rule.arguments or "GET" not in (rule.methods or ()):
+            continue
+        parts = path.split("/")
+        if len(parts) < 4 or parts[1] != "plugins" or not parts[2]:
+            continue
+        if "." in parts[-1]:  # state.json, app.js: data and assets, not pages
+            continue
+        name = parts[2]
+        if name not in found or (len(path), path) < (len(found[name]), found[name]):
+            found[name] = path
+    return [{"name": name, "url": found[name], "label": name.replace("-", " ").replace("_", " ")
+             .capitalize()} for name in sorted(found)]

@@ -93,6 +93,8 @@ class WebInterface(Interface):
         self.watcher: StateWatcher | None = None
         self.records: RecordMaker | None = None
         self.route_errors: list[str] = []
+        #: Pages plugins added under ``/plugins/<name>/`` (name, url, label), for the nav.
+        self.plugin_pages: list[dict[str, str]] = []
         self.started_at: float | None = None
         self.booted_at: float | None = None
         self.host: str = self.config.host

@@ -221,17 +221,19 @@ def test_emit_outside_a_request_says_why() -> None:
         current_ctx()
 
 
-def test_plugin_routes_are_collected_and_failures_reported(types: SimpleNamespace) -> None:
+def _route_plugins() -> Any:
     from bussdcc_framework import hookimpl
-    from bussdcc_framework.plugins import FrameworkPluginManager
 
     class Good:
         @hookimpl
         def register_routes(self, app: Any, ctx: Any) -> None:
-            from flask import Blueprint
+            from flask import Blueprint, jsonify
 
-            bp = Blueprint("good", __name__, url_prefix="/plugins/good")
+            bp = Blueprint("good", __name__, url_prefix="/plugins/good-stuff")
             bp.add_url_rule("/", "index", lambda: "good plugin")
+            bp.add_url_rule("/data.json", "data", lambda: jsonify({}))
+            bp.add_url_rule("/item/<int:n>", "item", lambda n: str(n))
+            bp.add_url_rule("/act", "act", lambda: "", methods=["POST"])
             app.register_blueprint(bp)
 
     class Bad:
@@ -239,16 +241,76 @@ def test_plugin_routes_are_collected_and_failures_reported(types: SimpleNamespac
         def register_routes(self, app: Any, ctx: Any) -> None:
             raise RuntimeError("boom")
 
-    pm = FrameworkPluginManager()
-    pm.register(Good(), name="good")
-    pm.register(Bad(), name="bad")
+    return Good(), Bad()
+
+
+def _runtime_with(pm: Any) -> KernelRuntime:
     runtime = KernelRuntime()
     runtime.plugins = pm  # type: ignore[attr-defined]
+    return runtime
+
+
+BAD_LINE = ('bussdcc: plugin "bad" failed in hook register_routes: RuntimeError: boom; '
+            "disable it with BUSSDCC_DISABLE_PLUGINS=bad")
+
+
+def test_plugin_routes_are_collected_and_failures_reported(
+    types: SimpleNamespace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bussdcc_framework.plugins import FrameworkPluginManager
+
+    good, bad = _route_plugins()
+    pm = FrameworkPluginManager()
+    pm.register(good, name="good")
+    pm.register(bad, name="bad")
     web = WebInterface()
-    client = web.create_app(runtime.ctx).test_client()
-    assert client.get("/plugins/good/").data == b"good plugin"
-    assert web.route_errors == ["plugin bad: register_routes failed: RuntimeError: boom"]
-    assert b"register_routes failed" in client.get("/plugins").data
+    client = web.create_app(_runtime_with(pm).ctx).test_client()
+    assert client.get("/plugins/good-stuff/").data == b"good plugin"
+    # the plugin manager's standard line, once on stderr, and on the Plugins page and API
+    assert web.route_errors == [BAD_LINE]
+    assert capsys.readouterr().err.count(BAD_LINE) == 1
+    assert BAD_LINE.encode() in client.get("/plugins").data.replace(b"&#34;", b'"')
+    assert client.get("/api/plugins").get_json()["route_errors"] == [BAD_LINE]
+
+
+def test_plugin_routes_are_traced_and_strict_mode_raises(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bussdcc_framework.plugins import (
+        FrameworkPluginManager,
+        PluginHookError,
+        create_plugin_manager,
+    )
+
+    good, bad = _route_plugins()
+    traced = create_plugin_manager({"BUSSDCC_PLUGINS": "", "BUSSDCC_TRACE_PLUGINS": "1"})
+    assert traced.tracing
+    traced.register(good, name="good")
+    WebInterface().create_app(_runtime_with(traced).ctx)
+    assert "bussdcc trace: register_routes(app=<Flask" in capsys.readouterr().err
+
+    strict = FrameworkPluginManager(strict=True)
+    strict.register(bad, name="bad")
+    with pytest.raises(PluginHookError, match="failed in hook register_routes"):
+        WebInterface().create_app(_runtime_with(strict).ctx)
+
+
+def test_plugin_pages_are_linked_from_the_navigation() -> None:
+    from bussdcc_framework.plugins import FrameworkPluginManager
+
+    good, _bad = _route_plugins()
+    pm = FrameworkPluginManager()
+    pm.register(good, name="good")
+    web = WebInterface()
+    client = web.create_app(_runtime_with(pm).ctx).test_client()
+    # GET pages without arguments only: not data.json, item/<n> or the POST-only act
+    assert web.plugin_pages == [{"name": "good-stuff", "url": "/plugins/good-stuff/",
+                                 "label": "Good stuff"}]
+    for path in ("/", "/plugins", "/send"):
+        html = client.get(path).get_data(as_text=True)
+        assert 'href="/plugins/good-stuff/" data-nav data-plugin-page="good-stuff"' in html, path
+    html = client.get("/plugins").get_data(as_text=True)
+    assert 'data-plugin-page="good-stuff" aria-current' not in html
 
 
 def test_socketio_test_client_snapshot_filter_and_refusal(types: SimpleNamespace) -> None:

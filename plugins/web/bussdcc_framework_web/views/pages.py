@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from typing import Any
+
+from flask import Blueprint, render_template, request
 
 from ..context import current_interface
 from . import data
@@ -13,11 +15,27 @@ blueprint = Blueprint(
 )
 
 
+@blueprint.app_context_processor
+def _layout() -> dict[str, Any]:
+    """What ``bussdcc_web/base.html`` needs, for every template of the app.
+
+    So a plugin's page can ``{% extends "bussdcc_web/base.html" %}`` and get the layout, the
+    navigation (with its own link marked active) and the token handling of ``common.js``.
+    """
+    try:
+        interface = current_interface()
+    except RuntimeError:
+        return {}
+    values: dict[str, Any] = {"plugin_pages": interface.plugin_pages}
+    if request and request.path.startswith("/plugins/"):
+        name = request.path.split("/")[2]
+        values["active"] = f"plugin:{name}"
+    values["overview"] = data.overview(interface)
+    return values
+
+
 def _page(template: str, active: str, **values: object) -> str:
-    interface = current_interface()
-    return render_template(f"bussdcc_web/{template}", active=active,
-                           overview=data.overview(interface), config=interface.config,
-                           **values)
+    return render_template(f"bussdcc_web/{template}", active=active, **values)
 
 
 @blueprint.get("/")

@@ -1,5 +1,15 @@
 /* Shared by every page: the access token, API calls, the live connection, safe DOM building.
- * Event data is only ever put into the page with textContent, never as HTML. */
+ * Event data is only ever put into the page with textContent, never as HTML.
+ *
+ * Served at the stable URL /_bussdcc/static/js/common.js and loaded by
+ * bussdcc_web/base.html. Plugin pages use it through `window.bussdcc` (docs/web.md,
+ * "Pages for plugins"):
+ *   bussdcc.api(path, {method, json, headers})  fetch with the bearer token; resolves to the
+ *                                               parsed JSON, rejects with bussdcc.ApiError
+ *                                               (.status, .body) on a non-2xx answer
+ *   bussdcc.token()                             the access token of this tab, or null
+ *   bussdcc.connect(handlers, filter)           the live Socket.IO connection
+ *   bussdcc.el(tag, attrs, ...children)         build DOM nodes safely (text, never HTML) */
 "use strict";
 (function () {
   const KEY = "bussdcc.token";
@@ -36,7 +46,7 @@
 
   async function api(path, options) {
     const opts = Object.assign({ method: "GET" }, options || {});
-    const headers = { "Accept": "application/json" };
+    const headers = Object.assign({ "Accept": "application/json" }, opts.headers || {});
     const t = token();
     if (t) headers["Authorization"] = "Bearer " + t;
     if (opts.json !== undefined) {
@@ -124,4 +134,5 @@
   }
 
   window.Bus = { api, ApiError, connect, el, fmtTime, fmtDuration, short, debounce, token, setConn };
+  window.bussdcc = window.Bus;  // the documented name for plugin pages
 })();
