@@ -217,6 +217,11 @@ class WebInterface(Interface):
     # -- what the pages show -------------------------------------------------------------
 
     @property
+    def message_types(self) -> tuple[type[Message], ...]:
+        """The message types the application gave (``message_types=``), offered first."""
+        return self._extra_types
+
+    @property
     def url(self) -> str:
         host = self.host
         if host in ("0.0.0.0", "", "::"):

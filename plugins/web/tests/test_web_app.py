@@ -152,6 +152,23 @@ def test_emit_validates_and_delivers(types: SimpleNamespace) -> None:
     assert client.post("/api/emit", data="{", content_type="application/json").status_code == 400
 
 
+def test_only_application_and_plugin_types_are_emittable(types: SimpleNamespace) -> None:
+    _web, _runtime, client = built(types)
+    listed = [t["type"] for t in client.get("/api/types").get_json()["types"]]
+    module = types.Ping.__module__
+    # the application's own types first, in the order it gave them
+    assert listed[:3] == [f"{module}:Ping", f"{module}:SetPoint", f"{module}:Alarm"]
+    assert not [t for t in listed if t.split(":")[0].split(".")[0] in ("bussdcc", "bussdcc_framework")
+                or t.startswith("bussdcc_framework_")], listed
+    for name in ("bussdcc.message.runtime:RuntimeShuttingDown", "RuntimeShuttingDown",
+                 "DeviceAttached", "bussdcc_framework.message.web:WebInterfaceFailed"):
+        refused = client.post("/api/emit", json={"type": name, "data": {}})
+        assert refused.status_code == 400, name
+        body = refused.get_json()
+        assert body["error"] == "not_emittable", (name, body)
+        assert "cannot be sent" in body["detail"]
+
+
 def test_request_size_limit(types: SimpleNamespace) -> None:
     _web, _runtime, client = built(types, max_request_size=1024)
     response = client.post("/api/emit", json={"type": "Ping", "data": {"note": "x" * 5000}})

@@ -124,17 +124,36 @@ def plugins() -> Response:
     return jsonify({"plugins": data.plugins(interface), "route_errors": interface.route_errors})
 
 
+#: Modules whose messages report on the system itself (the kernel's lifecycle, the framework's
+#: and its bundled plugins' status and errors): never emittable from the web.
+INTERNAL_MODULES = ("bussdcc", "bussdcc_framework")
+
+
+def _is_internal(cls: type) -> bool:
+    root = cls.__module__.split(".")[0]
+    return root in INTERNAL_MODULES or root.startswith("bussdcc_framework_")
+
+
 def _message_types() -> dict[str, type[Message]]:
+    """The emittable types, application types first.
+
+    Those the application gave the interface (``message_types=``) and those plugins declare
+    with ``register_message_types``; never the kernel's lifecycle messages nor the framework's
+    own status and error reports (``RuntimeShuttingDown``, ``WebInterfaceFailed``, ...).
+    """
     interface = current_interface()
     if interface.registry is None:
         return {}
-    return {type_name(cls): cls for cls in interface.registry.registered()}
+    own = list(interface.message_types)
+    rest = sorted((c for c in interface.registry.registered() if c not in own),
+                  key=lambda c: (c.__module__, c.__qualname__))
+    return {type_name(cls): cls for cls in [*own, *rest] if not _is_internal(cls)}
 
 
 @blueprint.get("/types")
 def types() -> Response:
     specs = []
-    for cls in sorted(_message_types().values(), key=lambda c: (c.__module__, c.__qualname__)):
+    for cls in _message_types().values():
         try:
             specs.append(forms.describe(cls))
         except Exception:
@@ -161,6 +180,11 @@ def emit_message() -> Response:
         if len(short) == 1:
             cls = known[short[0]]
     if cls is None:
+        registered = interface.registry.registered() if interface.registry is not None else []
+        if any(_is_internal(c) and name in (type_name(c), c.__qualname__) for c in registered):
+            return error(400, "not_emittable",
+                         f"{name!r} is reported by the runtime or the framework itself and "
+                         "cannot be sent (see /api/types for the types you can send)")
         return error(400, "unknown_type",
                      f"{name!r} is not a registered message type (see /api/types)")
     payload = body.get("data", {})
