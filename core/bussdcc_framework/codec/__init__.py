@@ -4,7 +4,7 @@ One ``Codec`` per ``TypeRegistry``; the registry decides which ``type`` names ma
 never imports a module named in data unless ``allow_import`` allowed it.
 """
 
-from .codec import Codec
+from .codec import Codec, RecordHead
 from .errors import DECODE_REASONS, DecodeError, DecodeReason, EncodeError
 from .names import split_type_name, type_name
 from .registry import (
@@ -22,6 +22,7 @@ __all__ = [
     "DecodeError",
     "DecodeReason",
     "EncodeError",
+    "RecordHead",
     "TypeRegistry",
     "default_registry",
     "format_time",

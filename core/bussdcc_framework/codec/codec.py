@@ -52,8 +52,12 @@ def _dec_hook(tp: type, obj: Any) -> Any:
     raise ValueError(f"cannot build {getattr(tp, '__qualname__', tp)!r} from JSON")
 
 
-class _Head(msgspec.Struct):
-    """The three keys of a record; ``data`` is kept raw until its type is known."""
+class RecordHead(msgspec.Struct):
+    """The three keys of a record; ``data`` is kept raw until its type is known.
+
+    ``Codec.decode_head`` returns it so that readers can filter on ``time`` and ``type`` (the
+    raw string) before paying for ``Codec.decode_event`` (or failing on an unknown type).
+    """
 
     time: datetime
     type: str
@@ -407,7 +411,7 @@ class Codec:
         self._lock = threading.Lock()
         self._encoder = msgspec.json.Encoder(enc_hook=_enc_hook, order="deterministic")
         self._encode: Final[Callable[[Any], bytes]] = self._encoder.encode
-        self._head = msgspec.json.Decoder(_Head)
+        self._head = msgspec.json.Decoder(RecordHead)
 
     # -- plans ---------------------------------------------------------------------------
 
@@ -559,6 +563,27 @@ class Codec:
             raise _head_error(exc) from None
         except msgspec.DecodeError as exc:
             raise DecodeError("bad_json", f"not valid JSON: {exc}") from None
+        return self._event(head.time, head.type, head.data, "data")
+
+    def decode_head(self, line: bytes | str) -> RecordHead:
+        """The first step of ``decode_record``: the record's keys, ``data`` left undecoded.
+
+        Raises ``DecodeError`` (bad_json, missing_key, bad_time, bad_type_name) like
+        ``decode_record``; a time without a UTC offset is ``bad_time`` here already.
+        ``decode_event(head)`` finishes the job.
+        """
+        try:
+            head = self._head.decode(line)
+        except msgspec.ValidationError as exc:
+            raise _head_error(exc) from None
+        except msgspec.DecodeError as exc:
+            raise DecodeError("bad_json", f"not valid JSON: {exc}") from None
+        if head.time.tzinfo is None:
+            raise DecodeError("bad_time", "record time has no UTC offset")
+        return head
+
+    def decode_event(self, head: RecordHead) -> Event[Message]:
+        """The event of a record ``decode_head`` returned (the type resolved, data decoded)."""
         return self._event(head.time, head.type, head.data, "data")
 
     def _event(self, time: datetime, name: str, data: msgspec.Raw, where: str) -> Event[Message]:

@@ -20,7 +20,7 @@ from bussdcc_framework.codec import Codec, TypeRegistry, default_registry
 from .files import LogFile, discover, file_size
 from .filters import TimeBound, TypeFilter, resolve_bound
 from .merge import Segment, merge_segments
-from .reader import peek_start, read_file
+from .reader import TypeNameFilter, peek_start, read_file
 from .stats import FileStats, SourceStats
 
 PathArg = str | os.PathLike[str]
@@ -87,7 +87,7 @@ class JsonlSource:
         origin = min(known) if known else None
         start = resolve_bound(self.start, origin)
         end = resolve_bound(self.end, origin)
-        keep_type = self.types if self.types else None
+        keep_type = TypeNameFilter(self.types, codec) if self.types else None
         segments: list[Segment] = []
         for index, (path, first) in enumerate(zip(found.files, starts, strict=True)):
             fstats = FileStats(path=str(path), size=file_size(path))

@@ -57,7 +57,8 @@ class SourceStats:
     files: list[FileStats] = field(default_factory=list)
     shadowed: list[str] = field(default_factory=list)
     records: int = 0
-    """Lines decoded into events (whether or not the filters kept them)."""
+    """Well-formed records read: those yielded plus those the filters left out (whose data
+    is not decoded, so a record filtered out is never counted as damaged)."""
     yielded: int = 0
     """Events that passed the time window and type patterns."""
     outside_window: int = 0

@@ -141,10 +141,40 @@ def test_events_cat_filters_by_type_and_time(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(r["time"], r["data"]["percent"]) for r in lines] == [
         ("2026-03-09T12:00:02.000611+00:00", 41.0), ("2026-03-09T12:00:04.000280+00:00", 37.75)]
-    assert "skipped 7 damaged line(s)" in result.stderr
+    # The unknown type and the malformed type name are not SoilMoisture: filtered, not damage.
+    assert "skipped 5 damaged line(s)" in result.stderr
+    assert "unknown_type" not in result.stderr and "bad_type_name" not in result.stderr
 
     limited = bussdcc("events", "cat", str(ORIGINAL), "-n", "2")
     assert len(limited.stdout.splitlines()) == 2
+
+
+def test_types_filter_before_decoding_so_strict_ignores_excluded_records(tmp_path: Path) -> None:
+    log = tmp_path / "a.jsonl"
+    log.write_text(
+        '{"time":"2026-03-09T12:00:00+00:00","type":"bussdcc.message.runtime:RuntimeBooted",'
+        '"data":{"version":"1"}}\n'
+        '{"time":"2026-03-09T12:00:01+00:00","type":"elsewhere.app:Unrelated","data":{"x":1}}\n'
+        '{"time":"2026-03-09T12:00:02+00:00","type":"greenhouse.messages:SoilMoisture",'
+        '"data":{"sensor":"b","percent":"wet"}}\n'
+    )
+
+    result = bussdcc("events", "cat", str(log), "--types", "RuntimeBooted", "--strict")
+
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["type"] for line in result.stdout.splitlines()] == [
+        "bussdcc.message.runtime:RuntimeBooted"]
+    assert "damaged" not in result.stderr
+
+    # Outside the time window: not decoded either.
+    windowed = bussdcc("events", "cat", str(log), "--end", "2026-03-09T12:00:00.5", "--strict")
+    assert windowed.returncode == 0, windowed.stderr
+    assert len(windowed.stdout.splitlines()) == 1
+
+    # A record the filter keeps is still decoded, and strict still stops on it.
+    kept = bussdcc("events", "cat", str(log), "--types", "Unrelated", "--strict")
+    assert kept.returncode == 1
+    assert "a.jsonl:2: unknown_type:" in kept.stderr
 
 
 def test_events_cat_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:

@@ -184,6 +184,43 @@ def test_type_patterns_full_name_short_name_and_exclusion(tmp_path: Path) -> Non
     assert kinds("greenhouse.*", "!Pump*") == ["SoilMoisture"]
 
 
+def test_filtered_records_are_not_decoded_nor_counted_as_damaged(tmp_path: Path) -> None:
+    log = write_log(
+        tmp_path / "x.jsonl",
+        readings([1]),
+        tail=(
+            b'{"time":"2026-03-09T12:00:02+00:00","type":"gone.module:Unknown","data":{}}\n'
+            b'{"time":"2026-03-09T12:00:03+00:00","type":"bad:type:name","data":{}}\n'
+            b'{"time":"2026-03-09T12:00:04+00:00","type":"greenhouse.messages:PumpFault",'
+            b'"data":{"code":"not a number"}}\n'
+            b'{"time":"2026-03-09T13:00:00+00:00","type":"gone.module:Late","data":{}}\n'
+        ),
+    )
+
+    src = source(log, types=["SoilMoisture"], end=at(3599), strict=True)
+    assert percents(list(src)) == [1]
+    assert src.stats.damaged == 0 and not src.stats.unknown_types
+    assert src.stats.filtered_type == 3 and src.stats.outside_window == 1
+    assert src.stats.records == 5
+
+    # Without the filters, the same lines are damage.
+    unfiltered = source(log)
+    assert percents(list(unfiltered)) == [1]
+    assert dict(unfiltered.stats.skipped) == {
+        "unknown_type": 2, "bad_type_name": 1, "invalid_data": 1}
+
+
+def test_type_filter_judges_an_alias_by_its_class(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "x.jsonl", readings([1]))
+    log.write_bytes(log.read_bytes().replace(b"greenhouse.messages:SoilMoisture", b"old.names:Moist"))
+    aliased = registry()
+    aliased.alias("old.names:Moist", SoilMoisture)
+
+    src = JsonlSource(log, types=["SoilMoisture"], registry=aliased)
+    assert percents(list(src)) == [1]
+    assert percents(list(JsonlSource(log, types=["Moist"], registry=aliased))) == []
+
+
 def test_source_is_re_iterable_and_stats_describe_the_last_pass(tmp_path: Path) -> None:
     log = write_log(tmp_path / "x.jsonl", readings([1, 2]), tail=b"{oops}\n")
     src = source(log)
