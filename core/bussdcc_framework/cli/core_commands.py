@@ -20,6 +20,7 @@ RUN_OPTION_SETTINGS = {
     "host": ("web.host", "web"),
     "port": ("web.port", "web"),
     "token": ("web.token", "web"),
+    "origins": ("web.origins", "web"),
 }
 
 
@@ -60,6 +61,8 @@ def fail(message: str, code: int = 1) -> None:
 @click.option("--host", help="Address the web interface binds (web plugin).")
 @click.option("--port", type=int, help="Port the web interface listens on, 0 for any (web plugin).")
 @click.option("--token", help="Access token the web interface requires (web plugin).")
+@click.option("--origins", metavar="URL[,URL...]",
+              help="Other origins allowed to use the web interface, comma-separated (web plugin).")
 def run_command(app: str | None, assignments: tuple[str, ...], **options: Any) -> None:
     """Boot a runtime with the selected plugins and APP until Ctrl-C.
 

@@ -292,3 +292,51 @@ def test_concurrent_emitters_and_clients(start_live: Any, types: Any, wait_until
                                          if True) >= 2000, timeout=10)
     for sio, _ in clients:
         close(sio)
+
+
+def test_bussdcc_run_prints_a_generated_token_once_and_warns(tmp_path: Any) -> None:
+    """A real ``bussdcc run --host 0.0.0.0``: the URL with the generated token, printed once,
+    the non-loopback warning, and ``--origins`` honoured; Ctrl-C ends it cleanly."""
+    import signal
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUSSDCC_")}
+    env.update(BUSSDCC_PLUGINS="web", PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from bussdcc_framework.cli import main; main()", "run",
+         "--host", "0.0.0.0", "--port", "0", "--origins", "http://panel.example:8080"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stderr is not None
+        while not any("reachable from other machines" in line for line in lines):
+            line = proc.stderr.readline()
+            assert line, f"bussdcc run ended early: {lines}"
+            lines.append(line.rstrip("\n"))
+        serving = next(line for line in lines if "serving on" in line)
+        url, _, token = serving.split("serving on ", 1)[1].partition("?token=")
+        assert url.startswith("http://127.0.0.1:") and len(token) >= 24
+        assert any("an access token was generated" in line and "printed only once" in line
+                   for line in lines)
+        warning = next(line for line in lines if "reachable from other machines" in line)
+        assert warning.startswith("bussdcc web: warning: listening on 0.0.0.0:")
+
+        def post(origin: str) -> int:
+            request = urllib.request.Request(
+                url + "api/emit", data=b'{"type": "nope:Nope"}', method="POST",
+                headers={"Content-Type": "application/json", "Origin": origin,
+                         "Authorization": f"Bearer {token}"})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return response.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert post("http://panel.example:8080") == 400  # allowed origin: on to validation
+        assert post("http://evil.example") == 403
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    everything = "\n".join(lines) + err + out
+    assert everything.count(token) == 1  # printed once, never again (not at shutdown either)
