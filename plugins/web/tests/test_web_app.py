@@ -457,3 +457,33 @@ def test_missing_javascript_libraries_fail_start_with_a_clear_message(
     runtime.add_process(WebInterface(port=0))
     with pytest.raises(assets.WebAssetsMissing, match=r"socket\.io\.min\.js.*hatch_build\.py"):
         runtime.boot()
+
+
+def test_a_plugin_that_failed_to_import_shows_as_failed_with_its_error(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bussdcc_framework.plugins import create_plugin_manager
+
+    dist = tmp_path / "bussdcc_broken-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: bussdcc-broken\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(
+        "[bussdcc_framework]\nbroken = bussdcc_broken_plugin:plugin\n")
+    (tmp_path / "bussdcc_broken_plugin.py").write_text(
+        "raise ImportError('needs libfoo, which is not installed')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    pm = create_plugin_manager({"BUSSDCC_PLUGINS": "broken"})
+    assert "needs libfoo" in capsys.readouterr().err
+    runtime = KernelRuntime()
+    runtime.plugins = pm  # type: ignore[attr-defined]
+    client = WebInterface().create_app(runtime.ctx).test_client()
+
+    listed = {p["name"]: p for p in client.get("/api/plugins").get_json()["plugins"]}
+    assert listed["broken"]["status"] == "failed"
+    assert listed["broken"]["distribution"] == "bussdcc-broken"
+    assert "needs libfoo, which is not installed" in listed["broken"]["error"]
+    html = client.get("/plugins").get_data(as_text=True)
+    row = html[html.index('<tr class="plugin-failed">'):]
+    row = row[:row.index("</tr>")]
+    assert ">broken<" in row and ">failed<" in row
+    assert "needs libfoo, which is not installed" in row
