@@ -317,3 +317,41 @@ def test_greenhouse_page_works_with_a_token_in_chromium(
         finally:
             browser.close()
     app.wait_for(r'"type":"greenhouse\.messages:PumpSwitched","data":\{"on":true,"reason":"web"')
+
+
+FAKE_SYSTEM_PYTHON = """#!/usr/bin/env bash
+# A Debian-like system python3: pip refuses to install outside a venv, and uv is not installed.
+if [ "$1 $2" = "-m uv" ]; then echo "No module named uv" >&2; exit 1; fi
+if [ "$1 $2 $3" = "-m pip install" ]; then
+  echo "error: externally-managed-environment" >&2; exit 1
+fi
+exec {python} "$@"
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", ["tests/run", "examples/demo"])
+def test_uv_bootstrap_works_on_an_externally_managed_python(script: str, tmp_path: Path) -> None:
+    """Without uv on PATH, the scripts install it into a private venv, not with a bare pip."""
+    import shutil
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    real = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
+    fake = bin_dir / "python3"
+    fake.write_text(FAKE_SYSTEM_PYTHON.format(python=real))
+    fake.chmod(0o755)
+    work = tmp_path / "checkout"
+    work.mkdir()
+    function = re.search(r"^find_uv\(\) \{\n.*?^\}\n", (REPO / script).read_text(), re.M | re.S)
+    assert function, f"{script} defines find_uv"
+    probe = function.group(0) + 'find_uv probe\n"${UV[@]}" --version\n'
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUSSDCC_")}
+    env["PATH"] = f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin"
+    assert shutil.which("uv", path=env["PATH"]) is None, "uv must not be on PATH for this test"
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", probe], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("uv "), done.stdout
+    assert (work / ".venv-tools" / "bin" / "uv").exists()
+    assert (work / ".venv-tools" / ".gitignore").read_text().strip() == "*"
