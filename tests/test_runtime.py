@@ -362,6 +362,21 @@ def test_runtime_from_plugins_composes_sinks_services_processes_and_on_event() -
     assert [s.interface for s in plugin.sink.of_type(kernel.InterfaceStarted)] == ["panel"]
 
 
+def test_add_plugins_without_services_keeps_everything_else() -> None:
+    plugin = Composed()
+    pm = isolated_plugin_manager([plugin])
+    runtime = Runtime().add_plugins(plugins=pm, services=False)
+    assert runtime.services.list() == []  # services produce live data: left out
+    assert runtime.sinks == [plugin.sink]
+    assert runtime.interfaces.list() == [plugin.panel]
+    assert runtime.processes.list() == [plugin.counter]
+    with runtime:
+        runtime.ctx.emit(Ping(4))
+    assert not plugin.ticker.ticks.is_set()
+    assert Ping(4) in plugin.observed and Ping(4) in plugin.counter.seen
+    assert Runtime().add_plugins(plugins=pm).services.list() == [plugin.ticker]  # the default
+
+
 def test_add_plugins_twice_adds_nothing_twice() -> None:
     plugin = Composed()
     pm = isolated_plugin_manager([plugin])

@@ -96,12 +96,19 @@ class Runtime(KernelRuntime):
         self,
         settings: Settings | None = None,
         plugins: FrameworkPluginManager | None = None,
+        *,
+        services: bool = True,
     ) -> Self:
         """Add the sinks, services and processes of the selected plugins, and their ``on_event``.
 
         ``settings`` default to ``load_settings()`` (environment and defaults) and ``plugins``
         to ``load_plugins()`` (selected by ``BUSSDCC_PLUGINS``). A runtime takes plugins once;
         later calls return it unchanged.
+
+        ``services=False`` leaves out the plugins' services (``register_services``) and keeps
+        everything else (sinks, processes and interfaces such as the web UI, ``on_event``).
+        Services produce live data (the identity plugin's machine identity, sensors...); a
+        replay must show only what was recorded, so ``ReplayRuntime`` composes without them.
         """
         from ..plugins import load_plugins, load_settings
 
@@ -115,8 +122,9 @@ class Runtime(KernelRuntime):
         self.settings = resolved
         for sink in pm.collect("register_sinks", settings=resolved):
             self.add_sink(sink)
-        for service in pm.collect("register_services", settings=resolved):
-            self.add_service(service)
+        if services:
+            for service in pm.collect("register_services", settings=resolved):
+                self.add_service(service)
         for process in pm.collect("register_processes", settings=resolved):
             if isinstance(process, Interface):
                 self.add_interface(process)

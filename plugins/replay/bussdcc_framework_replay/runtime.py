@@ -15,6 +15,12 @@ Two ways to drive it, as in the original framework and in the kernel::
 
 ``speed`` 1.0 is the recorded pace, N is N times faster, 0 is as fast as possible. Pacing is
 anchored to the wall clock at the start, so it does not drift over long replays.
+
+A replay does not invent live data: ``add_plugins`` (and so ``from_plugins``) composes the
+plugins without their services, which produce live data (the identity plugin would announce
+the replaying machine on top of the recorded one). Their sinks, processes, interfaces (the
+web UI) and ``on_event`` hooks are added. Services added explicitly still run, on the replay
+clock.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 from bussdcc.clock import ReplayClock as KernelReplayClock
 from bussdcc.event import Event, EventBusProtocol
@@ -42,6 +48,10 @@ from bussdcc_framework.runtime import Runtime
 
 from .clock import ReplayClock
 from .lifecycle import LIFECYCLE_TYPES
+
+if TYPE_CHECKING:
+    from bussdcc_framework.plugins import FrameworkPluginManager
+    from bussdcc_framework.settings import Settings
 
 #: Waits shorter than this are not worth a sleep; they are made up on a later event.
 _MIN_SLEEP = 0.002
@@ -111,6 +121,16 @@ class ReplayRuntime(Runtime):
         self._replaying = threading.Lock()
         #: Called (on the replay thread) when a ``hold=True`` replay has emitted its last event.
         self.on_hold: Callable[[], None] | None = None
+
+    def add_plugins(
+        self,
+        settings: Settings | None = None,
+        plugins: FrameworkPluginManager | None = None,
+        *,
+        services: bool = False,
+    ) -> Self:
+        """``Runtime.add_plugins`` without the plugins' services by default (no live data)."""
+        return super().add_plugins(settings=settings, plugins=plugins, services=services)
 
     # -- sources -------------------------------------------------------------------------
 

@@ -13,7 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from replay_helpers import ORIGINAL, bussdcc, cli_env, readings, write_log
+from bussdcc_framework.codec import type_name
+from bussdcc_framework_replay import JsonlSource
+from replay_helpers import CODEC, ORIGINAL, bussdcc, cli_env, readings, registry, write_log
 
 REASONS = ("bad_json", "missing_key", "bad_type_name", "unknown_type", "invalid_data",
            "bad_time", "torn_line")
@@ -113,6 +115,44 @@ def test_console_plugin_sees_replayed_events(tmp_path: Path) -> None:
     printed = [json.loads(line)["type"] for line in result.stdout.splitlines()]
     assert "greenhouse.messages:PumpFault" in printed
     assert printed.count("bussdcc.message.runtime:RuntimeBooting") == 1
+
+
+IDENTITY = "bussdcc_framework.message.system:SystemIdentityEvent"
+LIFECYCLE_PREFIXES = ("bussdcc.message.", "bussdcc_framework.message.framework:")
+
+
+def application_records(root: Path) -> list[tuple[str, object]]:
+    """(type, data) of every recorded record that is not a kernel or framework lifecycle one."""
+    records = []
+    for path in sorted(root.rglob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            name, data = record["type"], record["data"]
+            if not name.startswith(LIFECYCLE_PREFIXES):
+                records.append((name, data))
+    return records
+
+
+def test_replay_with_the_identity_plugin_shows_only_the_recorded_identity(tmp_path: Path) -> None:
+    out = tmp_path / "again"
+    result = bussdcc("replay", str(ORIGINAL), "--speed", "0", "--import", "greenhouse",
+                     "--record", str(out),
+                     BUSSDCC_PLUGINS="replay,identity,jsonl,console",
+                     BUSSDCC_CONSOLE_ENABLED="true", BUSSDCC_CONSOLE_FORMAT="json")
+
+    assert result.returncode == 0, result.stderr
+    printed = [json.loads(line) for line in result.stdout.splitlines()]
+    identities = [r["data"] for r in printed if r["type"] == IDENTITY]
+    assert len(identities) == 1  # the identity service would add the replaying machine's
+    assert identities[0]["hostname"] == "greenhouse-pi"
+    # The re-recording holds exactly the input's (decodable) application records, in order.
+    expected = [
+        (type_name(type(evt.payload)), CODEC.to_builtins(evt.payload))
+        for evt in JsonlSource(ORIGINAL, registry=registry())
+        if not type_name(type(evt.payload)).startswith(LIFECYCLE_PREFIXES)
+    ]
+    assert [name for name, _ in expected].count(IDENTITY) == 1 and len(expected) == 7
+    assert application_records(out) == expected
 
 
 def test_events_info_text_and_json() -> None:

@@ -22,7 +22,8 @@ from bussdcc.process import Process
 from bussdcc.service import Service
 from bussdcc_framework.message import FrameworkBooted, FrameworkShuttingDown
 from bussdcc_framework.runtime import ReplayRuntime as ShimmedReplayRuntime
-from bussdcc_framework.testing import MemorySink
+from bussdcc_framework import hookimpl
+from bussdcc_framework.testing import MemorySink, isolated_plugin_manager
 from bussdcc_framework_replay import JsonlSource, ReplayRuntime
 from replay_helpers import SoilMoisture, at, event, readings, registry, write_log
 
@@ -232,3 +233,42 @@ def test_empty_source_replays_nothing_and_does_not_boot(tmp_path: Path) -> None:
     stats = rt.replay(jsonl(log))
 
     assert stats.replayed == 0 and sink.events == [] and not sink.started
+
+
+class _LiveService(Service):
+    name = "live"
+    interval = 0.01
+
+
+class _Plugin:
+    """A plugin with a live-data service, a sink and an on_event hook."""
+
+    def __init__(self) -> None:
+        self.sink = MemorySink()
+        self.service = _LiveService()
+        self.seen: list[Message] = []
+
+    @hookimpl
+    def register_sinks(self, settings: object) -> list[object]:
+        return [self.sink]
+
+    @hookimpl
+    def register_services(self, settings: object) -> list[object]:
+        return [self.service]
+
+    @hookimpl
+    def on_event(self, ctx: ContextProtocol, evt: Event[Message]) -> None:
+        self.seen.append(evt.payload)
+
+
+def test_replay_runtime_composes_plugins_without_their_services(tmp_path: Path) -> None:
+    plugin = _Plugin()
+    runtime = ReplayRuntime.from_plugins(plugins=isolated_plugin_manager([plugin]))
+    assert runtime.services.list() == []  # a replay must not invent live data
+    assert runtime.sinks == [plugin.sink]
+    runtime.replay(JsonlSource(write_log(tmp_path / "x.jsonl", readings([1])), registry=registry()),
+                   speed=0)
+    assert SoilMoisture(sensor="bed-1", percent=1.0) in plugin.seen
+    assert SoilMoisture(sensor="bed-1", percent=1.0) in plugin.sink.payloads
+    explicit = ReplayRuntime().add_plugins(plugins=isolated_plugin_manager([plugin]), services=True)
+    assert explicit.services.list() == [plugin.service]

@@ -106,7 +106,8 @@ def replay_command(
         paths, start=start, end=end, types=types, strict=strict, registry=registry,
         settings=settings,
     )
-    runtime.add_plugins(settings=settings, plugins=pm)
+    # Without the plugins' services: they produce live data, a replay shows the recorded.
+    runtime.add_plugins(settings=settings, plugins=pm, services=False)
     try:
         setup(runtime)
     except Exception as exc:
