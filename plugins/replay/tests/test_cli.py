@@ -13,9 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-from bussdcc_framework.codec import type_name
 from bussdcc_framework_replay import JsonlSource
 from replay_helpers import CODEC, ORIGINAL, bussdcc, cli_env, readings, registry, write_log
+
+from bussdcc_framework.codec import type_name
 
 REASONS = ("bad_json", "missing_key", "bad_type_name", "unknown_type", "invalid_data",
            "bad_time", "torn_line")
