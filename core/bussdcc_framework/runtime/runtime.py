@@ -56,6 +56,7 @@ class Runtime(KernelRuntime):
         self.plugins: FrameworkPluginManager | None = None
         self.settings: Settings | None = None
         self._sinks: list[EventSinkProtocol] = []
+        self._plugin_parts: set[int] = set()  # ids of what add_plugins() added
         self._active_sinks: tuple[EventSinkProtocol, ...] = ()
         self._event_observers: tuple[tuple[str, Callable[[Event[Message]], Any]], ...] = ()
         self._lifecycle = threading.RLock()
@@ -121,17 +122,28 @@ class Runtime(KernelRuntime):
         self.plugins = pm
         self.settings = resolved
         for sink in pm.collect("register_sinks", settings=resolved):
+            self._plugin_parts.add(id(sink))
             self.add_sink(sink)
         if services:
             for service in pm.collect("register_services", settings=resolved):
+                self._plugin_parts.add(id(service))
                 self.add_service(service)
         for process in pm.collect("register_processes", settings=resolved):
+            self._plugin_parts.add(id(process))
             if isinstance(process, Interface):
                 self.add_interface(process)
             else:
                 self.add_process(process)
         self._event_observers = _event_observers(pm, self.ctx)
         return self
+
+    def from_plugin(self, part: object) -> bool:
+        """Whether a sink, service, process or interface was added by ``add_plugins``.
+
+        Lets tools that move an application's parts onto another runtime (``bussdcc replay
+        --app``) take the application's own parts and leave the plugins' to that runtime.
+        """
+        return id(part) in self._plugin_parts
 
     @classmethod
     def from_plugins(

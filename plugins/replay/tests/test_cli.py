@@ -156,6 +156,38 @@ def test_replay_with_the_identity_plugin_shows_only_the_recorded_identity(tmp_pa
     assert application_records(out) == expected
 
 
+def test_an_app_with_its_own_plugin_runtime_replays_without_the_plugins_services(
+    tmp_path: Path,
+) -> None:
+    # `runtime = Runtime.from_plugins()` in the app: the identity service the plugins gave it
+    # must stay behind (the replay composes plugins without services); the app's process moves.
+    app = tmp_path / "ownapp.py"
+    app.write_text(
+        "from bussdcc import Process\n"
+        "from bussdcc_framework.runtime import Runtime\n"
+        "class Counter(Process):\n"
+        "    name = 'counter'\n"
+        "    def handle_event(self, ctx, evt):\n"
+        "        if type(evt.payload).__name__ == 'SoilMoisture':\n"
+        "            ctx.state.update('seen', lambda n: (n or 0) + 1)\n"
+        "    def stop(self, ctx):\n"
+        "        print('counter saw', ctx.state.get('seen'), flush=True)\n"
+        "runtime = Runtime.from_plugins()\n"
+        "runtime.add_process(Counter())\n"
+    )
+    result = bussdcc("replay", str(ORIGINAL), "--speed", "0", "--import", "greenhouse",
+                     "--app", str(app),
+                     BUSSDCC_PLUGINS="replay,identity,console",
+                     BUSSDCC_CONSOLE_ENABLED="true", BUSSDCC_CONSOLE_FORMAT="json")
+
+    assert result.returncode == 0, result.stderr
+    printed = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    identities = [r["data"] for r in printed if r["type"] == IDENTITY]
+    assert [i["hostname"] for i in identities] == ["greenhouse-pi"]  # only the recorded one
+    assert "counter saw" in result.stdout and "counter saw None" not in result.stdout
+    assert "Traceback" not in result.stderr
+
+
 def test_events_info_text_and_json() -> None:
     text = bussdcc("events", "info", str(ORIGINAL), "--import", "greenhouse")
     assert text.returncode == 0, text.stderr

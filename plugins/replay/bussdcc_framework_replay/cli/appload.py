@@ -35,16 +35,25 @@ def load_app(
 
 
 def _adopt(app_runtime: Runtime, make: RuntimeMaker) -> ReplayRuntime:
+    """Move the application's own parts onto a replay runtime.
+
+    What the plugins contributed to the app's runtime (``Runtime.from_plugins()``) stays
+    behind: the replay runtime composes the plugins itself, without their services.
+    """
     if isinstance(app_runtime, ReplayRuntime):
         return app_runtime
     runtime = make(state=app_runtime.state)
+    from_plugin = app_runtime.from_plugin
     for process in app_runtime.processes.list():
-        runtime.add_process(process)
+        if not from_plugin(process):
+            runtime.add_process(process)
     for interface in app_runtime.interfaces.list():
-        runtime.add_interface(interface)
+        if not from_plugin(interface):
+            runtime.add_interface(interface)
     for service in app_runtime.services.list():
-        runtime.add_service(service)
-    sinks: list[Any] = app_runtime.sinks
+        if not from_plugin(service):
+            runtime.add_service(service)
+    sinks: list[Any] = [sink for sink in app_runtime.sinks if not from_plugin(sink)]
     if sinks:
         names = ", ".join(type(s).__name__ for s in sinks)
         click.echo(
