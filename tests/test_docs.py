@@ -354,7 +354,8 @@ RUNNABLE_SHELL = [b for b in shell_blocks() if not b.marked_no_run]
 def test_shell_block_runs(block: Block, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     missing = [t for t in EXTERNAL_TOOLS if re.search(rf"\b{t}\b", block.code) and not shutil.which(t)]
     if missing:
-        pytest.skip(f"{block.id} uses {', '.join(missing)}, which is not installed")
+        pytest.fail(f"{block.id} uses {', '.join(missing)}, which is not installed "
+                    "(./tests/run installs it)")
     prepare(block, tmp_path, request)
     for done in run_block(block, tmp_path):
         what = f"{block.id}: {done.command.text!r}"
