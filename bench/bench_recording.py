@@ -22,6 +22,7 @@ from pathlib import Path
 
 import bussdcc
 from bussdcc.message import Message
+
 from bussdcc_framework.runtime import Runtime
 
 
@@ -112,8 +113,10 @@ def main() -> None:
 
         b = n / best(args.repeat, record_once)
         size = sum(p.stat().st_size for p in (tmp / "rec").rglob("*.jsonl"))
-        print(f"(b) Runtime + JsonlSink {b:>10,.0f} events/s   (b)/(a) = {b / a:.2f}"
-              f"   [{size / 1e6:.1f} MB on disk]")
+        print(
+            f"(b) Runtime + JsonlSink {b:>10,.0f} events/s   (b)/(a) = {b / a:.2f}"
+            f"   [{size / 1e6:.1f} MB on disk]"
+        )
 
         results = []
         for _ in range(args.repeat):
@@ -127,8 +130,10 @@ def main() -> None:
             return
         elapsed, seen = min(results)
         c = seen / elapsed
-        print(f"(c) replay, speed=0     {c:>10,.0f} events/s   (c)/(a) = {c / a:.2f}"
-              f"   [{seen:,} events replayed]")
+        print(
+            f"(c) replay, speed=0     {c:>10,.0f} events/s   (c)/(a) = {c / a:.2f}"
+            f"   [{seen:,} events replayed]"
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

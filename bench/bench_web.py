@@ -37,8 +37,9 @@ def _clients(url: str, count: int, conn: Any) -> None:
     """Child process: ``count`` clients; report per-client counts and latencies at BenchEnd."""
     import socketio
 
-    results: list[dict[str, Any]] = [{"received": 0, "dropped": 0, "lat": [], "done": False}
-                                     for _ in range(count)]
+    results: list[dict[str, Any]] = [
+        {"received": 0, "dropped": 0, "lat": [], "done": False} for _ in range(count)
+    ]
     clients = []
     for k in range(count):
         sio = socketio.Client(reconnection=False)
@@ -66,8 +67,9 @@ def _clients(url: str, count: int, conn: Any) -> None:
             deadline = time.time() + 30
             while not all(r["done"] for r in results) and time.time() < deadline:
                 time.sleep(0.01)
-            conn.send([{"received": r["received"], "dropped": r["dropped"], "lat": r["lat"]}
-                       for r in results])
+            conn.send(
+                [{"received": r["received"], "dropped": r["dropped"], "lat": r["lat"]} for r in results]
+            )
             for r in results:
                 r.update(received=0, dropped=0, lat=[], done=False)
         elif command == "quit":
@@ -141,13 +143,13 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args()
 
-    from bussdcc_framework.runtime import Runtime
     from bussdcc_framework_web import WebInterface
+
+    from bussdcc_framework.runtime import Runtime
 
     runtime = Runtime()
     # A buffer large enough that the throughput runs measure delivery, not dropping.
-    web = WebInterface(port=0, message_types=[BenchTick, BenchEnd], client_buffer=100_000,
-                       history=1000)
+    web = WebInterface(port=0, message_types=[BenchTick, BenchEnd], client_buffer=100_000, history=1000)
     runtime.add_process(web)
     runtime.boot()
     n = 5_000 if args.quick else 50_000
@@ -164,13 +166,16 @@ def main() -> None:
             result["case"] = label
             results.append(result)
             if not args.json:
-                print(f"{label:32} delivered {result['delivered_per_client_per_s']:>9,.0f} ev/s "
-                      f"per client ({result['delivered_total_per_s']:>9,.0f} total), "
-                      f"emit {result['emit_rate']:>9,.0f} ev/s, "
-                      f"latency p50 {result['latency_p50_ms']:6.2f} ms "
-                      f"p99 {result['latency_p99_ms']:7.2f} ms, "
-                      f"dropped {result['dropped_max']}, "
-                      f"server CPU {result['server_cpu_percent']:.0f}%", flush=True)
+                print(
+                    f"{label:32} delivered {result['delivered_per_client_per_s']:>9,.0f} ev/s "
+                    f"per client ({result['delivered_total_per_s']:>9,.0f} total), "
+                    f"emit {result['emit_rate']:>9,.0f} ev/s, "
+                    f"latency p50 {result['latency_p50_ms']:6.2f} ms "
+                    f"p99 {result['latency_p99_ms']:7.2f} ms, "
+                    f"dropped {result['dropped_max']}, "
+                    f"server CPU {result['server_cpu_percent']:.0f}%",
+                    flush=True,
+                )
     finally:
         runtime.shutdown()
     if args.json:

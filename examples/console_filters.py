@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bussdcc import Message, Severity
+
 from bussdcc_framework.io.console import ConsoleSink
 from bussdcc_framework.runtime import Runtime
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bussdcc import Message
+
 from bussdcc_framework.io.jsonl import JsonlSink
 from bussdcc_framework.runtime import Runtime
 

@@ -17,19 +17,20 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "greenhouse"))
 
-from bussdcc.context import ContextProtocol  # noqa: E402
-from bussdcc.event import Event  # noqa: E402
-from bussdcc.message import Message  # noqa: E402
-from bussdcc_framework.io.jsonl import JsonlSource  # noqa: E402
-from bussdcc_framework.runtime import ReplayRuntime  # noqa: E402
-from greenhouse.messages import ClimateReading  # noqa: E402  (makes the type known)
+from bussdcc.context import ContextProtocol
+from bussdcc.event import Event
+from bussdcc.message import Message
+from greenhouse.messages import ClimateReading
 
-START = datetime(2026, 3, 9, 12, 0, tzinfo=timezone.utc)
+from bussdcc_framework.io.jsonl import JsonlSource
+from bussdcc_framework.runtime import ReplayRuntime
+
+START = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
 
 
 def write_recording(root: Path) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from bussdcc import Message, Process
 from bussdcc.context import ContextProtocol
 from bussdcc.event import Event
+
 from bussdcc_framework.interface.web import WebInterface, emit
 from bussdcc_framework.runtime import Runtime, run_with_signals
 
@@ -66,7 +67,9 @@ def main() -> None:
         assert isinstance(web.port, int) and web.port > 0
         print(urllib.request.urlopen(f"{base}/hello", timeout=5).read().decode())
         request = urllib.request.Request(
-            f"{base}/ring/front", data=b"{}", method="POST",
+            f"{base}/ring/front",
+            data=b"{}",
+            method="POST",
             headers={"Content-Type": "application/json"},
         )
         print(json.loads(urllib.request.urlopen(request, timeout=5).read()))

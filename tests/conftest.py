@@ -58,9 +58,7 @@ class SiteDir:
         (self.root / f"{module}.py").write_text(textwrap.dedent(source))
         info = self.root / f"{dist.replace('-', '_')}-{version}.dist-info"
         info.mkdir()
-        (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n"
-        )
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
         lines = [f"[{group}]", f"{entry_point} = {module}"]
         lines += [f"{name} = {value}" for name, value in extra_entry_points]
         (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
@@ -73,7 +71,9 @@ def site(tmp_path: Path) -> SiteDir:
     return SiteDir(tmp_path / "site")
 
 
-def clean_env(extra: Mapping[str, str | None] | None = None, pythonpath: Sequence[Path] = ()) -> dict[str, str]:
+def clean_env(
+    extra: Mapping[str, str | None] | None = None, pythonpath: Sequence[Path] = ()
+) -> dict[str, str]:
     """The test process environment without any ``BUSSDCC_*`` variable, plus ``extra``.
 
     A value of ``None`` in ``extra`` removes the variable (to test "unset").
@@ -120,8 +120,12 @@ def run_cli(site: SiteDir, tmp_path: Path) -> RunCli:
     return run
 
 
-def run_python(code: str, env: Mapping[str, str | None] | None = None,
-               pythonpath: Sequence[Path] = (), timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_python(
+    code: str,
+    env: Mapping[str, str | None] | None = None,
+    pythonpath: Sequence[Path] = (),
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter of the test venv."""
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],

@@ -97,12 +97,16 @@ def tools(site: Any) -> Any:
 
 
 def test_run_app_file_with_setup_function(tools: Any, run_cli: Any, tmp_path: Path) -> None:
-    app = write_app(tmp_path, "myapp", '''
+    app = write_app(
+        tmp_path,
+        "myapp",
+        """
         def setup(runtime):
             print("setup called", flush=True)
             runtime.add_process(Printer())
             runtime.add_service(Quit())
-    ''')
+    """,
+    )
     result = run_cli("run", str(app), env={"BUSSDCC_PLUGINS": "tools"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
@@ -114,7 +118,10 @@ def test_run_app_file_with_setup_function(tools: Any, run_cli: Any, tmp_path: Pa
 
 
 def test_run_module_attr_with_runtime_factory(tools: Any, run_cli: Any, tmp_path: Path) -> None:
-    write_app(tmp_path, "factoryapp", '''
+    write_app(
+        tmp_path,
+        "factoryapp",
+        """
         from bussdcc_framework.runtime import Runtime
 
         class PlantRuntime(Runtime):
@@ -125,7 +132,8 @@ def test_run_module_attr_with_runtime_factory(tools: Any, run_cli: Any, tmp_path
             rt.add_process(Printer())
             rt.add_service(Quit())
             return rt
-    ''')
+    """,
+    )
     # a module name (importable from the working directory) and an explicit attribute
     result = run_cli("run", "factoryapp:make", env={"BUSSDCC_PLUGINS": "tools"})
     assert result.returncode == 0, result.stderr
@@ -134,14 +142,21 @@ def test_run_module_attr_with_runtime_factory(tools: Any, run_cli: Any, tmp_path
 
 
 def test_run_runtime_instance_and_default_names(run_cli: Any, tmp_path: Path) -> None:
-    write_app(tmp_path, "instanceapp", '''
+    write_app(
+        tmp_path,
+        "instanceapp",
+        """
         from bussdcc_framework.runtime import Runtime
 
         runtime = Runtime.from_plugins()  # already composed: `bussdcc run` must not add twice
         runtime.add_process(Printer())
         runtime.add_service(Quit())
-    ''')
-    write_app(tmp_path, "createapp", '''
+    """,
+    )
+    write_app(
+        tmp_path,
+        "createapp",
+        """
         from bussdcc_framework.runtime import Runtime
 
         def create_runtime():
@@ -149,7 +164,8 @@ def test_run_runtime_instance_and_default_names(run_cli: Any, tmp_path: Path) ->
             rt.add_process(Printer())
             rt.add_service(Quit())
             return rt
-    ''')
+    """,
+    )
     for target in ("instanceapp.py", "createapp"):
         result = run_cli("run", target, env={"BUSSDCC_PLUGINS": ""})
         assert result.returncode == 0, result.stderr
@@ -157,7 +173,10 @@ def test_run_runtime_instance_and_default_names(run_cli: Any, tmp_path: Path) ->
 
 
 def test_run_without_app_runs_the_plugins_alone(site: Any, run_cli: Any) -> None:
-    site.add("bussdcc-test-solo", APP_COMMON + '''
+    site.add(
+        "bussdcc-test-solo",
+        APP_COMMON
+        + """
 from bussdcc_framework import hookimpl
 
 @hookimpl
@@ -167,7 +186,9 @@ def register_processes(settings):
 @hookimpl
 def register_services(settings):
     return [Quit()]
-''', entry_point="solo")
+""",
+        entry_point="solo",
+    )
     result = run_cli("run", env={"BUSSDCC_PLUGINS": "solo"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
@@ -184,12 +205,21 @@ def register_services(settings):
         ("empty.py", "X = 1\n", "'empty.py' defines none of setup, create_runtime, runtime"),
         ("empty.py:nothing", "X = 1\n", "'empty.py' has no attribute 'nothing'"),
         ("empty.py:X", "X = 1\n", "'empty.py:X' is a int, not a Runtime or a function"),
-        ("bad.py", "def create_runtime():\n    return 42\n",
-         "'bad.py' returned int; a factory must return a bussdcc_framework.runtime.Runtime"),
-        ("two.py", "def setup(a, b):\n    pass\n",
-         "'two.py' takes 2 arguments; expected setup(runtime) or create_runtime()"),
-        ("json.py", "def setup(rt):\n    pass\n",
-         "would shadow the already imported module 'json'; rename the file"),
+        (
+            "bad.py",
+            "def create_runtime():\n    return 42\n",
+            "'bad.py' returned int; a factory must return a bussdcc_framework.runtime.Runtime",
+        ),
+        (
+            "two.py",
+            "def setup(a, b):\n    pass\n",
+            "'two.py' takes 2 arguments; expected setup(runtime) or create_runtime()",
+        ),
+        (
+            "json.py",
+            "def setup(rt):\n    pass\n",
+            "would shadow the already imported module 'json'; rename the file",
+        ),
     ],
 )
 def test_run_app_errors_are_one_line(
@@ -204,7 +234,10 @@ def test_run_app_errors_are_one_line(
 
 
 def test_run_boot_failure_exits_non_zero_with_one_line(run_cli: Any, tmp_path: Path) -> None:
-    write_app(tmp_path, "failapp", '''
+    write_app(
+        tmp_path,
+        "failapp",
+        """
         class Broken(Process):
             name = "broken"
 
@@ -213,7 +246,8 @@ def test_run_boot_failure_exits_non_zero_with_one_line(run_cli: Any, tmp_path: P
 
         def setup(runtime):
             runtime.add_process(Broken())
-    ''')
+    """,
+    )
     result = run_cli("run", "failapp.py", env={"BUSSDCC_PLUGINS": ""})
     assert result.returncode == 1
     assert result.stderr.splitlines() == ["bussdcc: error: OSError: serial port missing"]
@@ -264,11 +298,8 @@ def test_selected_plugin_only_in_json(run_cli: Any) -> None:
     assert set(only) == {"name", "distribution", "version", "entry_point", "status", "error", "hooks"}
 
 
-def test_a_plugin_raising_on_import_is_one_line_and_plugins_still_lists(
-    site: Any, run_cli: Any
-) -> None:
-    site.add("bussdcc-test-bomb", "raise ImportError('needs libfoo')\n", version="0.9",
-             entry_point="bomb")
+def test_a_plugin_raising_on_import_is_one_line_and_plugins_still_lists(site: Any, run_cli: Any) -> None:
+    site.add("bussdcc-test-bomb", "raise ImportError('needs libfoo')\n", version="0.9", entry_point="bomb")
     result = run_cli("plugins", env={"BUSSDCC_PLUGINS": None})
     assert result.returncode == 0
     assert result.stderr.splitlines() == [
@@ -289,7 +320,8 @@ def test_plugins_all_and_hook_filters(tools: Any, site: Any, run_cli: Any) -> No
     assert {p["name"]: p["status"] for p in everything}["jsonl"] == "not selected"
     hooked = json.loads(run_cli("plugins", "--json", "--hook", "register_commands", env=env).stdout)
     assert [(p["name"], p["version"], p["hooks"]) for p in hooked] == [
-        ("tools", "3.1.4", ["register_commands", "register_sinks"])]
+        ("tools", "3.1.4", ["register_commands", "register_sinks"])
+    ]
     none = run_cli("plugins", "--hook", "on_event", env=env)
     assert none.stdout.strip() == "no plugins implement on_event"
     bad = run_cli("plugins", "--hook", "on_events", env=env)
@@ -338,7 +370,10 @@ def test_python_dash_m_runs_the_cli(python: Any) -> None:
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "bussdcc_framework", "plugins", "--json"],
-                            capture_output=True, text=True, env={"BUSSDCC_PLUGINS": "",
-                                                                 "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, "-m", "bussdcc_framework", "plugins", "--json"],
+        capture_output=True,
+        text=True,
+        env={"BUSSDCC_PLUGINS": "", "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 0 and json.loads(result.stdout) == []

@@ -23,6 +23,9 @@ from bussdcc.message import (
     ServiceError,
     Severity,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bussdcc_framework.codec import (
     DECODE_REASONS,
     Codec,
@@ -34,8 +37,6 @@ from bussdcc_framework.codec import (
     type_name,
 )
 from bussdcc_framework.message import SinkHandlerError, SystemIdentityEvent
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 T0 = datetime(2026, 3, 9, 12, 0, 1, 722504, tzinfo=UTC)
 
@@ -72,8 +73,8 @@ class Everything(Message):
     ratio: float
     flag: bool
     nothing: None
-    maybe: Optional[int]  # noqa: UP045 (the typing forms are under test)
-    either: Union[int, str]  # noqa: UP007 (the typing forms are under test)
+    maybe: Optional[int]
+    either: Union[int, str]
     mode: Literal["auto", "manual"]
     color: Color
     level: Level
@@ -94,7 +95,7 @@ class Everything(Message):
     anything: Any
     obj: object
     json_map: dict[str, Any]
-    later: Optional[datetime] = None  # noqa: UP045 (the typing forms are under test)
+    later: Optional[datetime] = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -112,7 +113,7 @@ class Bag(Message):
 class StrOrId(Message):
     """A union msgspec cannot decode (two string-like types): decoded field by field."""
 
-    key: Union[uuid.UUID, str]  # noqa: UP007 (the typing forms are under test)
+    key: Union[uuid.UUID, str]
     n: int = 0
 
 
@@ -123,7 +124,7 @@ class Opaque(Message):
 
 def everything() -> Everything:
     return Everything(
-        text="héllo \"quoted\"\n",
+        text='héllo "quoted"\n',
         count=-3,
         ratio=0.25,
         flag=True,
@@ -228,7 +229,10 @@ def test_output_is_deterministic(codec: Codec) -> None:
     )
     outputs = {
         subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, check=True,
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=True,
             env={"PYTHONHASHSEED": str(seed), "PATH": ""},
         ).stdout
         for seed in (1, 2, 3, 4, 5)
@@ -304,9 +308,7 @@ def test_unions_msgspec_cannot_decode_round_trip_typed(codec: Codec, msg: Unions
         ({"shape": {"x": 1}, "num_or_path": 1, "day_or_text": "x", "shapes": [{}]}, "data.shapes[0]"),
     ],
 )
-def test_union_value_no_member_fits_is_invalid_data(
-    codec: Codec, data: dict[str, Any], where: str
-) -> None:
+def test_union_value_no_member_fits_is_invalid_data(codec: Codec, data: dict[str, Any], where: str) -> None:
     with pytest.raises(DecodeError) as info:
         codec.decode_message(Unions, data)
     assert info.value.reason == "invalid_data" and info.value.detail.startswith(where)
@@ -316,9 +318,7 @@ def test_union_value_no_member_fits_is_invalid_data(
     assert info.value.reason == "invalid_data" and info.value.detail.startswith(where)
 
 
-def test_nothing_is_introspected_per_record(
-    codec: Codec, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_nothing_is_introspected_per_record(codec: Codec, monkeypatch: pytest.MonkeyPatch) -> None:
     msgs: list[Message] = [everything(), StrOrId(key="k"), Unions(Long(1, 2), Path("/y"), date(2026, 1, 1))]
     lines = [codec.encode_record(Event(time=T0, payload=m)) for m in msgs]
     for msg, line in zip(msgs, lines, strict=True):  # the first decode builds the plans
@@ -463,7 +463,7 @@ def _define_late(module: str, source: str) -> dict[str, Any]:
     """Define classes in a module that is never put in sys.modules (its count stays the same)."""
     namespace: dict[str, Any] = {"__name__": module}
     code = compile(textwrap.dedent(source), f"<{module}>", "exec", dont_inherit=True)
-    exec(code, namespace)  # noqa: S102 (test code, a fixed string)
+    exec(code, namespace)
     return namespace
 
 
@@ -603,9 +603,7 @@ def test_original_framework_lines_decode(codec: Codec) -> None:
 # -- property-based --------------------------------------------------------------------------
 
 
-aware = st.datetimes(
-    min_value=datetime(1970, 1, 2), max_value=datetime(9998, 12, 31), timezones=st.just(UTC)
-)
+aware = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9998, 12, 31), timezones=st.just(UTC))
 
 
 @settings(max_examples=300, deadline=None)
@@ -625,7 +623,7 @@ class Generated(Message):
     text: str
     number: int
     real: float
-    maybe: Optional[str]  # noqa: UP045 (the typing forms are under test)
+    maybe: Optional[str]
     names: frozenset[str]
     counts: dict[int, int]
     colors: list[Color]

@@ -23,8 +23,9 @@ ORIGINAL_PATHS = [
 
 
 @pytest.mark.parametrize(("module", "name", "provider", "extra"), ORIGINAL_PATHS)
-def test_original_import_path_works(python: Any, module: str, name: str, provider: str,
-                                    extra: str | None) -> None:
+def test_original_import_path_works(
+    python: Any, module: str, name: str, provider: str, extra: str | None
+) -> None:
     result = python(
         f"""
         from {module} import {name}
@@ -60,8 +61,9 @@ def test_message_module_paths_of_the_original_logs(python: Any) -> None:
 @pytest.mark.parametrize(
     ("module", "name", "provider", "extra"), [p for p in ORIGINAL_PATHS if p[3] is not None]
 )
-def test_missing_plugin_gives_the_pip_install_hint(python: Any, module: str, name: str,
-                                                   provider: str, extra: str) -> None:
+def test_missing_plugin_gives_the_pip_install_hint(
+    python: Any, module: str, name: str, provider: str, extra: str
+) -> None:
     result = python(
         f"""
         import sys
@@ -120,9 +122,7 @@ def test_unknown_attribute_is_an_attribute_error(python: Any) -> None:
             print(exc)
         """
     )
-    assert result.stdout.strip() == (
-        "module 'bussdcc_framework.io.jsonl' has no attribute 'JsonSink'"
-    )
+    assert result.stdout.strip() == ("module 'bussdcc_framework.io.jsonl' has no attribute 'JsonSink'")
 
 
 def test_the_readme_minimal_example_runs(python: Any) -> None:

@@ -124,6 +124,7 @@ def test_the_running_snapshot_is_consistent_under_concurrent_start_and_stop() ->
         runtime.add_service(service)
     runtime.boot()
     try:
+
         def churn(name: str) -> None:
             for _ in range(20):
                 runtime.services.stop(name)

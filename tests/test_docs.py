@@ -116,9 +116,16 @@ def fenced_blocks(path: Path) -> list[Block]:
             body.append(lines[j])
             j += 1
         previous = next((lines[k].strip() for k in range(i - 1, -1, -1) if lines[k].strip()), "")
-        blocks.append(Block(path, i + 1, opening.group("info").strip(), "\n".join(body) + "\n",
-                            previous == NO_RUN or 'title="not-run"' in opening.group("info"),
-                            previous))
+        blocks.append(
+            Block(
+                path,
+                i + 1,
+                opening.group("info").strip(),
+                "\n".join(body) + "\n",
+                previous == NO_RUN or 'title="not-run"' in opening.group("info"),
+                previous,
+            )
+        )
         i = j + 1
     return blocks
 
@@ -158,8 +165,7 @@ def test_python_block_runs(block: Block, tmp_path: Path) -> None:
         script.write_text(block.code, encoding="utf-8")
         args = [sys.executable, script.name]
     try:
-        done = subprocess.run(args, cwd=tmp_path, env=doc_env(), capture_output=True, text=True,
-                              timeout=60)
+        done = subprocess.run(args, cwd=tmp_path, env=doc_env(), capture_output=True, text=True, timeout=60)
     except subprocess.TimeoutExpired:
         pytest.fail(f"{block.id}: still running after 60 s (use boot()/shutdown(), not run())")
     assert done.returncode == 0, (
@@ -174,8 +180,10 @@ def test_every_block_is_run_or_plainly_not_code() -> None:
     problems = []
     for b in all_blocks():
         if b.language not in PYTHON | SHELL | DATA | PLAIN:
-            problems.append(f"{b.id}: fence language {b.info!r}; use python, bash/sh/console, "
-                            "json/jsonl/toml, or text for output")
+            problems.append(
+                f"{b.id}: fence language {b.info!r}; use python, bash/sh/console, "
+                "json/jsonl/toml, or text for output"
+            )
         if b.language in PLAIN and re.search(r"^\$ ", b.code, re.M):
             problems.append(f"{b.id}: a text block with '$ ' command lines; fence it as console")
         if (b.marked_no_run or b.interrupt_after is not None) and b.language not in PYTHON | SHELL:
@@ -188,8 +196,7 @@ def test_every_block_is_run_or_plainly_not_code() -> None:
 def test_shell_blocks_that_do_not_run_follow_the_rule() -> None:
     skipped = [b for b in shell_blocks() if b.marked_no_run]
     unjustified = [b.id for b in skipped if not SHELL_NO_RUN_RULE.search(b.code)]
-    assert not unjustified, f"no-run shell blocks that neither install nor need the checkout: " \
-        f"{unjustified}"
+    assert not unjustified, f"no-run shell blocks that neither install nor need the checkout: {unjustified}"
     assert len(skipped) <= SHELL_NO_RUN_CAP, f"too many no-run shell blocks: {[b.id for b in skipped]}"
     assert len(shell_blocks()) - len(skipped) >= 10
 
@@ -270,14 +277,16 @@ def prepare(block: Block, where: Path, request: pytest.FixtureRequest) -> None:
     shutil.copytree(FIXTURES / "myapp", where / "myapp")
     (where / ".venv").symlink_to(VENV_BIN.parent, target_is_directory=True)
     if "examples/greenhouse" in block.code:
-        shutil.copytree(REPO / "examples" / "greenhouse", where / "examples" / "greenhouse",
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            REPO / "examples" / "greenhouse",
+            where / "examples" / "greenhouse",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
     if "mkdocs" in block.code:
         shutil.copytree(DOCS, where / "docs")
         # `mkdocs serve` on its default port 8000 could meet another test run; any free port.
         config = CONFIG.read_text(encoding="utf-8")
-        (where / CONFIG.name).write_text(f"{config}\ndev_addr: 127.0.0.1:{free_port()}\n",
-                                         encoding="utf-8")
+        (where / CONFIG.name).write_text(f"{config}\ndev_addr: 127.0.0.1:{free_port()}\n", encoding="utf-8")
     if re.search(r"\breplay\s+(\./)?events/?(\s|$)", block.code):
         # what `bussdcc run examples/greenhouse/app.py --record events` (the demo) leaves
         shutil.copytree(request.getfixturevalue("greenhouse_recording"), where / "events")
@@ -294,23 +303,34 @@ class Outcome:
 def start(command: Command, cwd: Path) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
     log = tempfile.TemporaryFile()  # noqa: SIM115 - finish() closes it
     proc = subprocess.Popen(
-        ["bash", "-o", "pipefail", "-c", command.text], cwd=cwd, env=shell_env(),
-        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        ["bash", "-o", "pipefail", "-c", command.text],
+        cwd=cwd,
+        env=shell_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     return proc, log
 
 
-def finish(command: Command, proc: subprocess.Popen[bytes], log: IO[bytes], interrupted: bool,
-           timeout: float) -> Outcome:
+def finish(
+    command: Command, proc: subprocess.Popen[bytes], log: IO[bytes], interrupted: bool, timeout: float
+) -> Outcome:
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        pytest.fail(f"{command.text!r}: still running after {timeout:.0f} s"
-                    + (" and a SIGINT" if interrupted else "")
-                    + ("" if interrupted else " (mark a block that runs until Ctrl-C with "
-                       "<!-- run: interrupt-after 3 -->)"))
+        pytest.fail(
+            f"{command.text!r}: still running after {timeout:.0f} s"
+            + (" and a SIGINT" if interrupted else "")
+            + (
+                ""
+                if interrupted
+                else " (mark a block that runs until Ctrl-C with <!-- run: interrupt-after 3 -->)"
+            )
+        )
     log.seek(0)
     output = log.read().decode("utf-8", "replace")
     log.close()
@@ -336,8 +356,11 @@ def run_block(block: Block, cwd: Path) -> list[Outcome]:
 @pytest.fixture(scope="session")
 def greenhouse_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     where = tmp_path_factory.mktemp("greenhouse")
-    shutil.copytree(REPO / "examples" / "greenhouse", where / "examples" / "greenhouse",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "examples" / "greenhouse",
+        where / "examples" / "greenhouse",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     command = Command("BUSSDCC_PLUGINS=jsonl bussdcc run examples/greenhouse/app.py --record events")
     proc, log = start(command, where)
     time.sleep(2.5)
@@ -354,21 +377,22 @@ RUNNABLE_SHELL = [b for b in shell_blocks() if not b.marked_no_run]
 def test_shell_block_runs(block: Block, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     missing = [t for t in EXTERNAL_TOOLS if re.search(rf"\b{t}\b", block.code) and not shutil.which(t)]
     if missing:
-        pytest.fail(f"{block.id} uses {', '.join(missing)}, which is not installed "
-                    "(./tests/run installs it)")
+        pytest.fail(f"{block.id} uses {', '.join(missing)}, which is not installed (./tests/run installs it)")
     prepare(block, tmp_path, request)
     for done in run_block(block, tmp_path):
         what = f"{block.id}: {done.command.text!r}"
         clean = (0, 130) if done.interrupted else (0,)
         assert done.returncode in clean, (
             f"{what} exited {done.returncode}"
-            + (" after SIGINT" if done.interrupted else "") + f":\n{done.output[-3000:]}")
+            + (" after SIGINT" if done.interrupted else "")
+            + f":\n{done.output[-3000:]}"
+        )
         assert "Traceback (most recent call last)" not in done.output, f"{what}:\n{done.output[-3000:]}"
         shown = done.command.shown.split()
         if shown and re.fullmatch(r"[\w.-]+:?", shown[0]):
             assert re.search(rf"^\s*{re.escape(shown[0])}", done.output, re.M), (
-                f"{what}: the page shows output starting with {shown[0]!r}, got:\n"
-                f"{done.output[-3000:]}")
+                f"{what}: the page shows output starting with {shown[0]!r}, got:\n{done.output[-3000:]}"
+            )
 
 
 def test_blocks_that_do_not_run_are_rare() -> None:
@@ -390,14 +414,21 @@ def test_block_parser_finds_fences_and_marks(tmp_path: Path) -> None:
     )
     blocks = fenced_blocks(page)
     assert [(b.line, b.language, b.marked_no_run, b.interrupt_after) for b in blocks] == [
-        (3, "python", False, None), (8, "python", True, None), (12, "bash", False, None),
-        (19, "sh", False, 3.0), (27, "console", False, None),
+        (3, "python", False, None),
+        (8, "python", True, None),
+        (12, "bash", False, None),
+        (19, "sh", False, 3.0),
+        (27, "console", False, None),
     ]
     assert blocks[0].code == "print(1)\n"
     assert [c.text for c in shell_commands(blocks[3])] == [
-        "bussdcc run app.py \\\n  --record x   # and a note", "bussdcc settings"]
+        "bussdcc run app.py \\\n  --record x   # and a note",
+        "bussdcc settings",
+    ]
     assert [(c.text, c.shown) for c in shell_commands(blocks[4])] == [
-        ("bussdcc --version", "bussdcc-framework 1.0.0\n"), ("true", "")]
+        ("bussdcc --version", "bussdcc-framework 1.0.0\n"),
+        ("true", ""),
+    ]
 
 
 def test_every_page_is_in_the_nav() -> None:
@@ -410,12 +441,23 @@ def test_every_page_is_in_the_nav() -> None:
 
 def test_site_builds_strict(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(CONFIG), "-d",
-         str(tmp_path / "site")],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "-f",
+            str(CONFIG),
+            "-d",
+            str(tmp_path / "site"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    for page in ("index", "getting-started", "concepts", "writing-plugins", "testing-plugins",
-                 "migrating"):
+    for page in ("index", "getting-started", "concepts", "writing-plugins", "testing-plugins", "migrating"):
         assert (tmp_path / "site" / page / "index.html").is_file() or page == "index"
     assert (tmp_path / "site" / "index.html").is_file()

@@ -37,8 +37,9 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def run_example(*args: str, timeout: float = 60, **extra: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(list(args), cwd=REPO, env=clean_env(**extra), capture_output=True,
-                          text=True, timeout=timeout)
+    done = subprocess.run(
+        list(args), cwd=REPO, env=clean_env(**extra), capture_output=True, text=True, timeout=timeout
+    )
     assert done.returncode == 0, f"{args} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     return done
 
@@ -47,8 +48,15 @@ class LiveProcess:
     """A long-running example: its output is collected on threads so the test can wait on it."""
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, start_new_session=True)
+        self.proc = subprocess.Popen(
+            args,
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         self.stdout: list[str] = []
         self.stderr: list[str] = []
         self._cond = threading.Condition()
@@ -62,9 +70,7 @@ class LiveProcess:
                 sink.append(line.rstrip("\n"))
                 self._cond.notify_all()
 
-    def wait_for(
-        self, pattern: str, *, stream: str = "stdout", timeout: float = 60
-    ) -> re.Match[str]:
+    def wait_for(self, pattern: str, *, stream: str = "stdout", timeout: float = 60) -> re.Match[str]:
         """The first line of ``stream`` matching ``pattern``; fails with the output so far."""
         lines = self.stdout if stream == "stdout" else self.stderr
         regex = re.compile(pattern)
@@ -81,8 +87,10 @@ class LiveProcess:
                 if remaining <= 0 or exited_scans > 3:
                     raise AssertionError(
                         f"no line matching {pattern!r} on {stream} within {timeout}s "
-                        f"(exit {self.proc.poll()}):\n" + "\n".join(self.stdout[-30:])
-                        + "\n--- stderr ---\n" + "\n".join(self.stderr[-30:])
+                        f"(exit {self.proc.poll()}):\n"
+                        + "\n".join(self.stdout[-30:])
+                        + "\n--- stderr ---\n"
+                        + "\n".join(self.stderr[-30:])
                     )
                 self._cond.wait(min(remaining, 0.5))
 
@@ -125,8 +133,9 @@ def live() -> Iterator[Callable[..., LiveProcess]]:
 
 def http(url: str, body: dict[str, Any] | None = None) -> tuple[int, str]:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, method="GET" if body is None else "POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, response.read().decode()
 
@@ -171,8 +180,7 @@ def test_recording_writes_segments_with_the_records(tmp_path: Path) -> None:
     segments = list(tmp_path.glob("*/*.jsonl"))
     assert len(segments) == 1
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", segments[0].parent.name)
-    mine = [json.loads(line) for line in segments[0].read_text().splitlines()
-            if ":SoilMoisture" in line]
+    mine = [json.loads(line) for line in segments[0].read_text().splitlines() if ":SoilMoisture" in line]
     assert [r["data"]["percent"] for r in mine] == [31.5, 32.5, 33.5]
     assert out.count("SoilMoisture") == 3
 
@@ -217,8 +225,15 @@ GREENHOUSE_ENV = {"BUSSDCC_CONSOLE_FORMAT": "json", "BUSSDCC_WEB_PORT": "0"}
 def start_greenhouse(
     live: Callable[..., LiveProcess], record: Path, *options: str
 ) -> tuple[LiveProcess, str]:
-    app = live(str(BIN / "bussdcc"), "run", "examples/greenhouse/app.py", "--record",
-               str(record), *options, **GREENHOUSE_ENV)
+    app = live(
+        str(BIN / "bussdcc"),
+        "run",
+        "examples/greenhouse/app.py",
+        "--record",
+        str(record),
+        *options,
+        **GREENHOUSE_ENV,
+    )
     url = app.wait_for(r"serving on (http://\S+?)/?(\s|$)", stream="stderr").group(1)
     return app, url
 
@@ -242,17 +257,22 @@ def test_greenhouse_live_then_replayed(live: Callable[..., LiveProcess], tmp_pat
     assert app.interrupt() == 0, "\n".join(app.stderr[-20:])
 
     live_records = [r for r in app.records() if r["type"].startswith("greenhouse.")]
-    recorded = [json.loads(line) for f in sorted(record.rglob("*.jsonl")) for line in
-                f.read_text().splitlines()]
-    recorded_app = [r for r in recorded if r["type"].startswith("greenhouse.")]
-    assert [(r["type"], r["data"]) for r in recorded_app] == [
-        (r["type"], r["data"]) for r in live_records
+    recorded = [
+        json.loads(line) for f in sorted(record.rglob("*.jsonl")) for line in f.read_text().splitlines()
     ]
+    recorded_app = [r for r in recorded if r["type"].startswith("greenhouse.")]
+    assert [(r["type"], r["data"]) for r in recorded_app] == [(r["type"], r["data"]) for r in live_records]
 
     # The replay shows the same run: the same greenhouse records, no new simulated readings.
     replay = run_example(
-        str(BIN / "bussdcc"), "replay", str(record), "--app", "examples/greenhouse/app.py",
-        "--speed", "0", **GREENHOUSE_ENV,
+        str(BIN / "bussdcc"),
+        "replay",
+        str(record),
+        "--app",
+        "examples/greenhouse/app.py",
+        "--speed",
+        "0",
+        **GREENHOUSE_ENV,
     )
     replayed = [json.loads(line) for line in replay.stdout.splitlines() if line.startswith("{")]
     replayed_app = [r for r in replayed if r["type"].startswith("greenhouse.")]
@@ -263,10 +283,10 @@ def test_greenhouse_live_then_replayed(live: Callable[..., LiveProcess], tmp_pat
 
 @pytest.mark.slow
 def test_demo_script_runs_the_greenhouse(live: Callable[..., LiveProcess], tmp_path: Path) -> None:
-    demo = live("bash", str(EXAMPLES / "demo"), "--record", str(tmp_path / "events"),
-                **GREENHOUSE_ENV)
-    demo.wait_for(r"greenhouse page: http://127\.0\.0\.1:\d+/plugins/greenhouse/", stream="stderr",
-                  timeout=180)
+    demo = live("bash", str(EXAMPLES / "demo"), "--record", str(tmp_path / "events"), **GREENHOUSE_ENV)
+    demo.wait_for(
+        r"greenhouse page: http://127\.0\.0\.1:\d+/plugins/greenhouse/", stream="stderr", timeout=180
+    )
     url = demo.wait_for(r"serving on (http://\S+?)/?(\s|$)", stream="stderr").group(1)
     demo.wait_for(r'"type":"greenhouse\.messages:ClimateReading"')
     assert http(f"{url}/plugins/greenhouse/")[0] == 200
@@ -279,8 +299,9 @@ CHROMIUM = os.environ.get("BUSSDCC_TEST_CHROMIUM", "/usr/bin/chromium")
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.skipif(os.environ.get("BUSSDCC_SKIP_BROWSER_TESTS") == "1",
-                    reason="BUSSDCC_SKIP_BROWSER_TESTS=1")
+@pytest.mark.skipif(
+    os.environ.get("BUSSDCC_SKIP_BROWSER_TESTS") == "1", reason="BUSSDCC_SKIP_BROWSER_TESTS=1"
+)
 def test_greenhouse_page_works_with_a_token_in_chromium(
     live: Callable[..., LiveProcess], tmp_path: Path
 ) -> None:
@@ -291,16 +312,14 @@ def test_greenhouse_page_works_with_a_token_in_chromium(
     app, url = start_greenhouse(live, tmp_path / "events", "--token", token)
     app.wait_for(r'"type":"greenhouse\.messages:ClimateReading"')
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox",
-                                                                     "--disable-gpu"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.set_default_timeout(10_000)
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             failed: list[str] = []
-            page.on("response", lambda r: failed.append(f"{r.status} {r.url}")
-                    if r.status >= 400 else None)
+            page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
             page.goto(f"{url}/?token={token}")
             # linked from the navigation; the click carries the token to the next page
             page.click("nav a[data-plugin-page='greenhouse']")
@@ -349,8 +368,14 @@ def test_uv_bootstrap_works_on_an_externally_managed_python(script: str, tmp_pat
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUSSDCC_")}
     env["PATH"] = f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin"
     assert shutil.which("uv", path=env["PATH"]) is None, "uv must not be on PATH for this test"
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", probe], cwd=work, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", probe],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("uv "), done.stdout
     assert (work / ".venv-tools" / "bin" / "uv").exists()

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-
 from bussdcc.context import ContextProtocol
 from bussdcc.event import Event
 from bussdcc.message import Message
@@ -208,11 +207,13 @@ def test_hook_register_sources(site: Any, run_cli: Any, tmp_path: Any) -> None:
     site.add("bussdcc-test-fake-source", FAKE_SOURCE_PLUGIN, entry_point="fakesource")
     recording = tmp_path / "run1.fake"
     recording.write_text("7\n8\n9\n")
-    result = run_cli("replay", "--speed", "0", str(recording),
-                     env={"BUSSDCC_PLUGINS": "fakesource,replay"})
+    result = run_cli("replay", "--speed", "0", str(recording), env={"BUSSDCC_PLUGINS": "fakesource,replay"})
     assert result.returncode == 0, result.stderr
     assert [line for line in result.stdout.splitlines() if line.startswith("replayed")] == [
-        "replayed 7", "replayed 8", "replayed 9"]
+        "replayed 7",
+        "replayed 8",
+        "replayed 9",
+    ]
 
 
 COMMAND_PLUGIN = '''

@@ -42,9 +42,9 @@ def test_functions_anywhere() -> set[str]:
     for path in files:
         tree = ast.parse(path.read_text(), str(path))
         names.update(
-            node.name for node in ast.walk(tree)
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and node.name.startswith("test_")
+            node.name
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")
         )
     return names
 
@@ -56,8 +56,14 @@ HOOKS = hook_names()
 
 def test_the_hook_list_is_complete() -> None:
     assert HOOKS == [
-        "register_settings", "register_message_types", "register_sinks", "register_services",
-        "register_processes", "register_sources", "register_commands", "register_routes",
+        "register_settings",
+        "register_message_types",
+        "register_sinks",
+        "register_services",
+        "register_processes",
+        "register_sources",
+        "register_commands",
+        "register_routes",
         "on_event",
     ]
 
@@ -117,11 +123,9 @@ def test_hook_docs_examples_run_and_load_as_plugins() -> None:
             print(index, sorted(h.name for h in pm.get_hookcallers(module) or []))
         """
     ) % (blocks,)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    implemented = {hook for line in result.stdout.splitlines() for hook in HOOKS
-                   if f"'{hook}'" in line}
+    implemented = {hook for line in result.stdout.splitlines() for hook in HOOKS if f"'{hook}'" in line}
     assert implemented == set(HOOKS)
 
 
@@ -129,8 +133,12 @@ def test_every_core_environment_variable_is_documented() -> None:
     used: set[str] = set()
     for path in (ROOT / "core" / "bussdcc_framework").rglob("*.py"):
         used.update(re.findall(r"\bBUSSDCC_[A-Z][A-Z_]*[A-Z]\b", path.read_text()))
-    assert {"BUSSDCC_PLUGINS", "BUSSDCC_DISABLE_PLUGINS", "BUSSDCC_STRICT_PLUGINS",
-            "BUSSDCC_TRACE_PLUGINS"} <= used
+    assert {
+        "BUSSDCC_PLUGINS",
+        "BUSSDCC_DISABLE_PLUGINS",
+        "BUSSDCC_STRICT_PLUGINS",
+        "BUSSDCC_TRACE_PLUGINS",
+    } <= used
     documented = set(sections(CONFIG_DOCS.read_text()))
     missing = sorted(var for var in used if not any(var in heading for heading in documented))
     assert missing == [], f"docs/configuration.md has no section for {missing}"

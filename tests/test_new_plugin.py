@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
 from bussdcc_framework.cli import cli
 from bussdcc_framework.cli.new_plugin import PluginNames, render_skeleton
-from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[1]
 CSV_PLUGIN = REPO / "examples" / "plugins" / "bussdcc-csv-sink"
@@ -31,20 +32,20 @@ CSV_PLUGIN = REPO / "examples" / "plugins" / "bussdcc-csv-sink"
 @pytest.mark.parametrize(
     ("raw", "dist", "package", "entry", "env"),
     [
-        ("csv-sink", "bussdcc-csv-sink", "bussdcc_csv_sink", "csv_sink",
-         "BUSSDCC_CSV_SINK_GREETING"),
+        ("csv-sink", "bussdcc-csv-sink", "bussdcc_csv_sink", "csv_sink", "BUSSDCC_CSV_SINK_GREETING"),
         ("Modbus", "bussdcc-modbus", "bussdcc_modbus", "modbus", "BUSSDCC_MODBUS_GREETING"),
-        ("bussdcc-mqtt_bridge", "bussdcc-mqtt-bridge", "bussdcc_mqtt_bridge", "mqtt_bridge",
-         "BUSSDCC_MQTT_BRIDGE_GREETING"),
+        (
+            "bussdcc-mqtt_bridge",
+            "bussdcc-mqtt-bridge",
+            "bussdcc_mqtt_bridge",
+            "mqtt_bridge",
+            "BUSSDCC_MQTT_BRIDGE_GREETING",
+        ),
     ],
 )
-def test_names_are_derived_from_one_name(
-    raw: str, dist: str, package: str, entry: str, env: str
-) -> None:
+def test_names_are_derived_from_one_name(raw: str, dist: str, package: str, entry: str, env: str) -> None:
     names = PluginNames.from_name(raw)
-    assert (names.dist, names.package, names.entry_name, names.env_var) == (
-        dist, package, entry, env
-    )
+    assert (names.dist, names.package, names.entry_name, names.env_var) == (dist, package, entry, env)
 
 
 @pytest.mark.parametrize("bad", ["", "9lives", "has space", "a--b", "x/../y", "ünï", "-x"])
@@ -113,12 +114,18 @@ class Venv:
         assert done.returncode == 0, f"uv {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
 
     def bussdcc(self, *args: str, **kw: object) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(self.root / "bin" / "bussdcc"), *args], capture_output=True,
-                              text=True, timeout=60, **kw)  # type: ignore[call-overload]
+        return subprocess.run(
+            [str(self.root / "bin" / "bussdcc"), *args], capture_output=True, text=True, timeout=60, **kw
+        )  # type: ignore[call-overload]
 
     def pytest(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(self.python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                               *args], cwd=cwd, capture_output=True, text=True, timeout=180)
+        return subprocess.run(
+            [str(self.python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
 
 
 def _uv() -> list[str]:
@@ -140,9 +147,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venv]:
 
 
 @pytest.mark.slow
-def test_generated_plugin_installs_is_discovered_and_passes_its_tests(
-    venv: Venv, tmp_path: Path
-) -> None:
+def test_generated_plugin_installs_is_discovered_and_passes_its_tests(venv: Venv, tmp_path: Path) -> None:
     made = venv.bussdcc("new-plugin", "greenhouse-extras", "--dir", str(tmp_path))
     assert made.returncode == 0, made.stderr
     project = tmp_path / "bussdcc-greenhouse-extras"
@@ -168,11 +173,11 @@ def test_csv_sink_example_installs_like_a_third_party_plugin(venv: Venv, tmp_pat
     listed = venv.bussdcc("plugins")
     assert listed.returncode == 0, listed.stderr
     assert "bussdcc_csv_sink.plugin" in listed.stdout
-    settings = venv.bussdcc("settings", "--json", env={"BUSSDCC_CSV_TYPES": "*Alert*",
-                                                       "PATH": "/usr/bin:/bin"})
+    settings = venv.bussdcc(
+        "settings", "--json", env={"BUSSDCC_CSV_TYPES": "*Alert*", "PATH": "/usr/bin:/bin"}
+    )
     by_key = {s["key"]: s for s in json.loads(settings.stdout)}
-    assert by_key["csv.types"] == {**by_key["csv.types"], "value": ["*Alert*"],
-                                    "source": "environment"}
+    assert by_key["csv.types"] == {**by_key["csv.types"], "value": ["*Alert*"], "source": "environment"}
 
     # Its tests run against the installed distribution: the package folder is moved away.
     shutil.rmtree(project / "bussdcc_csv_sink")

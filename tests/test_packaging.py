@@ -29,10 +29,14 @@ pytestmark = [
 
 
 def run(*args: str | Path, cwd: Path = ROOT, timeout: float = 600) -> str:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("BUSSDCC_", "VIRTUAL_ENV", "PYTHONPATH", "UV_PROJECT"))}
-    result = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True,
-                            text=True, timeout=timeout)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BUSSDCC_", "VIRTUAL_ENV", "PYTHONPATH", "UV_PROJECT"))
+    }
+    result = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 
@@ -40,9 +44,18 @@ def run(*args: str | Path, cwd: Path = ROOT, timeout: float = 600) -> str:
 @pytest.fixture(scope="session")
 def dependency_wheels(request: pytest.FixtureRequest) -> Path:
     """Wheels of every locked third-party dependency, downloaded once per lock file."""
-    requirements = run("uv", "export", "--all-packages", "--all-extras", "--no-dev",
-                       "--no-emit-workspace", "--no-hashes", "--frozen", "--no-header",
-                       "--no-annotate")
+    requirements = run(
+        "uv",
+        "export",
+        "--all-packages",
+        "--all-extras",
+        "--no-dev",
+        "--no-emit-workspace",
+        "--no-hashes",
+        "--frozen",
+        "--no-header",
+        "--no-annotate",
+    )
     key = hashlib.sha256(f"{PYTHON}\n{requirements}".encode()).hexdigest()[:16]
     if getattr(request.config, "cache", None) is not None:
         cache = Path(request.config.cache.mkdir("bussdcc-wheelhouse"))
@@ -56,8 +69,20 @@ def dependency_wheels(request: pytest.FixtureRequest) -> Path:
     tools = cache / "pip-venv"
     if not (tools / "bin" / "pip").exists():
         run("uv", "venv", "--seed", "--python", sys.executable, tools)
-    run(tools / "bin" / "python", "-m", "pip", "download", "--quiet", "--only-binary=:all:",
-        "--python-version", PYTHON, "-r", folder / "requirements.txt", "-d", folder)
+    run(
+        tools / "bin" / "python",
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--only-binary=:all:",
+        "--python-version",
+        PYTHON,
+        "-r",
+        folder / "requirements.txt",
+        "-d",
+        folder,
+    )
     (folder / ".complete").write_text("ok")
     return folder
 
@@ -89,17 +114,26 @@ def test_offline_install_of_web_and_jsonl_discovers_exactly_those(
 ) -> None:
     venv = tmp_path / "venv"
     run("uv", "venv", "--seed", "--python", sys.executable, venv)
-    run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-index",
-        "--find-links", our_wheels, "--find-links", dependency_wheels,
-        "bussdcc-framework[web,jsonl]")
+    run(
+        venv / "bin" / "python",
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-index",
+        "--find-links",
+        our_wheels,
+        "--find-links",
+        dependency_wheels,
+        "bussdcc-framework[web,jsonl]",
+    )
 
     listed = json.loads(run(venv / "bin" / "bussdcc", "plugins", "--json", cwd=tmp_path))
     assert sorted((p["name"], p["distribution"], p["status"]) for p in listed) == [
         ("jsonl", "bussdcc-framework-jsonl", "loaded"),
         ("web", "bussdcc-framework-web", "loaded"),
     ]
-    everything = json.loads(run(venv / "bin" / "bussdcc", "plugins", "--json", "--all",
-                                cwd=tmp_path))
+    everything = json.loads(run(venv / "bin" / "bussdcc", "plugins", "--json", "--all", cwd=tmp_path))
     assert len(everything) == 2  # console, replay, identity are not installed at all
 
     versions = run(venv / "bin" / "bussdcc", "--version", cwd=tmp_path).splitlines()
@@ -111,31 +145,48 @@ def test_offline_install_of_web_and_jsonl_discovers_exactly_those(
 
     # the original import paths work from the installed wheels, and a plugin that was not
     # installed says which extra to install
-    check = run(venv / "bin" / "python", "-c", (
-        "from bussdcc_framework.io.jsonl import JsonlSink\n"
-        "from bussdcc_framework.interface.web import WebInterface\n"
-        "try:\n"
-        "    from bussdcc_framework.io.console import ConsoleSink\n"
-        "except ImportError as exc:\n"
-        "    print(exc)\n"
-    ), cwd=tmp_path)
+    check = run(
+        venv / "bin" / "python",
+        "-c",
+        (
+            "from bussdcc_framework.io.jsonl import JsonlSink\n"
+            "from bussdcc_framework.interface.web import WebInterface\n"
+            "try:\n"
+            "    from bussdcc_framework.io.console import ConsoleSink\n"
+            "except ImportError as exc:\n"
+            "    print(exc)\n"
+        ),
+        cwd=tmp_path,
+    )
     assert "pip install 'bussdcc-framework[console]'" in check
 
 
-def test_plain_pip_installs_the_checkout_in_one_command(
-    dependency_wheels: Path, tmp_path: Path
-) -> None:
+def test_plain_pip_installs_the_checkout_in_one_command(dependency_wheels: Path, tmp_path: Path) -> None:
     # The README's pip path: `pip install ./ ./plugins/*/` from a checkout, in one command.
     # Build requirements (hatchling, node for the web assets) come from the index; the
     # checkout's own directories win over the unrelated bussdcc-framework on PyPI.
     venv = tmp_path / "venv"
     run("uv", "venv", "--seed", "--python", sys.executable, venv)
     plugins = sorted(str(p) + "/" for p in (ROOT / "plugins").iterdir() if p.is_dir())
-    run(venv / "bin" / "python", "-m", "pip", "install", "--quiet",
-        "--find-links", dependency_wheels, "./", *plugins, timeout=900)
+    run(
+        venv / "bin" / "python",
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--find-links",
+        dependency_wheels,
+        "./",
+        *plugins,
+        timeout=900,
+    )
     listed = json.loads(run(venv / "bin" / "bussdcc", "plugins", "--json", cwd=tmp_path))
     assert sorted(p["name"] for p in listed if p["status"] == "loaded") == [
-        "console", "identity", "jsonl", "replay", "web",
+        "console",
+        "identity",
+        "jsonl",
+        "replay",
+        "web",
     ]
     version = run(venv / "bin" / "bussdcc", "--version", cwd=tmp_path).splitlines()[0]
     assert version.startswith("bussdcc-framework 1.")

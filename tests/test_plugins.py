@@ -131,13 +131,13 @@ def test_unknown_disabled_name_is_reported_too(two_plugins: Any, run_cli: Any) -
 # -- BUSSDCC_DISABLE_PLUGINS --------------------------------------------------------------
 
 
-def test_disabled_plugin_is_never_imported(
-    two_plugins: Any, run_cli: Any, tmp_path: Path
-) -> None:
+def test_disabled_plugin_is_never_imported(two_plugins: Any, run_cli: Any, tmp_path: Path) -> None:
     marker = tmp_path / "bomb-imported"
     two_plugins.add("bussdcc-test-bomb", bomb_source(marker), entry_point="bomb")
     result = run_cli(
-        "plugins", "--json", "--all",
+        "plugins",
+        "--json",
+        "--all",
         env={"BUSSDCC_DISABLE_PLUGINS": " Bussdcc_Test.Bomb ", "BUSSDCC_PLUGINS": "alpha,bomb"},
     )
     plugins = plugin_json(result)
@@ -153,8 +153,7 @@ def test_disabled_plugin_is_never_imported(
 def test_import_failure_prints_exactly_one_line_and_the_rest_works(
     two_plugins: Any, run_cli: Any, tmp_path: Path
 ) -> None:
-    two_plugins.add("bussdcc-test-bomb", bomb_source(tmp_path / "m"), version="2.0.1",
-                    entry_point="bomb")
+    two_plugins.add("bussdcc-test-bomb", bomb_source(tmp_path / "m"), version="2.0.1", entry_point="bomb")
     result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "alpha,beta,bomb"})
     assert result.returncode == 0
     assert result.stderr.splitlines() == [
@@ -166,21 +165,24 @@ def test_import_failure_prints_exactly_one_line_and_the_rest_works(
     assert plugins["bomb"]["error"] == "RuntimeError: kaboom"
     assert plugins["alpha"]["status"] == plugins["beta"]["status"] == "loaded"
     # the suggested fix works
-    fixed = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "alpha,beta,bomb",
-                                               "BUSSDCC_DISABLE_PLUGINS": "bomb"})
+    fixed = run_cli(
+        "plugins", "--json", env={"BUSSDCC_PLUGINS": "alpha,beta,bomb", "BUSSDCC_DISABLE_PLUGINS": "bomb"}
+    )
     assert fixed.stderr == "" and set(plugin_json(fixed)) == {"alpha", "beta"}
 
 
 def test_missing_attribute_in_entry_point_is_a_load_failure(site: Any, run_cli: Any) -> None:
     info = site.add("bussdcc-test-gone", "X = 1\n", entry_point="gone")
-    (site.root / f"bussdcc_test_gone-1.0.0.dist-info" / "entry_points.txt").write_text(
+    (site.root / "bussdcc_test_gone-1.0.0.dist-info" / "entry_points.txt").write_text(
         "[bussdcc_framework]\ngone = bussdcc_test_gone:plugin\n"
     )
     result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "gone"})
     assert info.entry_point == "gone"
     [line] = result.stderr.splitlines()
-    assert line.startswith('bussdcc: plugin "bussdcc-test-gone 1.0.0" (gone = bussdcc_test_gone:plugin)'
-                           " failed to load: AttributeError:")
+    assert line.startswith(
+        'bussdcc: plugin "bussdcc-test-gone 1.0.0" (gone = bussdcc_test_gone:plugin)'
+        " failed to load: AttributeError:"
+    )
     assert line.endswith("; disable it with BUSSDCC_DISABLE_PLUGINS=gone")
 
 
@@ -189,14 +191,15 @@ def test_strict_mode_turns_a_failure_into_an_error(
     two_plugins: Any, run_cli: Any, tmp_path: Path, value: str
 ) -> None:
     two_plugins.add("bussdcc-test-bomb", bomb_source(tmp_path / "m"), entry_point="bomb")
-    result = run_cli("plugins", env={"BUSSDCC_PLUGINS": "alpha,bomb",
-                                     "BUSSDCC_STRICT_PLUGINS": value})
+    result = run_cli("plugins", env={"BUSSDCC_PLUGINS": "alpha,bomb", "BUSSDCC_STRICT_PLUGINS": value})
     assert result.returncode == 1
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     [line] = result.stderr.splitlines()
-    assert line.startswith('bussdcc: plugin "bussdcc-test-bomb 1.0.0" (bomb = bussdcc_test_bomb) '
-                           "failed to load: RuntimeError: kaboom")
+    assert line.startswith(
+        'bussdcc: plugin "bussdcc-test-bomb 1.0.0" (bomb = bussdcc_test_bomb) '
+        "failed to load: RuntimeError: kaboom"
+    )
 
 
 @pytest.mark.parametrize("value", ["0", "false", "No", ""])
@@ -204,23 +207,21 @@ def test_strict_mode_off_values_keep_going(
     two_plugins: Any, run_cli: Any, tmp_path: Path, value: str
 ) -> None:
     two_plugins.add("bussdcc-test-bomb", bomb_source(tmp_path / "m"), entry_point="bomb")
-    result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "alpha,bomb",
-                                               "BUSSDCC_STRICT_PLUGINS": value})
+    result = run_cli(
+        "plugins", "--json", env={"BUSSDCC_PLUGINS": "alpha,bomb", "BUSSDCC_STRICT_PLUGINS": value}
+    )
     assert result.returncode == 0
     assert plugin_json(result)["bomb"]["status"] == "failed"
 
 
 @pytest.mark.parametrize("variable", ["BUSSDCC_STRICT_PLUGINS", "BUSSDCC_TRACE_PLUGINS"])
 @pytest.mark.parametrize("value", ["2", "maybe", "enabled"])
-def test_boolean_variables_reject_other_values_clearly(
-    run_cli: Any, variable: str, value: str
-) -> None:
+def test_boolean_variables_reject_other_values_clearly(run_cli: Any, variable: str, value: str) -> None:
     result = run_cli("plugins", env={variable: value})
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip() == (
-        f"bussdcc: error: {variable}={value!r} is not a boolean; "
-        "use one of 1/true/yes/on or 0/false/no/off"
+        f"bussdcc: error: {variable}={value!r} is not a boolean; use one of 1/true/yes/on or 0/false/no/off"
     )
 
 
@@ -228,13 +229,17 @@ def test_boolean_variables_reject_other_values_clearly(
 
 
 def test_misspelt_hook_name_is_reported_naming_plugin_and_hook(site: Any, run_cli: Any) -> None:
-    site.add("bussdcc-test-typo", """
+    site.add(
+        "bussdcc-test-typo",
+        """
         from bussdcc_framework import hookimpl
 
         @hookimpl
         def register_sink(settings):
             return []
-    """, entry_point="typo")
+    """,
+        entry_point="typo",
+    )
     result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "typo"})
     [line] = result.stderr.splitlines()
     assert line == (
@@ -246,27 +251,31 @@ def test_misspelt_hook_name_is_reported_naming_plugin_and_hook(site: Any, run_cl
 
 
 def test_wrong_hook_argument_is_reported_naming_plugin_and_hook(site: Any, run_cli: Any) -> None:
-    site.add("bussdcc-test-args", """
+    site.add(
+        "bussdcc-test-args",
+        """
         from bussdcc_framework import hookimpl
 
         @hookimpl
         def register_sinks(settngs):
             return []
-    """, entry_point="args")
+    """,
+        entry_point="args",
+    )
     result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "args"})
     [line] = result.stderr.splitlines()
     assert 'plugin "bussdcc-test-args 1.0.0"' in line
-    assert ('hook "register_sinks" takes argument(s) settngs that the hook does not provide '
-            "(it provides: settings)") in line
+    assert (
+        'hook "register_sinks" takes argument(s) settngs that the hook does not provide '
+        "(it provides: settings)"
+    ) in line
 
 
-def test_two_entry_points_with_the_same_name_are_reported(site: Any, tmp_path: Path,
-                                                          run_cli: Any) -> None:
+def test_two_entry_points_with_the_same_name_are_reported(site: Any, tmp_path: Path, run_cli: Any) -> None:
     site.add("bussdcc-test-first", ALPHA, entry_point="dup")
     other = type(site)(tmp_path / "other-site")
     other.add("bussdcc-test-second", BETA, entry_point="dup")
-    env = {"BUSSDCC_PLUGINS": "dup",
-           "PYTHONPATH": f"{site.root}:{other.root}"}
+    env = {"BUSSDCC_PLUGINS": "dup", "PYTHONPATH": f"{site.root}:{other.root}"}
     result = run_cli("plugins", "--json", env=env)
     [line] = result.stderr.splitlines()
     assert line == (
@@ -276,13 +285,15 @@ def test_two_entry_points_with_the_same_name_are_reported(site: Any, tmp_path: P
     )
     listed = json.loads(result.stdout)
     assert [(p["distribution"], p["status"]) for p in listed] == [
-        ("bussdcc-test-first", "loaded"), ("bussdcc-test-second", "duplicate")
+        ("bussdcc-test-first", "loaded"),
+        ("bussdcc-test-second", "duplicate"),
     ]
     strict = run_cli("plugins", env={**env, "BUSSDCC_STRICT_PLUGINS": "1"})
     assert strict.returncode == 1 and "already used by" in strict.stderr
     # a clash between plugins nobody selected is listed, not reported
-    quiet = run_cli("plugins", "--json", "--all", env={**env, "BUSSDCC_PLUGINS": "",
-                                                       "BUSSDCC_STRICT_PLUGINS": "1"})
+    quiet = run_cli(
+        "plugins", "--json", "--all", env={**env, "BUSSDCC_PLUGINS": "", "BUSSDCC_STRICT_PLUGINS": "1"}
+    )
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert ("dup", "duplicate") in [(p["name"], p["status"]) for p in json.loads(quiet.stdout)]
 
@@ -291,13 +302,17 @@ def test_two_entry_points_with_the_same_name_are_reported(site: Any, tmp_path: P
 
 
 def test_a_failing_hook_is_reported_naming_plugin_and_hook(two_plugins: Any, run_cli: Any) -> None:
-    two_plugins.add("bussdcc-test-broken", """
+    two_plugins.add(
+        "bussdcc-test-broken",
+        """
         from bussdcc_framework import hookimpl
 
         @hookimpl
         def register_settings():
             raise ValueError("no settings today")
-    """, entry_point="broken")
+    """,
+        entry_point="broken",
+    )
     result = run_cli("settings", "--json", env={"BUSSDCC_PLUGINS": "alpha,broken"})
     assert result.returncode == 0
     assert result.stderr.splitlines() == [
@@ -305,22 +320,25 @@ def test_a_failing_hook_is_reported_naming_plugin_and_hook(two_plugins: Any, run
         " disable it with BUSSDCC_DISABLE_PLUGINS=broken"
     ]
     assert [s["key"] for s in json.loads(result.stdout)] == ["alpha.greeting"]
-    strict = run_cli("settings", env={"BUSSDCC_PLUGINS": "alpha,broken",
-                                      "BUSSDCC_STRICT_PLUGINS": "1"})
+    strict = run_cli("settings", env={"BUSSDCC_PLUGINS": "alpha,broken", "BUSSDCC_STRICT_PLUGINS": "1"})
     assert strict.returncode == 1
     assert "failed in hook register_settings" in strict.stderr
     assert "Traceback" not in strict.stderr
 
 
 def test_a_hook_returning_a_non_iterable_is_reported(site: Any, run_cli: Any) -> None:
-    site.add("bussdcc-test-single", """
+    site.add(
+        "bussdcc-test-single",
+        """
         from bussdcc_framework import hookimpl
         from bussdcc_framework.settings import Setting
 
         @hookimpl
         def register_settings():
             return Setting("single", "x")
-    """, entry_point="single")
+    """,
+        entry_point="single",
+    )
     result = run_cli("settings", "--json", env={"BUSSDCC_PLUGINS": "single"})
     [line] = result.stderr.splitlines()
     assert line.startswith('bussdcc: plugin "single" failed in hook register_settings: returned ')
@@ -341,17 +359,20 @@ def test_trace_prints_hook_plugin_arguments_and_duration(two_plugins: Any, pytho
     )
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
-    assert any(re.fullmatch(r"bussdcc trace: register_settings\(\) \[alpha\] \d+\.\d{3} ms", line)
-               for line in lines), lines
+    assert any(
+        re.fullmatch(r"bussdcc trace: register_settings\(\) \[alpha\] \d+\.\d{3} ms", line) for line in lines
+    ), lines
     [sinks] = [line for line in lines if line.startswith("bussdcc trace: register_sinks(")]
-    assert re.fullmatch(r"bussdcc trace: register_sinks\(settings=Settings\(.*\) \[beta\] [\d.]+ ms",
-                        sinks), sinks
+    assert re.fullmatch(
+        r"bussdcc trace: register_sinks\(settings=Settings\(.*\) \[beta\] [\d.]+ ms", sinks
+    ), sinks
 
 
 def test_trace_off_by_default(two_plugins: Any, python: Any) -> None:
     result = python(
         "from bussdcc_framework.runtime import Runtime; Runtime.from_plugins()",
-        env={"BUSSDCC_PLUGINS": "alpha"}, pythonpath=[two_plugins.root],
+        env={"BUSSDCC_PLUGINS": "alpha"},
+        pythonpath=[two_plugins.root],
     )
     assert result.returncode == 0 and result.stderr == ""
 
@@ -361,7 +382,9 @@ def test_trace_off_by_default(two_plugins: Any, python: Any) -> None:
 
 def test_load_plugins_is_idempotent(site: Any, python: Any, tmp_path: Path) -> None:
     counter = tmp_path / "imports"
-    site.add("bussdcc-test-count", f"""
+    site.add(
+        "bussdcc-test-count",
+        f"""
         with open({str(counter)!r}, "a") as f:
             f.write("x")
         from bussdcc_framework import hookimpl
@@ -369,7 +392,9 @@ def test_load_plugins_is_idempotent(site: Any, python: Any, tmp_path: Path) -> N
         @hookimpl
         def register_message_types():
             return []
-    """, entry_point="count")
+    """,
+        entry_point="count",
+    )
     result = python(
         """
         import os
@@ -380,7 +405,8 @@ def test_load_plugins_is_idempotent(site: Any, python: Any, tmp_path: Path) -> N
         assert first is second
         print([r.name for r in second.loaded()])
         """,
-        env={"BUSSDCC_PLUGINS": "count"}, pythonpath=[site.root],
+        env={"BUSSDCC_PLUGINS": "count"},
+        pythonpath=[site.root],
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "['count']"

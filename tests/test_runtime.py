@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-
 from bussdcc import message as kernel
 from bussdcc.context import ContextProtocol
 from bussdcc.event import Event
@@ -18,8 +17,8 @@ from bussdcc.service import Service
 from bussdcc_framework import hookimpl
 from bussdcc_framework.interface import Interface
 from bussdcc_framework.message import (
-    FrameworkBootFailed,
     FrameworkBooted,
+    FrameworkBootFailed,
     FrameworkShuttingDown,
     SinkHandlerError,
 )
@@ -428,6 +427,12 @@ def test_explicit_composition_without_any_plugin(python: Any) -> None:
     assert result.stderr == ""
     names = [t.rsplit(":", 1)[1] for t in result.stdout.split()]
     assert names == [
-        "RuntimeBooting", "ProcessStarted", "RuntimeBooted", "FrameworkBooted",
-        "FrameworkShuttingDown", "RuntimeShuttingDown", "ProcessStopped", "RuntimeShutdown",
+        "RuntimeBooting",
+        "ProcessStarted",
+        "RuntimeBooted",
+        "FrameworkBooted",
+        "FrameworkShuttingDown",
+        "RuntimeShuttingDown",
+        "ProcessStopped",
+        "RuntimeShutdown",
     ]

@@ -17,11 +17,10 @@ from typing import Any
 
 import pytest
 
+from bussdcc_framework.runtime import Runtime, run_with_signals
 from bussdcc_framework.runtime.signals import DUPLICATE_INTERRUPT_WINDOW
 
-from bussdcc_framework.runtime import Runtime, SignalRuntime, run_with_signals
-
-APP = '''
+APP = """
 import os
 import threading
 import time
@@ -55,7 +54,7 @@ STOP_SECONDS = float(os.environ.get("STOP_SECONDS", "0"))
 
 def setup(runtime):
     runtime.add_process(Printer())
-'''
+"""
 
 
 class Running:
@@ -110,7 +109,11 @@ def start_app(tmp_path: Path) -> Any:
         env["BUSSDCC_PLUGINS"] = ""
         proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "bussdcc"), "run", str(app)],
-            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         started.append(proc)
         running = Running(proc)

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = [ROOT / "core" / "bussdcc_framework"] + sorted(
-    path for path in (ROOT / "plugins").glob("*/bussdcc_framework_*") if path.is_dir()
-)
+PACKAGES = [
+    ROOT / "core" / "bussdcc_framework",
+    *sorted(path for path in (ROOT / "plugins").glob("*/bussdcc_framework_*") if path.is_dir()),
+]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -27,6 +28,12 @@ def test_mypy_strict_is_clean_for_the_core_and_every_plugin() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_ruff_is_clean_for_the_core_and_every_plugin() -> None:
-    result = run("ruff", "check", *map(str, PACKAGES))
+def test_ruff_check_is_clean_for_the_whole_tree() -> None:
+    """Code, tests, examples and benchmarks alike (``.``: everything git tracks)."""
+    result = run("ruff", "check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_is_applied_to_the_whole_tree() -> None:
+    result = run("ruff", "format", "--check", ".")
+    assert result.returncode == 0, "run `ruff format .`:\n" + result.stdout + result.stderr

@@ -13,13 +13,14 @@ import textwrap
 import threading
 import types
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pluggy
 import pytest
 from bussdcc.message import Message
 from bussdcc.service import Service
+
 from bussdcc_framework import hookimpl
 from bussdcc_framework.message import FrameworkBooted, FrameworkShuttingDown
 from bussdcc_framework.plugins import load_plugins
@@ -115,7 +116,7 @@ def test_make_runtime_ignores_the_environment_unless_asked(
     assert not rt.booted
 
 
-def test_make_runtime_shuts_down_at_teardown(pytester_free_run: "RunPytest") -> None:
+def test_make_runtime_shuts_down_at_teardown(pytester_free_run: RunPytest) -> None:
     result = pytester_free_run(
         """
         def test_a(make_runtime, captured_events):
@@ -141,7 +142,7 @@ def test_manual_clock_releases_one_tick_per_interval(
         manual_clock.advance(10)
         captured_events.wait_for(lambda m, e=expected: isinstance(m, Ping) and m.n == e)
     assert [p.n for p in captured_events.of_type(Ping)] == [1, 2, 3]
-    assert captured_events.events[-1].time == datetime(2026, 1, 1, 0, 0, 20, tzinfo=timezone.utc)
+    assert captured_events.events[-1].time == datetime(2026, 1, 1, 0, 0, 20, tzinfo=UTC)
 
 
 def test_plugin_registry_registers_for_one_test(plugin_registry) -> None:  # type: ignore[no-untyped-def]
@@ -167,7 +168,7 @@ def test_memory_sink_wait_for_sees_events_from_other_threads() -> None:
     from bussdcc.event import Event
 
     def later() -> None:
-        sink.handle(Event(time=datetime.now(timezone.utc), payload=Ping(n=7)))
+        sink.handle(Event(time=datetime.now(UTC), payload=Ping(n=7)))
 
     timer = threading.Timer(0.05, later)
     timer.start()
@@ -181,15 +182,15 @@ def test_memory_sink_wait_for_times_out_naming_what_it_saw() -> None:
     sink = MemorySink()
     from bussdcc.event import Event
 
-    sink.handle(Event(time=datetime.now(timezone.utc), payload=Ping(n=1)))
+    sink.handle(Event(time=datetime.now(UTC), payload=Ping(n=1)))
     with pytest.raises(AssertionError, match=r"no FrameworkShuttingDown within 0.1s.*Ping"):
         sink.wait_for(FrameworkShuttingDown, timeout=0.1)
 
 
 def test_manual_clock_moves_only_when_advanced() -> None:
-    clock = ManualClock(datetime(2030, 5, 1, tzinfo=timezone.utc))
+    clock = ManualClock(datetime(2030, 5, 1, tzinfo=UTC))
     assert clock.monotonic() == 0.0
-    assert clock.advance(timedelta(minutes=1)) == datetime(2030, 5, 1, 0, 1, tzinfo=timezone.utc)
+    assert clock.advance(timedelta(minutes=1)) == datetime(2030, 5, 1, 0, 1, tzinfo=UTC)
     assert clock.uptime() == 60.0
     with pytest.raises(ValueError):
         clock.advance(-1)
@@ -244,7 +245,10 @@ class RunPytest:
         (self.root / "test_it.py").write_text(textwrap.dedent(source))
         return subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_it.py"],
-            cwd=self.root, capture_output=True, text=True, timeout=60,
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
 
 

@@ -116,7 +116,8 @@ def load_app(spec: str | None) -> LoadedApp:
     if not callable(obj):
         raise AppError(f"{spec!r} is a {type(obj).__name__}, not a Runtime or a function")
     params = [
-        p for p in inspect.signature(obj).parameters.values()
+        p
+        for p in inspect.signature(obj).parameters.values()
         if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     ]
     if len(params) == 1:
@@ -129,9 +130,7 @@ def load_app(spec: str | None) -> LoadedApp:
                 "bussdcc_framework.runtime.Runtime"
             )
         return LoadedApp(runtime=runtime)
-    raise AppError(
-        f"{spec!r} takes {len(params)} arguments; expected setup(runtime) or create_runtime()"
-    )
+    raise AppError(f"{spec!r} takes {len(params)} arguments; expected setup(runtime) or create_runtime()")
 
 
 def build_runtime(spec: str | None, compose: Callable[[Runtime], Runtime]) -> Runtime:

@@ -161,9 +161,7 @@ def _parse_name_list(raw: str) -> list[str]:
 def hook_names() -> list[str]:
     """Every hook name the framework defines, in the order of ``hookspecs.py``."""
     return [
-        name
-        for name, fn in vars(hookspecs).items()
-        if callable(fn) and hasattr(fn, f"{PROJECT_NAME}_spec")
+        name for name, fn in vars(hookspecs).items() if callable(fn) and hasattr(fn, f"{PROJECT_NAME}_spec")
     ]
 
 
@@ -292,8 +290,9 @@ class _Loader:
                         f"({_entry_point_text(first)}); uninstall one of them"
                     )
 
-        names_for = {ep.name: {normalize_name(ep.name), normalize_name(_dist_name(ep) or "")}
-                     for ep in unique}
+        names_for = {
+            ep.name: {normalize_name(ep.name), normalize_name(_dist_name(ep) or "")} for ep in unique
+        }
         for var in ("BUSSDCC_PLUGINS", "BUSSDCC_DISABLE_PLUGINS"):
             for typed in (self.environ.get(var) or "").split(","):
                 wanted = normalize_name(typed)
@@ -416,9 +415,7 @@ def register_plugin(plugin: object, name: str | None = None) -> FrameworkPluginM
     errors = validate_plugin(pm, plugin)
     plugin_name = name or getattr(plugin, "__name__", None) or repr(plugin)
     if errors:
-        raise pluggy.PluginValidationError(
-            plugin, f'plugin "{plugin_name}": ' + "; ".join(errors)
-        )
+        raise pluggy.PluginValidationError(plugin, f'plugin "{plugin_name}": ' + "; ".join(errors))
     pm.register(plugin, name=plugin_name)
     pm.records[plugin_name] = PluginRecord(
         name=plugin_name,

@@ -33,9 +33,7 @@ def parse_bool(raw: str, *, name: str = "value") -> bool:
         return True
     if text in _FALSE:
         return False
-    raise SettingError(
-        f"{name}={raw!r} is not a boolean; use one of 1/true/yes/on or 0/false/no/off"
-    )
+    raise SettingError(f"{name}={raw!r} is not a boolean; use one of 1/true/yes/on or 0/false/no/off")
 
 
 def env_bool(name: str, default: bool = False, environ: Mapping[str, str] | None = None) -> bool:
@@ -51,8 +49,18 @@ def _parse_list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2,
-               "g": 1024**3, "gb": 1024**3, "t": 1024**4, "tb": 1024**4}
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1024,
+    "kb": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+    "t": 1024**4,
+    "tb": 1024**4,
+}
 
 
 def parse_size(raw: str) -> int:
@@ -131,9 +139,7 @@ class Setting:
         except (ValueError, SettingError):
             raise SettingError(f"{where}={raw!r} is not valid: expected {expected}") from None
         if self.choices and value not in self.choices:
-            raise SettingError(
-                f"{where}={raw!r} is not valid: expected one of {', '.join(self.choices)}"
-            )
+            raise SettingError(f"{where}={raw!r} is not valid: expected one of {', '.join(self.choices)}")
         return value
 
 

@@ -115,9 +115,7 @@ class MemorySink:
     @overload
     def wait_for(self, predicate: Callable[[Message], bool], timeout: float = 5.0) -> Message: ...
 
-    def wait_for(
-        self, predicate: type[Message] | Callable[[Message], bool], timeout: float = 5.0
-    ) -> Message:
+    def wait_for(self, predicate: type[Message] | Callable[[Message], bool], timeout: float = 5.0) -> Message:
         """Block until a message matches (a type or a predicate) and return it.
 
         Messages already captured count, so there is no race with an event emitted before
@@ -201,8 +199,7 @@ class ManualClock(ClockProtocol):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise AssertionError(
-                        f"expected {count} sleeper(s) on the clock within {timeout}s, "
-                        f"found {self._sleepers}"
+                        f"expected {count} sleeper(s) on the clock within {timeout}s, found {self._sleepers}"
                     )
                 self._cond.wait(min(remaining, 0.05))
 
@@ -242,8 +239,12 @@ def isolated_plugin_manager(plugins: Iterable[object]) -> FrameworkPluginManager
             raise pluggy.PluginValidationError(plugin, f'plugin "{name}": ' + "; ".join(errors))
         pm.register(plugin, name=name)
         pm.records[name] = PluginRecord(
-            name=name, dist=None, version=None, entry_point=f"{name} (test)",
-            status="loaded", plugin=plugin,
+            name=name,
+            dist=None,
+            version=None,
+            entry_point=f"{name} (test)",
+            status="loaded",
+            plugin=plugin,
             hooks=sorted(h.name for h in pm.get_hookcallers(plugin) or []),
         )
     return pm

@@ -15,11 +15,12 @@ simulator is left out and the alert monitor only rebuilds its state.
 
 from __future__ import annotations
 
-from bussdcc_framework.plugins import load_plugins, register_plugin
-from bussdcc_framework.runtime import Runtime, run_with_signals
 from greenhouse import plugin
 from greenhouse.alerts import AlertMonitor
 from greenhouse.simulator import GreenhouseSimulator
+
+from bussdcc_framework.plugins import load_plugins, register_plugin
+from bussdcc_framework.runtime import Runtime, run_with_signals
 
 
 def is_replay(runtime: Runtime) -> bool:

@@ -61,16 +61,17 @@ def vendor(root: Path) -> Path:
     target = root / PACKAGE / "static" / "vendor"
     digest = hashlib.sha256(lock.read_bytes() + (root / "package.json").read_bytes()).hexdigest()
     stamp = target / STAMP
-    if stamp.is_file() and stamp.read_text().strip() == digest and all(
-        (target / name).is_file() for name in VENDOR_FILES.values()
+    if (
+        stamp.is_file()
+        and stamp.read_text().strip() == digest
+        and all((target / name).is_file() for name in VENDOR_FILES.values())
     ):
         return target
     with tempfile.TemporaryDirectory(prefix="bussdcc-web-npm-") as scratch:
         work = Path(scratch)
         shutil.copy2(root / "package.json", work / "package.json")
         shutil.copy2(lock, work / "package-lock.json")
-        command = _npm_command() + ["ci", "--ignore-scripts", "--no-audit", "--no-fund",
-                                    "--loglevel=error"]
+        command = [*_npm_command(), "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
         result = subprocess.run(command, cwd=work, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             detail = (result.stderr or result.stdout).strip().splitlines()[-5:]

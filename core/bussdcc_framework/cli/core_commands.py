@@ -55,14 +55,23 @@ def fail(message: str, code: int = 1) -> None:
 
 @click.command("run")
 @click.argument("app", required=False)
-@click.option("--set", "-s", "assignments", multiple=True, metavar="PLUGIN.SETTING=VALUE",
-              help="Set a plugin setting (repeatable); see `bussdcc settings`.")
+@click.option(
+    "--set",
+    "-s",
+    "assignments",
+    multiple=True,
+    metavar="PLUGIN.SETTING=VALUE",
+    help="Set a plugin setting (repeatable); see `bussdcc settings`.",
+)
 @click.option("--record", metavar="DIR", help="Record every event as JSONL under DIR (jsonl plugin).")
 @click.option("--host", help="Address the web interface binds (web plugin).")
 @click.option("--port", type=int, help="Port the web interface listens on, 0 for any (web plugin).")
 @click.option("--token", help="Access token the web interface requires (web plugin).")
-@click.option("--origins", metavar="URL[,URL...]",
-              help="Other origins allowed to use the web interface, comma-separated (web plugin).")
+@click.option(
+    "--origins",
+    metavar="URL[,URL...]",
+    help="Other origins allowed to use the web interface, comma-separated (web plugin).",
+)
 def run_command(app: str | None, assignments: tuple[str, ...], **options: Any) -> None:
     """Boot a runtime with the selected plugins and APP until Ctrl-C.
 
@@ -88,13 +97,13 @@ def run_command(app: str | None, assignments: tuple[str, ...], **options: Any) -
     try:
         run_with_signals(runtime)
     except Exception as exc:
-        fail(f"{type(exc).__name__}: {exc}" if not str(exc).startswith(type(exc).__name__)
-             else str(exc))
+        fail(f"{type(exc).__name__}: {exc}" if not str(exc).startswith(type(exc).__name__) else str(exc))
 
 
 @click.command("plugins")
-@click.option("--all", "show_all", is_flag=True,
-              help="Also list installed plugins that are disabled or not selected.")
+@click.option(
+    "--all", "show_all", is_flag=True, help="Also list installed plugins that are disabled or not selected."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--hook", metavar="NAME", help="Only plugins that implement hook NAME.")
 def plugins_command(show_all: bool, as_json: bool, hook: str | None) -> None:
@@ -122,8 +131,14 @@ def plugins_command(show_all: bool, as_json: bool, hook: str | None) -> None:
 
 @click.command("settings")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("--set", "-s", "assignments", multiple=True, metavar="PLUGIN.SETTING=VALUE",
-              help="Show the values as they would be with these overrides.")
+@click.option(
+    "--set",
+    "-s",
+    "assignments",
+    multiple=True,
+    metavar="PLUGIN.SETTING=VALUE",
+    help="Show the values as they would be with these overrides.",
+)
 def settings_command(as_json: bool, assignments: tuple[str, ...]) -> None:
     """Every declared setting: its value, where it came from, its variable and help."""
     try:
@@ -132,17 +147,27 @@ def settings_command(as_json: bool, assignments: tuple[str, ...]) -> None:
         fail(str(exc), 2)
     resolved = settings.resolved()
     if as_json:
-        click.echo(json.dumps([
-            {"key": r.setting.key, "value": _jsonable(r.value), "source": r.source,
-             "env": r.setting.env_var, "type": r.setting.type, "help": r.setting.help}
-            for r in resolved
-        ], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "key": r.setting.key,
+                        "value": _jsonable(r.value),
+                        "source": r.source,
+                        "env": r.setting.env_var,
+                        "type": r.setting.type,
+                        "help": r.setting.help,
+                    }
+                    for r in resolved
+                ],
+                indent=2,
+            )
+        )
         return
     if not resolved:
         click.echo("no settings declared by the loaded plugins")
         return
-    rows = [[r.setting.key, _show(r.value), r.source, r.setting.env_var, r.setting.help]
-            for r in resolved]
+    rows = [[r.setting.key, _show(r.value), r.source, r.setting.env_var, r.setting.help] for r in resolved]
     click.echo(format_table(["setting", "value", "source", "variable", "help"], rows))
 
 

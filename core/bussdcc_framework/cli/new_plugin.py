@@ -44,7 +44,7 @@ class PluginNames:
         text = raw.strip().lower()
         for prefix in ("bussdcc-framework-", "bussdcc_framework_", "bussdcc-", "bussdcc_"):
             if text.startswith(prefix):
-                text = text[len(prefix):]
+                text = text[len(prefix) :]
                 break
         if not _NAME.fullmatch(text):
             raise ValueError(
@@ -112,8 +112,14 @@ def write_skeleton(names: PluginNames, parent: Path) -> Path:
 
 @click.command("new-plugin")
 @click.argument("name")
-@click.option("--dir", "parent", type=click.Path(file_okay=False, path_type=Path), default=".",
-              show_default=True, help="Folder in which to create bussdcc-NAME/.")
+@click.option(
+    "--dir",
+    "parent",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="Folder in which to create bussdcc-NAME/.",
+)
 def new_plugin_command(name: str, parent: Path) -> None:
     """Create bussdcc-NAME/, a plugin distribution whose tests pass as generated.
 

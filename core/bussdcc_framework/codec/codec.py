@@ -82,14 +82,8 @@ def _event_fields(cls: type) -> tuple[str, ...]:
     names = []
     for field in dataclasses.fields(cls):
         hint = hints.get(field.name)
-        options = (
-            typing.get_args(hint)
-            if typing.get_origin(hint) in (typing.Union, UnionType)
-            else (hint,)
-        )
-        if any(
-            opt is Event or typing.get_origin(opt) is Event for opt in options if opt is not NoneType
-        ):
+        options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, UnionType) else (hint,)
+        if any(opt is Event or typing.get_origin(opt) is Event for opt in options if opt is not NoneType):
             names.append(field.name)
     return tuple(names)
 
@@ -205,9 +199,7 @@ def _sequence_converter(origin: Any, args: tuple[Any, ...]) -> _Converter:
 
         def fixed(value: Any, where: str) -> Any:
             if not isinstance(value, list) or len(value) != len(items):
-                raise DecodeError(
-                    "invalid_data", f"{where}: expected an array of length {len(items)}"
-                )
+                raise DecodeError("invalid_data", f"{where}: expected an array of length {len(items)}")
             return tuple(c(v, f"{where}[{i}]") for i, (c, v) in enumerate(zip(items, value, strict=True)))
 
         return fixed
@@ -258,8 +250,14 @@ def _converter(tp: Any) -> _Converter:
     if origin in (typing.Union, UnionType):
         return _union_converter(args)
     if origin in (
-        list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.MutableSequence,
-        collections.abc.Set, collections.abc.MutableSet,
+        list,
+        tuple,
+        set,
+        frozenset,
+        collections.abc.Sequence,
+        collections.abc.MutableSequence,
+        collections.abc.Set,
+        collections.abc.MutableSet,
     ):
         return _sequence_converter(origin, args)
     if origin in (dict, collections.abc.Mapping, collections.abc.MutableMapping):
@@ -320,9 +318,7 @@ def _shadow_struct(
         if not field.init:
             continue
         if field.name in loose:
-            required = field.default is dataclasses.MISSING and (
-                field.default_factory is dataclasses.MISSING
-            )
+            required = field.default is dataclasses.MISSING and (field.default_factory is dataclasses.MISSING)
             spec.append((field.name, Any, msgspec.NODEFAULT if required else _UNSET))
             continue
         tp: Any = hints[field.name]
@@ -389,9 +385,7 @@ class _Plan:
 
     def out_struct(self) -> type[msgspec.Struct]:
         """A Struct with the class's fields in order, for encoding pre-converted values."""
-        return msgspec.defstruct(
-            f"{self.cls.__name__}Out", [(name, Any) for name in self.field_names]
-        )
+        return msgspec.defstruct(f"{self.cls.__name__}Out", [(name, Any) for name in self.field_names])
 
 
 class Codec:
@@ -449,8 +443,7 @@ class Codec:
         if plan is None:
             plan = self._plan(type(payload))
         return b"".join(
-            (b'{"time":', format_time_json(t)[:-1], plan.prefix,
-             self._encode_data(plan, payload), b"}")
+            (b'{"time":', format_time_json(t)[:-1], plan.prefix, self._encode_data(plan, payload), b"}")
         )
 
     def encode_message(self, msg: Message) -> bytes:
@@ -533,9 +526,11 @@ class Codec:
             names = tuple(f.name for f in dataclasses.fields(value))
         else:
             raise TypeError(f"cannot encode {type(value).__qualname__} deterministically")
-        return b"{" + b",".join(
-            self._encode(n) + b":" + self._sorted_json(getattr(value, n)) for n in names
-        ) + b"}"
+        return (
+            b"{"
+            + b",".join(self._encode(n) + b":" + self._sorted_json(getattr(value, n)) for n in names)
+            + b"}"
+        )
 
     # -- decoding ------------------------------------------------------------------------
 
@@ -626,9 +621,7 @@ class Codec:
                 decoder = msgspec.json.Decoder(target, dec_hook=_dec_hook)
             if plan.event_fields or plan.loose:
                 plan.raw_shadow = target
-                plan.builtins_shadow = _shadow_struct(
-                    cls, _NestedBuiltins, plan.event_fields, plan.loose
-                )
+                plan.builtins_shadow = _shadow_struct(cls, _NestedBuiltins, plan.event_fields, plan.loose)
                 plan.builtins_target = plan.builtins_shadow
             else:
                 plan.builtins_target = cls
@@ -670,9 +663,7 @@ class Codec:
         if plan.raw_decoder is None:
             self._prepare_decoding(plan)
         try:
-            converted = msgspec.convert(
-                data, plan.builtins_target, dec_hook=_dec_hook, str_keys=True
-            )
+            converted = msgspec.convert(data, plan.builtins_target, dec_hook=_dec_hook, str_keys=True)
         except msgspec.ValidationError as exc:
             raise DecodeError("invalid_data", _validation_detail(exc, "data")) from None
         if plan.builtins_shadow is not None:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-DecodeReason = Literal[
-    "bad_json", "missing_key", "bad_type_name", "unknown_type", "bad_time", "invalid_data"
-]
+DecodeReason = Literal["bad_json", "missing_key", "bad_type_name", "unknown_type", "bad_time", "invalid_data"]
 
 #: Every reason ``DecodeError.reason`` can take; readers count skipped lines by these.
 DECODE_REASONS: Final[tuple[DecodeReason, ...]] = (

@@ -27,7 +27,5 @@ def split_type_name(name: object) -> tuple[str, str]:
     match = _TYPE_NAME.fullmatch(name)
     if match is None:
         shown = name if len(name) <= 120 else name[:117] + "..."
-        raise DecodeError(
-            "bad_type_name", f"{shown!r} is not of the form 'package.module:ClassName'"
-        )
+        raise DecodeError("bad_type_name", f"{shown!r} is not of the form 'package.module:ClassName'")
     return match.group(1), match.group(2)

@@ -27,11 +27,7 @@ from .names import split_type_name, type_name
 
 def is_message_class(obj: object) -> bool:
     """True for a dataclass that subclasses the kernel's ``Message``."""
-    return (
-        isinstance(obj, type)
-        and issubclass(obj, Message)
-        and dataclasses.is_dataclass(obj)
-    )
+    return isinstance(obj, type) and issubclass(obj, Message) and dataclasses.is_dataclass(obj)
 
 
 def _all_subclasses(root: type) -> list[type]:

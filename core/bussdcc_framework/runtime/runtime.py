@@ -196,9 +196,7 @@ class Runtime(KernelRuntime):
         # Never report a failure on an error-level event: that is how error loops start.
         if evt.payload.severity >= Severity.ERROR:
             return failures
-        report = SinkHandlerError(
-            sink=name, error=repr(exc), evt=evt, traceback=traceback.format_exc()
-        )
+        report = SinkHandlerError(sink=name, error=repr(exc), evt=evt, traceback=traceback.format_exc())
         return [report] if failures is None else [*failures, report]
 
     def _start_sink(self, sink: EventSinkProtocol) -> None:
@@ -238,9 +236,7 @@ class Runtime(KernelRuntime):
                 raise
             for sink, error, tb in self._sink_start_errors:
                 self.ctx.emit(
-                    SinkHandlerError(
-                        sink=sink_name(sink), error=f"start failed: {error!r}", traceback=tb
-                    )
+                    SinkHandlerError(sink=sink_name(sink), error=f"start failed: {error!r}", traceback=tb)
                 )
             self.ctx.emit(FrameworkBooted(version=self.framework_version))
 
@@ -276,15 +272,11 @@ class Runtime(KernelRuntime):
                 return
             self._shutting_down = True
             try:
-                self.ctx.emit(
-                    FrameworkShuttingDown(version=self.framework_version, reason=reason)
-                )
+                self.ctx.emit(FrameworkShuttingDown(version=self.framework_version, reason=reason))
                 try:
                     super().shutdown(reason)
                 except Exception as exc:
-                    print(
-                        f"bussdcc: shutdown raised {type(exc).__name__}: {exc}", file=sys.stderr
-                    )
+                    print(f"bussdcc: shutdown raised {type(exc).__name__}: {exc}", file=sys.stderr)
                     raise
             finally:
                 self._booted = False

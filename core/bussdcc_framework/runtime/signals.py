@@ -89,9 +89,7 @@ def run_with_signals(runtime: Runtime) -> None:
     status 130; SIGHUP emits ``SystemReload``; SIGUSR1/SIGUSR2 emit ``SystemSignal``.
     """
     if threading.current_thread() is not threading.main_thread():
-        raise RuntimeError(
-            "signal handling needs the main thread; call Runtime.run() on other threads"
-        )
+        raise RuntimeError("signal handling needs the main thread; call Runtime.run() on other threads")
     _SignalLoop(runtime).run()
 
 

@@ -50,9 +50,7 @@ class AlertMonitor(Process):
         if isinstance(msg, ClimateReading):
             self._on_reading(ctx, evt, msg)
         elif isinstance(msg, AlertRaised):
-            ctx.state.update(
-                "greenhouse.alerts", lambda a: {**(a or {}), msg.metric.value: msg.message}
-            )
+            ctx.state.update("greenhouse.alerts", lambda a: {**(a or {}), msg.metric.value: msg.message})
         elif isinstance(msg, AlertCleared):
             ctx.state.update(
                 "greenhouse.alerts",
@@ -75,19 +73,38 @@ class AlertMonitor(Process):
         if not self.act:
             return
         t = self.thresholds
-        self._check(ctx, Metric.TEMPERATURE, msg.temperature_c,
-                    high=msg.temperature_c > t.max_temperature_c,
-                    back=msg.temperature_c <= t.max_temperature_c - t.hysteresis,
-                    limit=t.max_temperature_c, text="too hot")
-        self._check(ctx, Metric.HUMIDITY, msg.humidity_pct,
-                    high=msg.humidity_pct < t.min_humidity_pct,
-                    back=msg.humidity_pct >= t.min_humidity_pct + t.hysteresis,
-                    limit=t.min_humidity_pct, text="too dry")
+        self._check(
+            ctx,
+            Metric.TEMPERATURE,
+            msg.temperature_c,
+            high=msg.temperature_c > t.max_temperature_c,
+            back=msg.temperature_c <= t.max_temperature_c - t.hysteresis,
+            limit=t.max_temperature_c,
+            text="too hot",
+        )
+        self._check(
+            ctx,
+            Metric.HUMIDITY,
+            msg.humidity_pct,
+            high=msg.humidity_pct < t.min_humidity_pct,
+            back=msg.humidity_pct >= t.min_humidity_pct + t.hysteresis,
+            limit=t.min_humidity_pct,
+            text="too dry",
+        )
         if msg.pump_on and msg.humidity_pct >= t.humidity_target_pct:
             ctx.emit(SwitchPump(on=False, reason="humidity restored"))
 
-    def _check(self, ctx: ContextProtocol, metric: Metric, value: float, *, high: bool,
-               back: bool, limit: float, text: str) -> None:
+    def _check(
+        self,
+        ctx: ContextProtocol,
+        metric: Metric,
+        value: float,
+        *,
+        high: bool,
+        back: bool,
+        limit: float,
+        text: str,
+    ) -> None:
         with self._lock:
             raise_it = high and metric not in self._active
             clear_it = back and metric in self._active
@@ -96,8 +113,14 @@ class AlertMonitor(Process):
             if clear_it:
                 self._active.discard(metric)
         if raise_it:
-            ctx.emit(AlertRaised(metric=metric, value=value, limit=limit,
-                                 message=f"{metric.value} {value} is {text} (limit {limit})"))
+            ctx.emit(
+                AlertRaised(
+                    metric=metric,
+                    value=value,
+                    limit=limit,
+                    message=f"{metric.value} {value} is {text} (limit {limit})",
+                )
+            )
             if metric is Metric.HUMIDITY:
                 ctx.emit(SwitchPump(on=True, reason="humidity low"))
         if clear_it:

@@ -13,7 +13,7 @@ from enum import Enum
 from bussdcc.message import Message, Severity
 
 
-class Metric(str, Enum):
+class Metric(str, Enum):  # noqa: UP042 (the original framework's style; StrEnum changes str())
     """What an alert is about."""
 
     TEMPERATURE = "temperature"

@@ -13,6 +13,7 @@ from typing import Any
 
 from bussdcc.context import ContextProtocol
 from bussdcc.message import Message
+
 from bussdcc_framework import hookimpl
 
 from .messages import MESSAGE_TYPES

@@ -94,8 +94,9 @@ setInterval(refresh, 1000);
 
 def add_routes(app: Any, ctx: ContextProtocol) -> None:
     """Register the greenhouse blueprint on the web interface's Flask app."""
-    from bussdcc_framework.interface.web import emit
     from flask import Blueprint, jsonify, render_template_string, request
+
+    from bussdcc_framework.interface.web import emit
 
     bp = Blueprint("greenhouse", __name__, url_prefix=URL_PREFIX)
 

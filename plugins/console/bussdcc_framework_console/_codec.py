@@ -39,8 +39,7 @@ except ImportError:  # pragma: no cover - exercised only with a core that predat
 
     def _hook(obj: Any) -> Any:
         if isinstance(obj, Event):
-            return {"time": format_time(obj.time), "type": type_name(type(obj.payload)),
-                    "data": obj.payload}
+            return {"time": format_time(obj.time), "type": type_name(type(obj.payload)), "data": obj.payload}
         raise NotImplementedError(f"cannot encode {type(obj).__name__}")
 
     class _FallbackCodec:

@@ -217,7 +217,7 @@ class HumanFormatter:
         return (text.replace("\n", "\\n") + "\n").encode("utf-8", "replace")
 
 
-_BARE_FORBIDDEN = frozenset(' "\'=\\\n\r\t')
+_BARE_FORBIDDEN = frozenset(" \"'=\\\n\r\t")
 
 
 def _is_bare(text: str) -> bool:

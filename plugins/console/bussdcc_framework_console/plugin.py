@@ -25,24 +25,49 @@ PLUGIN = "console"
 def register_settings() -> Iterable[Setting]:
     return [
         Setting(PLUGIN, "enabled", "bool", True, "Print events on the console."),
-        Setting(PLUGIN, "format", "str", "json",
-                "json: one record per line; human: for people; auto: human on a terminal.",
-                choices=FORMATS),
-        Setting(PLUGIN, "level", "str", "debug", "Minimum severity shown.",
-                choices=tuple(LEVELS)),
-        Setting(PLUGIN, "types", "list", (),
-                "Only these types: shell patterns over module:Class or Class, e.g. Service*."),
-        Setting(PLUGIN, "exclude", "list", (),
-                "Never these types (patterns as for console.types; exclude wins)."),
+        Setting(
+            PLUGIN,
+            "format",
+            "str",
+            "json",
+            "json: one record per line; human: for people; auto: human on a terminal.",
+            choices=FORMATS,
+        ),
+        Setting(PLUGIN, "level", "str", "debug", "Minimum severity shown.", choices=tuple(LEVELS)),
+        Setting(
+            PLUGIN,
+            "types",
+            "list",
+            (),
+            "Only these types: shell patterns over module:Class or Class, e.g. Service*.",
+        ),
+        Setting(
+            PLUGIN, "exclude", "list", (), "Never these types (patterns as for console.types; exclude wins)."
+        ),
         Setting(PLUGIN, "stream", "str", "stdout", "Where to print.", choices=STREAMS),
-        Setting(PLUGIN, "color", "str", "auto",
-                "Colour the human format: auto (terminal and no NO_COLOR), always, never.",
-                choices=COLOR_MODES),
+        Setting(
+            PLUGIN,
+            "color",
+            "str",
+            "auto",
+            "Colour the human format: auto (terminal and no NO_COLOR), always, never.",
+            choices=COLOR_MODES,
+        ),
         Setting(PLUGIN, "utc", "bool", False, "Human format time stamps in UTC, not local time."),
-        Setting(PLUGIN, "buffer", "int", DEFAULT_BUFFER,
-                "Events held while the output is slow; more are dropped and counted."),
-        Setting(PLUGIN, "flush_timeout", "duration", DEFAULT_FLUSH_TIMEOUT,
-                "How long shutdown waits for buffered events to be written."),
+        Setting(
+            PLUGIN,
+            "buffer",
+            "int",
+            DEFAULT_BUFFER,
+            "Events held while the output is slow; more are dropped and counted.",
+        ),
+        Setting(
+            PLUGIN,
+            "flush_timeout",
+            "duration",
+            DEFAULT_FLUSH_TIMEOUT,
+            "How long shutdown waits for buffered events to be written.",
+        ),
     ]
 
 

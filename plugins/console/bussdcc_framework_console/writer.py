@@ -195,8 +195,10 @@ class BufferedLineWriter:
             self._closed = True
             with self._drop_lock:
                 self.dropped += events
-            _warn(f"bussdcc: {self.name}: output closed ({type(exc).__name__}); "
-                  "console output stopped, the runtime continues")
+            _warn(
+                f"bussdcc: {self.name}: output closed ({type(exc).__name__}); "
+                "console output stopped, the runtime continues"
+            )
         except OSError as exc:
             with self._drop_lock:
                 self.dropped += events
@@ -207,8 +209,7 @@ class BufferedLineWriter:
 
 def _default_drop_notice(lost: int, capacity: int) -> bytes:
     now = datetime.now(UTC).isoformat()
-    return (f"!! {now} console dropped {lost} events: output too slow "
-            f"(buffer {capacity} events)\n").encode()
+    return (f"!! {now} console dropped {lost} events: output too slow (buffer {capacity} events)\n").encode()
 
 
 def _warn(line: str) -> None:

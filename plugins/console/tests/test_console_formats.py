@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from bussdcc.event import Event
 from bussdcc.message import Message, ProcessError, Severity
-from bussdcc_framework.message.framework import FrameworkBooted
 from bussdcc_framework_console import ConsoleSink, TypeFilter
 from bussdcc_framework_console.formats import HumanFormatter, JsonFormatter
+
+from bussdcc_framework.message.framework import FrameworkBooted
 
 T0 = datetime(2026, 3, 9, 12, 0, 1, 722504, tzinfo=UTC)
 README_LINE = (
@@ -82,7 +83,10 @@ def test_default_goes_to_stdout_through_a_runtime(capfd: pytest.CaptureFixture[s
     lines = capfd.readouterr().out.splitlines()
     records = [json.loads(line) for line in lines]
     assert [r["type"].rsplit(":", 1)[1] for r in records][:3] == [
-        "RuntimeBooting", "RuntimeBooted", "FrameworkBooted"]
+        "RuntimeBooting",
+        "RuntimeBooted",
+        "FrameworkBooted",
+    ]
     reading = next(r for r in records if r["type"].endswith(":Reading"))
     assert reading["data"] == {"sensor": "t1", "value": 21.5, "note": None}
     assert records[-1]["type"] == "bussdcc.message.runtime:RuntimeShutdown"
@@ -90,8 +94,9 @@ def test_default_goes_to_stdout_through_a_runtime(capfd: pytest.CaptureFixture[s
 
 def test_nested_event_of_a_process_error_is_encoded() -> None:
     inner = evt(Reading(sensor="a", value=1.0))
-    out = run_sink(ConsoleSink(stream=io.BytesIO()),
-                   [evt(ProcessError(process="p", error="boom", evt=inner))])
+    out = run_sink(
+        ConsoleSink(stream=io.BytesIO()), [evt(ProcessError(process="p", error="boom", evt=inner))]
+    )
     record = json.loads(out)
     assert record["type"] == "bussdcc.message.process:ProcessError"
     assert record["data"]["evt"]["type"].endswith(":Reading")
@@ -99,11 +104,14 @@ def test_nested_event_of_a_process_error_is_encoded() -> None:
 
 
 def test_unencodable_payload_gives_a_marked_fallback_and_the_sink_carries_on() -> None:
-    out = run_sink(ConsoleSink(stream=io.BytesIO()), [
-        evt(Weird(thing=Unprintable())),
-        evt(Weird(thing=object())),
-        evt(FrameworkBooted(version="0.1.0")),
-    ])
+    out = run_sink(
+        ConsoleSink(stream=io.BytesIO()),
+        [
+            evt(Weird(thing=Unprintable())),
+            evt(Weird(thing=object())),
+            evt(FrameworkBooted(version="0.1.0")),
+        ],
+    )
     lines = out.splitlines()
     assert len(lines) == 3
     first, second = json.loads(lines[0]), json.loads(lines[1])
@@ -174,8 +182,9 @@ def test_type_patterns_match_full_and_short_names() -> None:
 
 def test_filters_applied_by_the_sink() -> None:
     sink = ConsoleSink(stream=io.BytesIO(), level="info", exclude=["Reading"])
-    out = run_sink(sink, [evt(Chatter(text="hi")), evt(Reading(sensor="a", value=1.0)),
-                          evt(Alarm(reason="r"))])
+    out = run_sink(
+        sink, [evt(Chatter(text="hi")), evt(Reading(sensor="a", value=1.0)), evt(Alarm(reason="r"))]
+    )
     assert [json.loads(line)["type"].rsplit(":")[-1] for line in out.splitlines()] == ["Alarm"]
 
 
@@ -211,16 +220,20 @@ def test_many_threads_into_one_stream_never_share_a_line() -> None:
         data = json.loads(line)["data"]
         seen.setdefault(data["sensor"], []).append(data["value"])
     assert {k: v == [float(i) for i in range(2000)] for k, v in seen.items()} == {
-        f"t{t}": True for t in range(8)}
+        f"t{t}": True for t in range(8)
+    }
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"format": "xml"}, "console format 'xml' is not one of json, human, auto"),
-    ({"color": "sometimes"}, "console color"),
-    ({"stream": "stdlog"}, "console stream"),
-    ({"buffer": 0}, "at least 1 event"),
-    ({"level": "loud"}, "console level"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"format": "xml"}, "console format 'xml' is not one of json, human, auto"),
+        ({"color": "sometimes"}, "console color"),
+        ({"stream": "stdlog"}, "console stream"),
+        ({"buffer": 0}, "at least 1 event"),
+        ({"level": "loud"}, "console level"),
+    ],
+)
 def test_bad_arguments_are_one_line_errors(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message) as info:
         ConsoleSink(**kwargs)

@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 import pytest
 
-CHILD = r'''
+CHILD = r"""
 import json, sys, threading, time
 from dataclasses import dataclass
 from bussdcc.message import Message
@@ -59,7 +59,7 @@ if len(sys.argv) > 7:
     with open(sys.argv[7], "w") as f:
         json.dump({"elapsed": elapsed, "worst_emit": max(worst), "stop_time": stop_time,
                    "dropped": sink.dropped, "written": sink.written}, f)
-'''
+"""
 
 
 @pytest.fixture
@@ -72,9 +72,10 @@ def child(tmp_path: Path) -> Path:
 def test_many_threads_real_pipe_every_line_is_one_whole_event(child: Path) -> None:
     threads, per_thread = 16, 2000
     proc = subprocess.run(
-        [sys.executable, str(child), str(threads), str(per_thread), "300", "json", "1000000",
-         "10"],
-        capture_output=True, timeout=120, check=False,
+        [sys.executable, str(child), str(threads), str(per_thread), "300", "json", "1000000", "10"],
+        capture_output=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr.decode()
     seqs: dict[int, list[int]] = {}
@@ -94,9 +95,9 @@ def test_unread_pipe_does_not_slow_emitters_beyond_the_bound(child: Path, tmp_pa
     result, errors = tmp_path / "result.json", tmp_path / "stderr.txt"
     with open(errors, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, str(child), "4", "50000", "200", "json", "1000", "0.5",
-             str(result)],
-            stdout=subprocess.PIPE, stderr=err,
+            [sys.executable, str(child), "4", "50000", "200", "json", "1000", "0.5", str(result)],
+            stdout=subprocess.PIPE,
+            stderr=err,
         )
         try:
             code = proc.wait(timeout=60)  # stdout is never read
@@ -117,13 +118,12 @@ def test_unread_pipe_does_not_slow_emitters_beyond_the_bound(child: Path, tmp_pa
     assert "output blocked at shutdown" in report[0]
 
 
-def test_slow_reader_sees_a_drop_notice_where_events_were_lost(
-    child: Path, tmp_path: Path
-) -> None:
+def test_slow_reader_sees_a_drop_notice_where_events_were_lost(child: Path, tmp_path: Path) -> None:
     result = tmp_path / "result.json"
     proc = subprocess.Popen(
         [sys.executable, str(child), "2", "20000", "200", "json", "100", "5", str(result)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     assert proc.stdout is not None
     time.sleep(1.0)  # let the pipe fill and the buffer overflow, then read everything
@@ -144,7 +144,8 @@ def test_reader_going_away_does_not_stop_the_runtime(child: Path, tmp_path: Path
     result = tmp_path / "result.json"
     proc = subprocess.Popen(
         [sys.executable, str(child), "2", "100000", "10", "json", "1000", "1", str(result)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     assert proc.stdout is not None and proc.stderr is not None
     first = proc.stdout.readline()
@@ -184,7 +185,9 @@ def test_auto_on_a_terminal_is_the_human_format(child: Path, no_color: bool) -> 
         env["NO_COLOR"] = "1"
     proc = subprocess.Popen(
         [sys.executable, str(child), "1", "3", "5", "auto", "1000", "2"],
-        stdout=slave, stderr=subprocess.PIPE, env=env,
+        stdout=slave,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     os.close(slave)
     try:

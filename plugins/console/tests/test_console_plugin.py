@@ -7,8 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from bussdcc_framework.settings import Setting, SettingError, Settings
 from bussdcc_framework_console import ConsoleSink, plugin
+
+from bussdcc_framework.settings import Setting, SettingError, Settings
 
 
 def settings(**environ: str) -> Settings:
@@ -29,12 +30,18 @@ def test_defaults_give_the_json_console_on_stdout() -> None:
 
 
 def test_environment_configures_the_sink() -> None:
-    (sink,) = plugin.register_sinks(settings(
-        BUSSDCC_CONSOLE_FORMAT="human", BUSSDCC_CONSOLE_LEVEL="warning",
-        BUSSDCC_CONSOLE_TYPES="Service*, Framework*", BUSSDCC_CONSOLE_EXCLUDE="ServiceStarted",
-        BUSSDCC_CONSOLE_STREAM="stderr", BUSSDCC_CONSOLE_COLOR="never",
-        BUSSDCC_CONSOLE_BUFFER="500", BUSSDCC_CONSOLE_FLUSH_TIMEOUT="4m",
-    ))
+    (sink,) = plugin.register_sinks(
+        settings(
+            BUSSDCC_CONSOLE_FORMAT="human",
+            BUSSDCC_CONSOLE_LEVEL="warning",
+            BUSSDCC_CONSOLE_TYPES="Service*, Framework*",
+            BUSSDCC_CONSOLE_EXCLUDE="ServiceStarted",
+            BUSSDCC_CONSOLE_STREAM="stderr",
+            BUSSDCC_CONSOLE_COLOR="never",
+            BUSSDCC_CONSOLE_BUFFER="500",
+            BUSSDCC_CONSOLE_FLUSH_TIMEOUT="4m",
+        )
+    )
     assert isinstance(sink, ConsoleSink)
     assert (sink.format, sink.stream, sink.color, sink.buffer) == ("human", "stderr", "never", 500)
     assert sink.filter.level == 30
@@ -47,11 +54,14 @@ def test_disabled_gives_no_sink() -> None:
     assert list(plugin.register_sinks(settings(BUSSDCC_CONSOLE_ENABLED="no"))) == []
 
 
-@pytest.mark.parametrize("var, value", [
-    ("BUSSDCC_CONSOLE_FORMAT", "xml"),
-    ("BUSSDCC_CONSOLE_LEVEL", "loud"),
-    ("BUSSDCC_CONSOLE_BUFFER", "many"),
-])
+@pytest.mark.parametrize(
+    "var, value",
+    [
+        ("BUSSDCC_CONSOLE_FORMAT", "xml"),
+        ("BUSSDCC_CONSOLE_LEVEL", "loud"),
+        ("BUSSDCC_CONSOLE_BUFFER", "many"),
+    ],
+)
 def test_bad_values_are_setting_errors(var: str, value: str) -> None:
     with pytest.raises(SettingError, match=var):
         settings(**{var: value})
@@ -65,10 +75,15 @@ def test_zero_buffer_is_a_setting_error() -> None:
 def test_bussdcc_run_rejects_a_bad_level_in_one_line() -> None:
     proc = subprocess.run(
         [sys.executable, "-c", "from bussdcc_framework.cli import main; main(['run'])"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={**os.environ, "BUSSDCC_CONSOLE_LEVEL": "loud", "BUSSDCC_PLUGINS": "console"},
     )
     assert proc.returncode == 2
-    expected = ("bussdcc: error: BUSSDCC_CONSOLE_LEVEL='loud' is not valid: expected one of "
-                "debug, info, warning, error, critical")
+    expected = (
+        "bussdcc: error: BUSSDCC_CONSOLE_LEVEL='loud' is not valid: expected one of "
+        "debug, info, warning, error, critical"
+    )
     assert proc.stderr.strip().splitlines() == [expected]

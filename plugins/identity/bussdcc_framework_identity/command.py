@@ -57,10 +57,18 @@ def render_text(identity: SystemIdentityEvent) -> str:
 
 @click.command("identity")
 @click.option("--json", "as_json", is_flag=True, help="Print the event's data as JSON.")
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Filesystem root to read (default: the identity.root setting, /).")
-@click.option("--hide", metavar="FIELDS", default=None,
-              help="Comma-separated fields to withhold (default: the identity.hide setting).")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Filesystem root to read (default: the identity.root setting, /).",
+)
+@click.option(
+    "--hide",
+    metavar="FIELDS",
+    default=None,
+    help="Comma-separated fields to withhold (default: the identity.hide setting).",
+)
 def identity_command(as_json: bool, root: Path | None, hide: str | None) -> None:
     """Print the SystemIdentityEvent the identity service would emit here.
 
@@ -75,7 +83,8 @@ def identity_command(as_json: bool, root: Path | None, hide: str | None) -> None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--hide / BUSSDCC_IDENTITY_HIDE") from None
     if as_json:
-        sys.stdout.write(msgspec.json.format(msgspec.json.encode(as_builtins(identity)),
-                                             indent=2).decode() + "\n")
+        sys.stdout.write(
+            msgspec.json.format(msgspec.json.encode(as_builtins(identity)), indent=2).decode() + "\n"
+        )
     else:
         click.echo(render_text(identity))

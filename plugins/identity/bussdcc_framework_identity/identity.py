@@ -19,6 +19,7 @@ HIDEABLE: tuple[str, ...] = tuple(
     f.name for f in dataclasses.fields(SystemIdentityEvent) if f.name != "hidden"
 )
 
+
 def parse_hide(names: Iterable[str]) -> tuple[str, ...]:
     """Validate ``identity.hide``: known field names only, as a one-line ``ValueError``.
 
@@ -31,17 +32,14 @@ def parse_hide(names: Iterable[str]) -> tuple[str, ...]:
             continue
         if name not in HIDEABLE:
             raise ValueError(
-                f"{raw.strip()!r} is not a field of SystemIdentityEvent; "
-                f"use any of {', '.join(HIDEABLE)}"
+                f"{raw.strip()!r} is not a field of SystemIdentityEvent; use any of {', '.join(HIDEABLE)}"
             )
         if name not in wanted:
             wanted.append(name)
     return tuple(wanted)
 
 
-def software_versions(
-    plugins: Any = None, extra: Mapping[str, str] | None = None
-) -> dict[str, str]:
+def software_versions(plugins: Any = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The kernel, the framework and each loaded plugin distribution, by distribution name.
 
     ``plugins`` is a plugin manager with ``loaded()`` records (the runtime's, when it was

@@ -23,15 +23,34 @@ PLUGIN = "identity"
 @hookimpl
 def register_settings() -> Iterable[Setting]:
     return [
-        Setting(PLUGIN, "enabled", "bool", True,
-                "Run the system identity service (emits SystemIdentityEvent at start and reload)."),
-        Setting(PLUGIN, "root", "path", Path("/"),
-                "Filesystem root the identity is read from (a mounted image, a test tree)."),
-        Setting(PLUGIN, "hide", "list", (),
-                "Fields never emitted nor recorded, e.g. serial,machine_id; any of "
-                + ", ".join(HIDEABLE) + "."),
-        Setting(PLUGIN, "refresh", "duration", 0.0,
-                "Also re-read every so often and emit on change (0: only at start and SIGHUP)."),
+        Setting(
+            PLUGIN,
+            "enabled",
+            "bool",
+            True,
+            "Run the system identity service (emits SystemIdentityEvent at start and reload).",
+        ),
+        Setting(
+            PLUGIN,
+            "root",
+            "path",
+            Path("/"),
+            "Filesystem root the identity is read from (a mounted image, a test tree).",
+        ),
+        Setting(
+            PLUGIN,
+            "hide",
+            "list",
+            (),
+            "Fields never emitted nor recorded, e.g. serial,machine_id; any of " + ", ".join(HIDEABLE) + ".",
+        ),
+        Setting(
+            PLUGIN,
+            "refresh",
+            "duration",
+            0.0,
+            "Also re-read every so often and emit on change (0: only at start and SIGHUP).",
+        ),
     ]
 
 

@@ -19,12 +19,29 @@ from pathlib import Path
 MAX_READ = 64 * 1024
 
 #: Values firmware vendors leave in DMI fields when nobody filled them in.
-DMI_PLACEHOLDERS = frozenset({
-    "", "to be filled by o.e.m.", "to be filled by oem", "system product name",
-    "system manufacturer", "default string", "not applicable", "not specified", "none",
-    "n/a", "na", "oem", "o.e.m.", "undefined", "unknown", "0", "123456789", "type1productname",
-    "type1family",
-})
+DMI_PLACEHOLDERS = frozenset(
+    {
+        "",
+        "to be filled by o.e.m.",
+        "to be filled by oem",
+        "system product name",
+        "system manufacturer",
+        "default string",
+        "not applicable",
+        "not specified",
+        "none",
+        "n/a",
+        "na",
+        "oem",
+        "o.e.m.",
+        "undefined",
+        "unknown",
+        "0",
+        "123456789",
+        "type1productname",
+        "type1family",
+    }
+)
 
 
 def is_real_root(root: Path) -> bool:

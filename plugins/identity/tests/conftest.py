@@ -33,8 +33,10 @@ model name\t: Intel(R) Core(TM) i7-1165G7 @ 2.80GHz
 """
 
 DEBIAN = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\n'
-UBUNTU = ('NAME="Ubuntu"\nVERSION="24.04.1 LTS (Noble Numbat)"\nID=ubuntu\n'
-          'PRETTY_NAME="Ubuntu 24.04.1 LTS"\nVERSION_ID="24.04"\n')
+UBUNTU = (
+    'NAME="Ubuntu"\nVERSION="24.04.1 LTS (Noble Numbat)"\nID=ubuntu\n'
+    'PRETTY_NAME="Ubuntu 24.04.1 LTS"\nVERSION_ID="24.04"\n'
+)
 
 
 def write(root: Path, relative: str, content: str | bytes) -> None:

@@ -16,8 +16,11 @@ from typing import IO, Any
 
 import pytest
 
-BUSSDCC = [sys.executable, "-c",
-           "import sys; from bussdcc_framework.cli import main; sys.exit(main(sys.argv[1:]))"]
+BUSSDCC = [
+    sys.executable,
+    "-c",
+    "import sys; from bussdcc_framework.cli import main; sys.exit(main(sys.argv[1:]))",
+]
 
 
 def env(**extra: str) -> dict[str, str]:
@@ -26,13 +29,12 @@ def env(**extra: str) -> dict[str, str]:
 
 
 def run_cli(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*BUSSDCC, *args], capture_output=True, text=True, timeout=60,
-                          check=False, env=env(**extra))
+    return subprocess.run(
+        [*BUSSDCC, *args], capture_output=True, text=True, timeout=60, check=False, env=env(**extra)
+    )
 
 
-def test_identity_json_prints_what_the_service_would_emit(
-    tmp_path: Path, roots: ModuleType
-) -> None:
+def test_identity_json_prints_what_the_service_would_emit(tmp_path: Path, roots: ModuleType) -> None:
     proc = run_cli("identity", "--json", BUSSDCC_IDENTITY_ROOT=str(roots.pi(tmp_path)))
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
@@ -95,9 +97,13 @@ def _next_identity(lines: queue.Queue[str], deadline: float) -> dict[str, Any]:
 def test_bussdcc_run_re_emits_on_sighup(tmp_path: Path, roots: ModuleType) -> None:
     root = roots.pi(tmp_path)
     proc = subprocess.Popen(
-        [*BUSSDCC, "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=env(BUSSDCC_IDENTITY_ROOT=str(root), BUSSDCC_IDENTITY_HIDE="serial",
-                BUSSDCC_CONSOLE_FORMAT="json"),
+        [*BUSSDCC, "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(
+            BUSSDCC_IDENTITY_ROOT=str(root), BUSSDCC_IDENTITY_HIDE="serial", BUSSDCC_CONSOLE_FORMAT="json"
+        ),
     )
     assert proc.stdout is not None and proc.stderr is not None
     lines = _lines(proc.stdout)

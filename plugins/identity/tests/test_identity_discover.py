@@ -55,9 +55,7 @@ def test_missing_root_is_not_an_error(tmp_path: Path) -> None:
     assert discover(tmp_path / "does" / "not" / "exist").model is None
 
 
-def test_unreadable_sources_are_none_never_an_exception(
-    tmp_path: Path, roots: ModuleType
-) -> None:
+def test_unreadable_sources_are_none_never_an_exception(tmp_path: Path, roots: ModuleType) -> None:
     (tmp_path / "proc" / "device-tree" / "model").mkdir(parents=True)  # a directory
     roots.write(tmp_path, "sys/class/dmi/id/product_name", b"\xff\xfe\x00garbage")  # not UTF-8
     roots.write(tmp_path, "proc/cpuinfo", "Serial\t\t: 0000000000000000\n")  # all zeros

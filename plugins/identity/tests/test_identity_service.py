@@ -8,11 +8,12 @@ from types import ModuleType
 
 import pytest
 from bussdcc.message import SystemReload
+from bussdcc_framework_identity import SystemIdentityService, plugin
+
 from bussdcc_framework.message.system import SystemIdentityEvent
 from bussdcc_framework.runtime import Runtime
 from bussdcc_framework.settings import Setting, SettingError, Settings
 from bussdcc_framework.testing import MemorySink
-from bussdcc_framework_identity import SystemIdentityService, plugin
 
 
 def boot(service: SystemIdentityService) -> tuple[Runtime, MemorySink]:
@@ -54,8 +55,7 @@ def test_reload_re_emits_with_the_new_hostname(tmp_path: Path, roots: ModuleType
         sink.wait_for(SystemIdentityEvent)
         roots.write(root, "proc/sys/kernel/hostname", "renamed-pi\n")
         rt.ctx.emit(SystemReload())
-        renamed = sink.wait_for(lambda m: isinstance(m, SystemIdentityEvent)
-                                and m.hostname == "renamed-pi")
+        renamed = sink.wait_for(lambda m: isinstance(m, SystemIdentityEvent) and m.hostname == "renamed-pi")
         assert rt.ctx.state.get("system.identity") == renamed
         assert [i.hostname for i in identities(sink)] == ["greenhouse-pi", "renamed-pi"]
     finally:
@@ -82,8 +82,9 @@ def test_refresh_emits_only_on_change(tmp_path: Path, roots: ModuleType) -> None
         time.sleep(0.3)
         assert len(identities(sink)) == 1  # nothing changed: nothing emitted
         roots.write(root, "proc/device-tree/model", b"Raspberry Pi 5 Model B Rev 1.0\x00")
-        sink.wait_for(lambda m: isinstance(m, SystemIdentityEvent)
-                      and m.model == "Raspberry Pi 5 Model B Rev 1.0")
+        sink.wait_for(
+            lambda m: isinstance(m, SystemIdentityEvent) and m.model == "Raspberry Pi 5 Model B Rev 1.0"
+        )
         assert len(identities(sink)) == 2
     finally:
         rt.shutdown("test")
@@ -95,9 +96,13 @@ def settings(**environ: str) -> Settings:
 
 
 def test_register_services_from_settings(tmp_path: Path) -> None:
-    (service,) = plugin.register_services(settings(
-        BUSSDCC_IDENTITY_ROOT=str(tmp_path), BUSSDCC_IDENTITY_HIDE="serial, machine-id",
-        BUSSDCC_IDENTITY_REFRESH="10m"))
+    (service,) = plugin.register_services(
+        settings(
+            BUSSDCC_IDENTITY_ROOT=str(tmp_path),
+            BUSSDCC_IDENTITY_HIDE="serial, machine-id",
+            BUSSDCC_IDENTITY_REFRESH="10m",
+        )
+    )
     assert isinstance(service, SystemIdentityService)
     assert service.root == tmp_path and service.hide == ("serial", "machine_id")
     assert service.refresh == 600.0 == service.interval

@@ -26,19 +26,40 @@ def register_settings() -> Iterable[Setting]:
         Setting(PLUGIN, "dir", "path", "events", "Directory of the recording."),
         Setting(PLUGIN, "interval", "duration", 600.0, "Start a new segment file every interval."),
         Setting(PLUGIN, "max_size", "size", 0, "Also start a new segment at this size (0: no limit)."),
-        Setting(PLUGIN, "retention_age", "duration", 0.0,
-                "Delete segments older than this (0: keep forever)."),
-        Setting(PLUGIN, "retention_size", "size", 0,
-                "Delete the oldest segments beyond this total size (0: no limit)."),
+        Setting(
+            PLUGIN, "retention_age", "duration", 0.0, "Delete segments older than this (0: keep forever)."
+        ),
+        Setting(
+            PLUGIN,
+            "retention_size",
+            "size",
+            0,
+            "Delete the oldest segments beyond this total size (0: no limit).",
+        ),
         Setting(PLUGIN, "compress", "bool", False, "Gzip closed segments (.jsonl.gz)."),
-        Setting(PLUGIN, "flush", "str", "interval",
-                "interval: to the OS every 0.5 s; line: after each event; fsync: also to disk.",
-                choices=FLUSH_MODES),
-        Setting(PLUGIN, "queue_size", "int", DEFAULT_QUEUE_SIZE,
-                "Events waiting for the writer before jsonl.overflow applies."),
-        Setting(PLUGIN, "overflow", "str", "block",
-                "When the queue is full: block the emitter, or drop and report.",
-                choices=OVERFLOW_MODES),
+        Setting(
+            PLUGIN,
+            "flush",
+            "str",
+            "interval",
+            "interval: to the OS every 0.5 s; line: after each event; fsync: also to disk.",
+            choices=FLUSH_MODES,
+        ),
+        Setting(
+            PLUGIN,
+            "queue_size",
+            "int",
+            DEFAULT_QUEUE_SIZE,
+            "Events waiting for the writer before jsonl.overflow applies.",
+        ),
+        Setting(
+            PLUGIN,
+            "overflow",
+            "str",
+            "block",
+            "When the queue is full: block the emitter, or drop and report.",
+            choices=OVERFLOW_MODES,
+        ),
     ]
 
 
@@ -47,9 +68,7 @@ def sink_from_settings(settings: Settings) -> JsonlSink:
     values = settings.for_plugin(PLUGIN)
     queue_size = int(values.get("queue_size", DEFAULT_QUEUE_SIZE))
     if queue_size < 1:
-        raise SettingError(
-            f"BUSSDCC_JSONL_QUEUE_SIZE={queue_size} is not valid: expected at least 1 event"
-        )
+        raise SettingError(f"BUSSDCC_JSONL_QUEUE_SIZE={queue_size} is not valid: expected at least 1 event")
     interval = float(values.get("interval", 600.0))
     if interval <= 0:
         raise SettingError(

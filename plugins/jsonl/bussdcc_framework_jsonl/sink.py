@@ -34,6 +34,7 @@ DEFAULT_FLUSH_INTERVAL = 0.5
 #: At most one ``RecordingBackpressure`` report per this many seconds while emitters wait.
 BACKPRESSURE_REPORT_INTERVAL = 10.0
 
+
 class JsonlSink:
     """Write every event to ``root/YYYY-MM-DD/HH-MM-SS.jsonl`` segments of ``interval`` seconds.
 
@@ -64,16 +65,20 @@ class JsonlSink:
     ) -> None:
         _check(interval > 0, f"interval={interval!r}: expected seconds > 0, e.g. 600")
         _check(max_size is None or max_size > 0, f"max_size={max_size!r}: expected bytes > 0")
-        _check(retention_age is None or retention_age > 0,
-               f"retention_age={retention_age!r}: expected seconds > 0")
-        _check(retention_size is None or retention_size > 0,
-               f"retention_size={retention_size!r}: expected bytes > 0")
+        _check(
+            retention_age is None or retention_age > 0,
+            f"retention_age={retention_age!r}: expected seconds > 0",
+        )
+        _check(
+            retention_size is None or retention_size > 0,
+            f"retention_size={retention_size!r}: expected bytes > 0",
+        )
         _check(flush in FLUSH_MODES, f"flush={flush!r}: expected one of {', '.join(FLUSH_MODES)}")
-        _check(0 < flush_interval <= 1.0,
-               f"flush_interval={flush_interval!r}: expected seconds in (0, 1]")
+        _check(0 < flush_interval <= 1.0, f"flush_interval={flush_interval!r}: expected seconds in (0, 1]")
         _check(queue_size >= 1, f"queue_size={queue_size!r}: expected at least 1")
-        _check(overflow in OVERFLOW_MODES,
-               f"overflow={overflow!r}: expected one of {', '.join(OVERFLOW_MODES)}")
+        _check(
+            overflow in OVERFLOW_MODES, f"overflow={overflow!r}: expected one of {', '.join(OVERFLOW_MODES)}"
+        )
         self.root = Path(root)
         self.interval = float(interval)
         self.max_size = max_size
@@ -165,10 +170,12 @@ class JsonlSink:
             first = type(evt.payload) not in self._unencodable_types
             self._unencodable_types.add(type(evt.payload))
         if first:
-            self._reports.append((
-                RecordingError(path=str(self.root), operation="encode", error=str(exc)),
-                f"bussdcc jsonl: {exc}; events of {type_name(type(evt.payload))} are not recorded",
-            ))
+            self._reports.append(
+                (
+                    RecordingError(path=str(self.root), operation="encode", error=str(exc)),
+                    f"bussdcc jsonl: {exc}; events of {type_name(type(evt.payload))} are not recorded",
+                )
+            )
             self._wake.set()
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -317,5 +324,3 @@ class JsonlSink:
 def _check(ok: bool, problem: str) -> None:
     if not ok:
         raise ValueError(f"JsonlSink: {problem}")
-
-

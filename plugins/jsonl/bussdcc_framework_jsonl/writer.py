@@ -291,9 +291,7 @@ class _Compressor:
             self._pending.append(path)
             if self._thread is None or not self._thread.is_alive():
                 self._closing = False
-                self._thread = threading.Thread(
-                    target=self._run, name="bussdcc-jsonl-compress", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name="bussdcc-jsonl-compress", daemon=True)
                 self._thread.start()
             self._cond.notify()
 

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from bussdcc.event import Event
 from bussdcc.message import Message, ProcessError
-from bussdcc_framework.runtime import Runtime
 from bussdcc_framework_jsonl import (
     JsonlSink,
     RecordingBackpressure,
@@ -29,6 +28,8 @@ from bussdcc_framework_jsonl import (
     RecordingResumed,
 )
 from bussdcc_framework_jsonl.plugin import sink_from_settings
+
+from bussdcc_framework.runtime import Runtime
 
 T0 = datetime(2026, 3, 9, 12, 0, 1, 500, tzinfo=UTC)
 
@@ -203,7 +204,9 @@ def test_compression_of_closed_segments(tmp_path: Path, started: Any) -> None:
         sink.handle(evt(i, T0 + timedelta(minutes=i)))
     sink.stop()
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == [
-        "12-00-00.jsonl.gz", "12-01-00.jsonl.gz", "12-02-00.jsonl.gz"
+        "12-00-00.jsonl.gz",
+        "12-01-00.jsonl.gz",
+        "12-02-00.jsonl.gz",
     ]
     assert [r["data"]["n"] for r in records(tmp_path)] == [0, 1, 2]
 
@@ -385,7 +388,8 @@ def test_nested_events_are_recorded_with_their_type(tmp_path: Path, started: Any
     sink.stop()
     (rec,) = records(tmp_path)
     assert rec["data"]["evt"]["type"].endswith(":Sample") and rec["data"]["evt"]["data"] == {
-        "n": 5, "text": "x"
+        "n": 5,
+        "text": "x",
     }
 
 
@@ -404,8 +408,9 @@ def test_bad_arguments_are_clear(tmp_path: Path) -> None:
 
 
 def test_settings_and_hooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bussdcc_framework.plugins import load_settings
     from bussdcc_framework_jsonl import plugin
+
+    from bussdcc_framework.plugins import load_settings
 
     monkeypatch.setenv("BUSSDCC_JSONL_DIR", str(tmp_path))
     monkeypatch.setenv("BUSSDCC_JSONL_INTERVAL", "1m")
@@ -420,7 +425,10 @@ def test_settings_and_hooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert (sink.retention_age, sink.retention_size) == (7 * 86400.0, None)
     assert (sink.flush, sink.overflow, sink.compress) == ("fsync", "drop", True)
     assert set(plugin.register_message_types()) == {
-        RecordingError, RecordingResumed, RecordingDropped, RecordingBackpressure
+        RecordingError,
+        RecordingResumed,
+        RecordingDropped,
+        RecordingBackpressure,
     }
     monkeypatch.setenv("BUSSDCC_JSONL_ENABLED", "false")
     assert plugin.register_sinks(load_settings()) == []
@@ -431,8 +439,9 @@ def test_shim_path_and_bussdcc_run_record(tmp_path: Path) -> None:
 
     assert Shim is JsonlSink
     app = tmp_path / "app.py"
-    app.write_text(textwrap.dedent(
-        """
+    app.write_text(
+        textwrap.dedent(
+            """
         import threading
         from dataclasses import dataclass
         from bussdcc.message import Message
@@ -447,11 +456,14 @@ def test_shim_path_and_bussdcc_run_record(tmp_path: Path) -> None:
                 runtime.shutdown("done")
             threading.Timer(0.5, later).start()
         """
-    ))
+        )
+    )
     rec = tmp_path / "rec"
     out = subprocess.run(
         [str(Path(sys.executable).with_name("bussdcc")), "run", str(app), "--record", str(rec)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, "BUSSDCC_PLUGINS": "jsonl", "BUSSDCC_JSONL_ENABLED": "false"},
     )
     assert out.returncode == 0, out.stderr

@@ -67,6 +67,11 @@ class JsonlSourceFactory:
     ) -> JsonlSource:
         """A ``JsonlSource`` over ``paths``, merged by time."""
         return JsonlSource(
-            list(paths), start=start, end=end, types=types,
-            strict=self.strict, registry=self.registry, codec=self.codec,
+            list(paths),
+            start=start,
+            end=end,
+            types=types,
+            strict=self.strict,
+            registry=self.registry,
+            codec=self.codec,
         )

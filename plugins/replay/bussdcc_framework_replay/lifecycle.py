@@ -17,20 +17,22 @@ from bussdcc.message import Message
 
 from bussdcc_framework import message as framework
 
-LIFECYCLE_TYPES: frozenset[type[Message]] = frozenset({
-    kernel.RuntimeBooting,
-    kernel.RuntimeBooted,
-    kernel.RuntimeShuttingDown,
-    kernel.RuntimeShutdown,
-    kernel.ProcessStarted,
-    kernel.ProcessStopped,
-    kernel.ServiceStarted,
-    kernel.ServiceStopped,
-    kernel.InterfaceStarted,
-    kernel.InterfaceStopped,
-    framework.FrameworkBooted,
-    framework.FrameworkShuttingDown,
-    framework.WebInterfaceStarted,
-    framework.WebInterfaceStopped,
-})
+LIFECYCLE_TYPES: frozenset[type[Message]] = frozenset(
+    {
+        kernel.RuntimeBooting,
+        kernel.RuntimeBooted,
+        kernel.RuntimeShuttingDown,
+        kernel.RuntimeShutdown,
+        kernel.ProcessStarted,
+        kernel.ProcessStopped,
+        kernel.ServiceStarted,
+        kernel.ServiceStopped,
+        kernel.InterfaceStarted,
+        kernel.InterfaceStopped,
+        framework.FrameworkBooted,
+        framework.FrameworkShuttingDown,
+        framework.WebInterfaceStarted,
+        framework.WebInterfaceStopped,
+    }
+)
 """The types ``ReplayRuntime`` skips by default (pass ``skip_types=`` to change)."""

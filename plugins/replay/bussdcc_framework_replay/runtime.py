@@ -106,9 +106,7 @@ class ReplayRuntime(Runtime):
     ) -> None:
         replay_clock = clock if clock is not None else ReplayClock()
         if not isinstance(replay_clock, KernelReplayClock):
-            raise TypeError(
-                f"ReplayRuntime needs a bussdcc ReplayClock, not {type(replay_clock).__name__}"
-            )
+            raise TypeError(f"ReplayRuntime needs a bussdcc ReplayClock, not {type(replay_clock).__name__}")
         _check_speed(speed)
         super().__init__(clock=replay_clock, events=events, state=state)
         self._replay_clock = replay_clock
@@ -148,9 +146,7 @@ class ReplayRuntime(Runtime):
     def run(self) -> None:
         """Replay the added sources at ``self.speed``; return when they are exhausted."""
         if not self._sources:
-            raise RuntimeError(
-                "ReplayRuntime.run() has no source: call add_source(JsonlSource(path)) first"
-            )
+            raise RuntimeError("ReplayRuntime.run() has no source: call add_source(JsonlSource(path)) first")
         self.replay()
 
     def replay(
@@ -201,9 +197,7 @@ class ReplayRuntime(Runtime):
         hold: bool = False,
     ) -> ReplayStats:
         if self.booted:
-            raise RuntimeError(
-                "ReplayRuntime boots itself when the replay starts; do not call boot() first"
-            )
+            raise RuntimeError("ReplayRuntime boots itself when the replay starts; do not call boot() first")
         stats = self.stats = ReplayStats()
         self._stop_replay.clear()
         self._halt = False

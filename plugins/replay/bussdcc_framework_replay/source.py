@@ -96,8 +96,16 @@ class JsonlSource:
                 fstats.skipped_after_end = True
                 continue
             opener = partial(
-                read_file, path, index, codec, stats, fstats,
-                start=start, end=end, keep_type=keep_type, strict=self.strict,
+                read_file,
+                path,
+                index,
+                codec,
+                stats,
+                fstats,
+                start=start,
+                end=end,
+                keep_type=keep_type,
+                strict=self.strict,
                 opened=self._opened,
             )
             segments.append(Segment(index=index, start=first, open=opener))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bussdcc.event import Event
 from bussdcc.message import Message
+
 from bussdcc_framework.codec import Codec, TypeRegistry, default_registry
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -27,7 +28,7 @@ T0 = datetime(2026, 3, 9, 12, 0, 0, tzinfo=UTC)
 if str(APPS) not in sys.path:
     sys.path.insert(0, str(APPS))
 
-from greenhouse.messages import PumpFault, SoilMoisture, WateringStarted, Zone
+from greenhouse.messages import PumpFault, SoilMoisture, WateringStarted, Zone  # noqa: E402
 
 __all__ = ["PumpFault", "SoilMoisture", "WateringStarted", "Zone"]
 
@@ -83,5 +84,10 @@ def bussdcc(
     """Run the real ``bussdcc`` command (``python -m bussdcc_framework``) and capture it."""
     return subprocess.run(
         [sys.executable, "-m", "bussdcc_framework", *args],
-        capture_output=True, text=True, check=False, timeout=timeout, cwd=cwd, env=cli_env(**env),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+        cwd=cwd,
+        env=cli_env(**env),
     )

@@ -18,19 +18,28 @@ from replay_helpers import CODEC, ORIGINAL, bussdcc, cli_env, readings, registry
 
 from bussdcc_framework.codec import type_name
 
-REASONS = ("bad_json", "missing_key", "bad_type_name", "unknown_type", "invalid_data",
-           "bad_time", "torn_line")
+REASONS = (
+    "bad_json",
+    "missing_key",
+    "bad_type_name",
+    "unknown_type",
+    "invalid_data",
+    "bad_time",
+    "torn_line",
+)
 
 
 def recorded_types(root: Path) -> list[str]:
-    return [json.loads(line)["type"] for path in sorted(root.rglob("*.jsonl"))
-            for line in path.read_text().splitlines()]
+    return [
+        json.loads(line)["type"]
+        for path in sorted(root.rglob("*.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
 
 
 def test_replay_of_an_original_log_with_import_and_record(tmp_path: Path) -> None:
     out = tmp_path / "again"
-    result = bussdcc("replay", str(ORIGINAL), "--speed", "0", "--import", "greenhouse",
-                     "--record", str(out))
+    result = bussdcc("replay", str(ORIGINAL), "--speed", "0", "--import", "greenhouse", "--record", str(out))
 
     assert result.returncode == 0, result.stderr
     summary = result.stderr
@@ -44,9 +53,11 @@ def test_replay_of_an_original_log_with_import_and_record(tmp_path: Path) -> Non
     types = recorded_types(out)
     short = [t.rpartition(":")[2] for t in types]
     assert short.count("RuntimeBooting") == 1 and short.count("FrameworkBooted") == 1
-    assert [t for t in types if t.startswith("greenhouse.")] == [
-        "greenhouse.messages:SoilMoisture"] * 3 + ["greenhouse.messages:WateringStarted",
-        "greenhouse.messages:SoilMoisture", "greenhouse.messages:PumpFault"]
+    assert [t for t in types if t.startswith("greenhouse.")] == ["greenhouse.messages:SoilMoisture"] * 3 + [
+        "greenhouse.messages:WateringStarted",
+        "greenhouse.messages:SoilMoisture",
+        "greenhouse.messages:PumpFault",
+    ]
     assert short.count("SystemIdentityEvent") == 1
 
 
@@ -61,8 +72,7 @@ def test_unknown_application_types_are_skipped_with_a_hint(tmp_path: Path) -> No
 
 def test_app_registers_types_and_runs_its_processes(tmp_path: Path) -> None:
     out = tmp_path / "again"
-    result = bussdcc("replay", str(ORIGINAL), "--speed", "0", "--app", "greenhouse.app",
-                     "--record", str(out))
+    result = bussdcc("replay", str(ORIGINAL), "--speed", "0", "--app", "greenhouse.app", "--record", str(out))
 
     assert result.returncode == 0, result.stderr
     assert "replayed 7 events" in result.stderr
@@ -70,8 +80,7 @@ def test_app_registers_types_and_runs_its_processes(tmp_path: Path) -> None:
 
 
 def test_strict_stops_with_one_line_naming_file_and_line() -> None:
-    result = bussdcc("replay", str(ORIGINAL), "--speed", "0", "--import", "greenhouse",
-                     "--strict")
+    result = bussdcc("replay", str(ORIGINAL), "--speed", "0", "--import", "greenhouse", "--strict")
 
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
@@ -109,8 +118,16 @@ def test_replay_does_not_record_into_the_log_it_reads(tmp_path: Path) -> None:
 
 
 def test_console_plugin_sees_replayed_events(tmp_path: Path) -> None:
-    result = bussdcc("replay", str(ORIGINAL), "--speed", "0", "--import", "greenhouse",
-                     BUSSDCC_CONSOLE_ENABLED="true", BUSSDCC_CONSOLE_FORMAT="json")
+    result = bussdcc(
+        "replay",
+        str(ORIGINAL),
+        "--speed",
+        "0",
+        "--import",
+        "greenhouse",
+        BUSSDCC_CONSOLE_ENABLED="true",
+        BUSSDCC_CONSOLE_FORMAT="json",
+    )
 
     assert result.returncode == 0, result.stderr
     printed = [json.loads(line)["type"] for line in result.stdout.splitlines()]
@@ -136,10 +153,19 @@ def application_records(root: Path) -> list[tuple[str, object]]:
 
 def test_replay_with_the_identity_plugin_shows_only_the_recorded_identity(tmp_path: Path) -> None:
     out = tmp_path / "again"
-    result = bussdcc("replay", str(ORIGINAL), "--speed", "0", "--import", "greenhouse",
-                     "--record", str(out),
-                     BUSSDCC_PLUGINS="replay,identity,jsonl,console",
-                     BUSSDCC_CONSOLE_ENABLED="true", BUSSDCC_CONSOLE_FORMAT="json")
+    result = bussdcc(
+        "replay",
+        str(ORIGINAL),
+        "--speed",
+        "0",
+        "--import",
+        "greenhouse",
+        "--record",
+        str(out),
+        BUSSDCC_PLUGINS="replay,identity,jsonl,console",
+        BUSSDCC_CONSOLE_ENABLED="true",
+        BUSSDCC_CONSOLE_FORMAT="json",
+    )
 
     assert result.returncode == 0, result.stderr
     printed = [json.loads(line) for line in result.stdout.splitlines()]
@@ -175,10 +201,19 @@ def test_an_app_with_its_own_plugin_runtime_replays_without_the_plugins_services
         "runtime = Runtime.from_plugins()\n"
         "runtime.add_process(Counter())\n"
     )
-    result = bussdcc("replay", str(ORIGINAL), "--speed", "0", "--import", "greenhouse",
-                     "--app", str(app),
-                     BUSSDCC_PLUGINS="replay,identity,console",
-                     BUSSDCC_CONSOLE_ENABLED="true", BUSSDCC_CONSOLE_FORMAT="json")
+    result = bussdcc(
+        "replay",
+        str(ORIGINAL),
+        "--speed",
+        "0",
+        "--import",
+        "greenhouse",
+        "--app",
+        str(app),
+        BUSSDCC_PLUGINS="replay,identity,console",
+        BUSSDCC_CONSOLE_ENABLED="true",
+        BUSSDCC_CONSOLE_FORMAT="json",
+    )
 
     assert result.returncode == 0, result.stderr
     printed = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
@@ -206,14 +241,26 @@ def test_events_info_text_and_json() -> None:
 
 
 def test_events_cat_filters_by_type_and_time(tmp_path: Path) -> None:
-    result = bussdcc("events", "cat", str(ORIGINAL), "--import", "greenhouse",
-                     "--types", "SoilMoisture", "--start", "2026-03-09T12:00:01.5",
-                     "--end", "+4.1s")
+    result = bussdcc(
+        "events",
+        "cat",
+        str(ORIGINAL),
+        "--import",
+        "greenhouse",
+        "--types",
+        "SoilMoisture",
+        "--start",
+        "2026-03-09T12:00:01.5",
+        "--end",
+        "+4.1s",
+    )
 
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(r["time"], r["data"]["percent"]) for r in lines] == [
-        ("2026-03-09T12:00:02.000611+00:00", 41.0), ("2026-03-09T12:00:04.000280+00:00", 37.75)]
+        ("2026-03-09T12:00:02.000611+00:00", 41.0),
+        ("2026-03-09T12:00:04.000280+00:00", 37.75),
+    ]
     # The unknown type and the malformed type name are not SoilMoisture: filtered, not damage.
     assert "skipped 5 damaged line(s)" in result.stderr
     assert "unknown_type" not in result.stderr and "bad_type_name" not in result.stderr
@@ -236,7 +283,8 @@ def test_types_filter_before_decoding_so_strict_ignores_excluded_records(tmp_pat
 
     assert result.returncode == 0, result.stderr
     assert [json.loads(line)["type"] for line in result.stdout.splitlines()] == [
-        "bussdcc.message.runtime:RuntimeBooted"]
+        "bussdcc.message.runtime:RuntimeBooted"
+    ]
     assert "damaged" not in result.stderr
 
     # Outside the time window: not decoded either.
@@ -252,9 +300,12 @@ def test_types_filter_before_decoding_so_strict_ignores_excluded_records(tmp_pat
 
 def test_events_cat_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
     log = write_log(tmp_path / "big.jsonl", readings(range(50000)))
-    cat = subprocess.Popen([sys.executable, "-m", "bussdcc_framework", "events", "cat", str(log),
-                            "--import", "greenhouse"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env())
+    cat = subprocess.Popen(
+        [sys.executable, "-m", "bussdcc_framework", "events", "cat", str(log), "--import", "greenhouse"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )
     assert cat.stdout is not None and cat.stderr is not None
     assert b"SoilMoisture" in cat.stdout.readline()
     cat.stdout.close()
@@ -266,9 +317,21 @@ def test_events_cat_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
 def test_interrupt_stops_the_replay_and_still_prints_the_summary(tmp_path: Path) -> None:
     log = write_log(tmp_path / "slow.jsonl", readings(range(120)))  # two minutes at speed 1
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bussdcc_framework", "replay", str(log), "--speed", "1",
-         "--import", "greenhouse"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
+        [
+            sys.executable,
+            "-m",
+            "bussdcc_framework",
+            "replay",
+            str(log),
+            "--speed",
+            "1",
+            "--import",
+            "greenhouse",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
     )
     time.sleep(2.0)
     proc.send_signal(signal.SIGINT)
@@ -285,9 +348,22 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
 
     main, child = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bussdcc_framework", "replay", str(log), "--speed", "1500",
-         "--import", "greenhouse"],
-        stdin=child, stdout=child, stderr=child, env=cli_env(), close_fds=True,
+        [
+            sys.executable,
+            "-m",
+            "bussdcc_framework",
+            "replay",
+            str(log),
+            "--speed",
+            "1500",
+            "--import",
+            "greenhouse",
+        ],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env=cli_env(),
+        close_fds=True,
     )
     os.close(child)
     seen = b""

@@ -10,13 +10,14 @@ from bussdcc.context import ContextProtocol
 from bussdcc.event import Event
 from bussdcc.message import Message, ProcessError
 from bussdcc.process import Process
-from bussdcc_framework.message import SystemIdentityEvent
-from bussdcc_framework.runtime import Runtime
 from bussdcc_framework_jsonl import JsonlSink
 from bussdcc_framework_replay import JsonlSource, ReplayRuntime
 from greenhouse.app import GreenhouseState
 from greenhouse.messages import PumpFault, SoilMoisture, WateringStarted, Zone
 from replay_helpers import at, registry
+
+from bussdcc_framework.message import SystemIdentityEvent
+from bussdcc_framework.runtime import Runtime
 
 APP_PREFIXES = ("greenhouse.", "bussdcc_framework.message.system:")
 
@@ -42,8 +43,7 @@ def records(root: Path) -> list[dict[str, Any]]:
 
 
 def app_records(root: Path) -> list[tuple[str, str, Any]]:
-    return [(r["time"], r["type"], r["data"]) for r in records(root)
-            if r["type"].startswith(APP_PREFIXES)]
+    return [(r["time"], r["type"], r["data"]) for r in records(root) if r["type"].startswith(APP_PREFIXES)]
 
 
 def record_a_run(root: Path) -> Runtime:
@@ -56,9 +56,15 @@ def record_a_run(root: Path) -> Runtime:
         for i in range(500):
             rt.ctx.emit(SoilMoisture(sensor=f"bed-{i % 3}", percent=30 + (i * 7) % 20 / 2))
             if i % 100 == 0:
-                rt.ctx.emit(WateringStarted(zone=Zone.SOUTH, seconds=i // 10 + 1,
-                                            planned_at=at(i), tags=("auto", str(i)),
-                                            extra={"i": i, "nested": {"ok": True}}))
+                rt.ctx.emit(
+                    WateringStarted(
+                        zone=Zone.SOUTH,
+                        seconds=i // 10 + 1,
+                        planned_at=at(i),
+                        tags=("auto", str(i)),
+                        extra={"i": i, "nested": {"ok": True}},
+                    )
+                )
             if i == 250:
                 rt.ctx.emit(PumpFault(code=3, text="dry run"))
     return rt

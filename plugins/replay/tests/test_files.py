@@ -10,8 +10,12 @@ from replay_helpers import readings, write_log
 
 
 def test_directory_is_walked_recursively_in_path_order(tmp_path: Path) -> None:
-    for name in ["2026-03-10/00-00-00.jsonl", "2026-03-09/12-10-00.jsonl",
-                 "2026-03-09/12-00-00.jsonl.gz", "2026-03-09/12-00-00_001.jsonl"]:
+    for name in [
+        "2026-03-10/00-00-00.jsonl",
+        "2026-03-09/12-10-00.jsonl",
+        "2026-03-09/12-00-00.jsonl.gz",
+        "2026-03-09/12-00-00_001.jsonl",
+    ]:
         write_log(tmp_path / name, readings([1]))
     (tmp_path / "2026-03-09" / "notes.txt").write_text("not a log")
     (tmp_path / "2026-03-09" / "12-20-00.jsonl.gz.tmp").write_bytes(b"partial")
@@ -48,5 +52,5 @@ def test_a_path_given_twice_is_read_once_and_order_of_paths_is_kept(tmp_path: Pa
 
 
 def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="no such file or directory: .*nope"):
+    with pytest.raises(FileNotFoundError, match=r"no such file or directory: .*nope"):
         discover([tmp_path / "nope"])

@@ -9,9 +9,8 @@ import threading
 import time
 from pathlib import Path
 
-from replay_helpers import cli_env, readings, write_log
-
 from bussdcc_framework_replay import JsonlSource, ReplayRuntime
+from replay_helpers import cli_env, readings, write_log
 
 
 def test_hold_keeps_the_runtime_booted_until_stop_replay(tmp_path: Path) -> None:
@@ -20,9 +19,7 @@ def test_hold_keeps_the_runtime_booted_until_stop_replay(tmp_path: Path) -> None
     held = threading.Event()
     runtime.on_hold = held.set
     result: list[object] = []
-    worker = threading.Thread(
-        target=lambda: result.append(runtime.replay(JsonlSource(log), hold=True))
-    )
+    worker = threading.Thread(target=lambda: result.append(runtime.replay(JsonlSource(log), hold=True)))
     worker.start()
     assert held.wait(10), "the replay never reached its last event"
     assert runtime.booted and worker.is_alive()  # still serving after the last event
@@ -38,9 +35,22 @@ def test_hold_keeps_the_runtime_booted_until_stop_replay(tmp_path: Path) -> None
 def test_cli_hold_waits_for_ctrl_c_and_exits_zero(tmp_path: Path) -> None:
     log = write_log(tmp_path / "log.jsonl", readings(range(3)))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bussdcc_framework", "replay", str(log), "--speed", "0",
-         "--hold", "--import", "greenhouse"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
+        [
+            sys.executable,
+            "-m",
+            "bussdcc_framework",
+            "replay",
+            str(log),
+            "--speed",
+            "0",
+            "--hold",
+            "--import",
+            "greenhouse",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
     )
     assert proc.stderr is not None
     seen = []

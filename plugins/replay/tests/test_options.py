@@ -6,25 +6,29 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from bussdcc_framework.plugins import load_plugins
 from bussdcc_framework_replay import JsonlSource
 from bussdcc_framework_replay.cli.timeparse import parse_bound
 from bussdcc_framework_replay.factory import JsonlSourceFactory
 from replay_helpers import ORIGINAL, ORIGINAL_LOG, readings, registry, write_log
 
+from bussdcc_framework.plugins import load_plugins
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("+90", timedelta(seconds=90)),
-    ("90s", timedelta(seconds=90)),
-    ("5m", timedelta(minutes=5)),
-    ("+1h30m", timedelta(hours=1, minutes=30)),
-    ("250ms", timedelta(milliseconds=250)),
-    ("+1.5m", timedelta(seconds=90)),
-    ("2026-03-09", datetime(2026, 3, 9, tzinfo=UTC)),
-    ("2026-03-09 12:00:01", datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC)),
-    ("2026-03-09T12:00:00Z", datetime(2026, 3, 9, 12, tzinfo=UTC)),
-    ("2026-03-09T13:00:00+01:00", datetime(2026, 3, 9, 12, tzinfo=UTC)),
-])
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("+90", timedelta(seconds=90)),
+        ("90s", timedelta(seconds=90)),
+        ("5m", timedelta(minutes=5)),
+        ("+1h30m", timedelta(hours=1, minutes=30)),
+        ("250ms", timedelta(milliseconds=250)),
+        ("+1.5m", timedelta(seconds=90)),
+        ("2026-03-09", datetime(2026, 3, 9, tzinfo=UTC)),
+        ("2026-03-09 12:00:01", datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC)),
+        ("2026-03-09T12:00:00Z", datetime(2026, 3, 9, 12, tzinfo=UTC)),
+        ("2026-03-09T13:00:00+01:00", datetime(2026, 3, 9, 12, tzinfo=UTC)),
+    ],
+)
 def test_time_bounds(text: str, expected: object) -> None:
     assert parse_bound(text) == expected
 

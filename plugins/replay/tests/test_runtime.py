@@ -20,25 +20,29 @@ from bussdcc.message import (
 )
 from bussdcc.process import Process
 from bussdcc.service import Service
-from bussdcc_framework.message import FrameworkBooted, FrameworkShuttingDown
-from bussdcc_framework.runtime import ReplayRuntime as ShimmedReplayRuntime
-from bussdcc_framework import hookimpl
-from bussdcc_framework.testing import MemorySink, isolated_plugin_manager
 from bussdcc_framework_replay import JsonlSource, ReplayRuntime
 from replay_helpers import SoilMoisture, at, event, readings, registry, write_log
 
+from bussdcc_framework import hookimpl
+from bussdcc_framework.message import FrameworkBooted, FrameworkShuttingDown
+from bussdcc_framework.runtime import ReplayRuntime as ShimmedReplayRuntime
+from bussdcc_framework.testing import MemorySink, isolated_plugin_manager
+
 
 def log_with_lifecycle(path: Path, n: int = 5, step: float = 1.0) -> Path:
-    return write_log(path, [
-        event(0, RuntimeBooting(version="0.42.0")),
-        event(0, RuntimeBooted(version="0.42.0")),
-        event(0, ProcessStarted(process="old")),
-        event(0, FrameworkBooted(version="0.29.0")),
-        *readings([1 + i * step for i in range(n)]),
-        event(1 + n * step, FrameworkShuttingDown(version="0.29.0")),
-        event(1 + n * step, RuntimeShuttingDown(reason=None)),
-        event(1 + n * step, RuntimeShutdown(version="0.42.0")),
-    ])
+    return write_log(
+        path,
+        [
+            event(0, RuntimeBooting(version="0.42.0")),
+            event(0, RuntimeBooted(version="0.42.0")),
+            event(0, ProcessStarted(process="old")),
+            event(0, FrameworkBooted(version="0.29.0")),
+            *readings([1 + i * step for i in range(n)]),
+            event(1 + n * step, FrameworkShuttingDown(version="0.29.0")),
+            event(1 + n * step, RuntimeShuttingDown(reason=None)),
+            event(1 + n * step, RuntimeShutdown(version="0.42.0")),
+        ],
+    )
 
 
 def jsonl(path: Path) -> JsonlSource:
@@ -57,9 +61,17 @@ def test_original_style_add_source_and_run_returns_when_exhausted(tmp_path: Path
     names = [type(p).__name__ for p in sink.payloads]
     # The runtime's own lifecycle once, the recorded one not at all, the readings in between.
     assert names == [
-        "RuntimeBooting", "RuntimeBooted", "FrameworkBooted",
-        "SoilMoisture", "SoilMoisture", "SoilMoisture", "SoilMoisture", "SoilMoisture",
-        "FrameworkShuttingDown", "RuntimeShuttingDown", "RuntimeShutdown",
+        "RuntimeBooting",
+        "RuntimeBooted",
+        "FrameworkBooted",
+        "SoilMoisture",
+        "SoilMoisture",
+        "SoilMoisture",
+        "SoilMoisture",
+        "SoilMoisture",
+        "FrameworkShuttingDown",
+        "RuntimeShuttingDown",
+        "RuntimeShutdown",
     ]
     assert sink.of_type(FrameworkBooted)[0].version != "0.29.0"
     assert not rt.booted
@@ -266,8 +278,7 @@ def test_replay_runtime_composes_plugins_without_their_services(tmp_path: Path) 
     runtime = ReplayRuntime.from_plugins(plugins=isolated_plugin_manager([plugin]))
     assert runtime.services.list() == []  # a replay must not invent live data
     assert runtime.sinks == [plugin.sink]
-    runtime.replay(JsonlSource(write_log(tmp_path / "x.jsonl", readings([1])), registry=registry()),
-                   speed=0)
+    runtime.replay(JsonlSource(write_log(tmp_path / "x.jsonl", readings([1])), registry=registry()), speed=0)
     assert SoilMoisture(sensor="bed-1", percent=1.0) in plugin.seen
     assert SoilMoisture(sensor="bed-1", percent=1.0) in plugin.sink.payloads
     explicit = ReplayRuntime().add_plugins(plugins=isolated_plugin_manager([plugin]), services=True)

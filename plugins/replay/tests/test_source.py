@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from bussdcc.event import Event
 from bussdcc.message import Message, RuntimeBooting
-from bussdcc_framework.codec import default_registry
 from bussdcc_framework_replay import JsonlSource, ReplayDataError
 from replay_helpers import (
     ORIGINAL,
@@ -25,6 +24,8 @@ from replay_helpers import (
     write_log,
 )
 
+from bussdcc_framework.codec import default_registry
+
 
 def source(*paths: object, **options: object) -> JsonlSource:
     return JsonlSource([*paths], registry=registry(), **options)  # type: ignore[arg-type]
@@ -38,8 +39,12 @@ def test_a_file_reads_as_events_with_their_recorded_times(tmp_path: Path) -> Non
     recorded = [
         event(0, RuntimeBooting(version="0.42.0")),
         event(1, SoilMoisture(sensor="bed-1", percent=41.5)),
-        event(2, WateringStarted(zone=Zone.NORTH, seconds=30, planned_at=at(1), tags=("a",),
-                                 extra={"why": ["dry", 1]})),
+        event(
+            2,
+            WateringStarted(
+                zone=Zone.NORTH, seconds=30, planned_at=at(1), tags=("a",), extra={"why": ["dry", 1]}
+            ),
+        ),
         event(3, PumpFault(code=7)),
     ]
     log = write_log(tmp_path / "log.jsonl", recorded)
@@ -59,8 +64,14 @@ def test_directory_segments_are_merged_by_time_with_file_then_line_tie_break(
     replayed = list(source(tmp_path / "a", tmp_path / "b"))
 
     assert [(e.payload.sensor, e.payload.percent) for e in replayed] == [  # type: ignore[attr-defined]
-        ("bed-1", 1), ("b", 2), ("bed-1", 3), ("b", 3), ("b", 4),
-        ("bed-1", 5), ("bed-1", 5), ("b", 5),
+        ("bed-1", 1),
+        ("b", 2),
+        ("bed-1", 3),
+        ("b", 3),
+        ("b", 4),
+        ("bed-1", 5),
+        ("bed-1", 5),
+        ("b", 5),
     ]
     # Given the other way round, the tie-break follows the order of the paths.
     swapped = list(source(tmp_path / "b", tmp_path / "a"))
@@ -89,9 +100,7 @@ def test_gzip_segments_are_read_transparently(tmp_path: Path) -> None:
 
 
 def test_truncated_gzip_keeps_the_records_before_the_damage(tmp_path: Path) -> None:
-    body = b"".join(
-        write_log(tmp_path / "plain.jsonl", readings(range(2000))).read_bytes().splitlines(True)
-    )
+    body = b"".join(write_log(tmp_path / "plain.jsonl", readings(range(2000))).read_bytes().splitlines(True))
     compressed = gzip.compress(body)
     cut = tmp_path / "cut.jsonl.gz"
     cut.write_bytes(compressed[: len(compressed) // 2])
@@ -113,8 +122,13 @@ def test_every_kind_of_damage_is_skipped_counted_and_located() -> None:
 
     assert len(replayed) == 17
     assert dict(src.stats.skipped) == {
-        "bad_json": 1, "missing_key": 1, "bad_type_name": 1, "unknown_type": 1,
-        "invalid_data": 1, "bad_time": 1, "torn_line": 1,
+        "bad_json": 1,
+        "missing_key": 1,
+        "bad_type_name": 1,
+        "unknown_type": 1,
+        "invalid_data": 1,
+        "bad_time": 1,
+        "torn_line": 1,
     }
     assert "12-00-00.jsonl:10: " in src.stats.examples["bad_json"][0]
     assert "12-00-00.jsonl:12: " in src.stats.examples["missing_key"][0]
@@ -168,11 +182,14 @@ def test_segments_starting_after_the_end_are_not_read(tmp_path: Path) -> None:
 
 
 def test_type_patterns_full_name_short_name_and_exclusion(tmp_path: Path) -> None:
-    log = write_log(tmp_path / "x.jsonl", [
-        event(0, RuntimeBooting(version="1")),
-        event(1, SoilMoisture(sensor="a", percent=1)),
-        event(2, PumpFault(code=1)),
-    ])
+    log = write_log(
+        tmp_path / "x.jsonl",
+        [
+            event(0, RuntimeBooting(version="1")),
+            event(1, SoilMoisture(sensor="a", percent=1)),
+            event(2, PumpFault(code=1)),
+        ],
+    )
 
     def kinds(*patterns: str) -> list[str]:
         return [type(e.payload).__name__ for e in source(log, types=patterns)]
@@ -206,8 +223,7 @@ def test_filtered_records_are_not_decoded_nor_counted_as_damaged(tmp_path: Path)
     # Without the filters, the same lines are damage.
     unfiltered = source(log)
     assert percents(list(unfiltered)) == [1]
-    assert dict(unfiltered.stats.skipped) == {
-        "unknown_type": 2, "bad_type_name": 1, "invalid_data": 1}
+    assert dict(unfiltered.stats.skipped) == {"unknown_type": 2, "bad_type_name": 1, "invalid_data": 1}
 
 
 def test_type_filter_judges_an_alias_by_its_class(tmp_path: Path) -> None:

@@ -21,11 +21,25 @@ SERVING = re.compile(r"bussdcc web: serving on (http://\S+?)/(?:\?token=(\S+))?$
 
 def test_web_plugin_serves_the_replayed_events(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bussdcc_framework", "replay", str(ORIGINAL), "--speed", "0",
-         "--hold", "--import", "greenhouse"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-        env=cli_env(BUSSDCC_PLUGINS="replay,identity,web", BUSSDCC_WEB_PORT="0",
-                    BUSSDCC_WEB_HOST="127.0.0.1"),
+        [
+            sys.executable,
+            "-m",
+            "bussdcc_framework",
+            "replay",
+            str(ORIGINAL),
+            "--speed",
+            "0",
+            "--hold",
+            "--import",
+            "greenhouse",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=cli_env(
+            BUSSDCC_PLUGINS="replay,identity,web", BUSSDCC_WEB_PORT="0", BUSSDCC_WEB_HOST="127.0.0.1"
+        ),
     )
     assert proc.stderr is not None
     lines: list[str] = []
@@ -62,8 +76,11 @@ def test_web_plugin_serves_the_replayed_events(tmp_path: Path) -> None:
     events = body["events"]
     types = [e["type"] for e in events]
     # Every replayed application record is there, with its recorded time and data.
-    readings = [(e["time"], e["data"]["sensor"], e["data"]["percent"])
-                for e in events if e["type"] == "greenhouse.messages:SoilMoisture"]
+    readings = [
+        (e["time"], e["data"]["sensor"], e["data"]["percent"])
+        for e in events
+        if e["type"] == "greenhouse.messages:SoilMoisture"
+    ]
     assert readings == [
         ("2026-03-09T12:00:01.000317+00:00", "bed-1", 41.5),
         ("2026-03-09T12:00:01.000544+00:00", "bed-2", 38.25),
@@ -72,6 +89,5 @@ def test_web_plugin_serves_the_replayed_events(tmp_path: Path) -> None:
     ]
     assert types.count("greenhouse.messages:WateringStarted") == 1
     assert types.count("greenhouse.messages:PumpFault") == 1
-    identities = [e for e in events
-                  if e["type"] == "bussdcc_framework.message.system:SystemIdentityEvent"]
+    identities = [e for e in events if e["type"] == "bussdcc_framework.message.system:SystemIdentityEvent"]
     assert [e["data"]["hostname"] for e in identities] == ["greenhouse-pi"]  # the recorded one

@@ -56,12 +56,19 @@ def _json_errors(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> Any:
         if not request.path.startswith("/api"):
             return exc
-        names = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 413: "request_too_large",
-                 415: "unsupported_media_type"}
+        names = {
+            400: "bad_request",
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "request_too_large",
+            415: "unsupported_media_type",
+        }
         code = exc.code or 500
-        response: Response = jsonify({"error": names.get(code, "http_error"),
-                                      "detail": exc.description or exc.name})
+        response: Response = jsonify(
+            {"error": names.get(code, "http_error"), "detail": exc.description or exc.name}
+        )
         response.status_code = code
         return response
 
@@ -80,9 +87,7 @@ def _plugin_routes(interface: WebInterface, app: Flask, ctx: ContextProtocol) ->
         pm.collect_by_plugin("register_routes", app=app, ctx=ctx)
         # The manager reports a plugin's failure once, however often the hook is called: take
         # every register_routes line it holds, so a rebuilt app shows them too.
-        interface.route_errors = [
-            line for line in pm.problems if "failed in hook register_routes:" in line
-        ]
+        interface.route_errors = [line for line in pm.problems if "failed in hook register_routes:" in line]
     interface.plugin_pages = plugin_pages(app)
 
 
@@ -105,5 +110,7 @@ def plugin_pages(app: Flask) -> list[dict[str, str]]:
         name = parts[2]
         if name not in found or (len(path), path) < (len(found[name]), found[name]):
             found[name] = path
-    return [{"name": name, "url": found[name], "label": name.replace("-", " ").replace("_", " ")
-             .capitalize()} for name in sorted(found)]
+    return [
+        {"name": name, "url": found[name], "label": name.replace("-", " ").replace("_", " ").capitalize()}
+        for name in sorted(found)
+    ]

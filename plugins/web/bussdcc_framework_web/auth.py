@@ -89,15 +89,21 @@ def install(app: Flask, config: WebConfig) -> None:
         is_api = request.path.startswith("/api/") or request.path == "/api"
         page = not is_api and request.method == "GET" and request.accept_mimetypes.accept_html
         if not host_allowed(config, request.host):
-            return _refuse(403, "host_not_allowed",
-                           f"Host {request.host!r} is not a loopback name; set web.token to "
-                           "serve other names", page)
+            return _refuse(
+                403,
+                "host_not_allowed",
+                f"Host {request.host!r} is not a loopback name; set web.token to serve other names",
+                page,
+            )
         if request.method not in ("GET", "HEAD", "OPTIONS") and not origin_allowed(
             config, request.headers.get("Origin"), request.scheme, request.host
         ):
-            return _refuse(403, "origin_not_allowed",
-                           f"Origin {request.headers.get('Origin')!r} may not change this "
-                           "system; add it to web.origins", page)
+            return _refuse(
+                403,
+                "origin_not_allowed",
+                f"Origin {request.headers.get('Origin')!r} may not change this system; add it to web.origins",
+                page,
+            )
         if config.token is None or request.endpoint in PUBLIC_ENDPOINTS:
             return None
         given = bearer(request.headers.get("Authorization"))
@@ -106,8 +112,7 @@ def install(app: Flask, config: WebConfig) -> None:
         if token_matches(config.token, given):
             return None
         reason = "access token required" if given is None else "access token is wrong"
-        return _refuse(401, "unauthorized",
-                       f"{reason}: send Authorization: Bearer <token>", page)
+        return _refuse(401, "unauthorized", f"{reason}: send Authorization: Bearer <token>", page)
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -21,20 +21,50 @@ DEFAULT_PORT = 5000
 def declared_settings() -> list[Setting]:
     """Every ``web.*`` setting (``BUSSDCC_WEB_<NAME>`` in the environment)."""
     return [
-        Setting(PLUGIN, "enabled", "bool", True,
-                "Add the web interface to plugin-composed runtimes (bussdcc run)."),
-        Setting(PLUGIN, "host", "str", DEFAULT_HOST,
-                "Address to bind; anything but loopback requires an access token."),
+        Setting(
+            PLUGIN,
+            "enabled",
+            "bool",
+            True,
+            "Add the web interface to plugin-composed runtimes (bussdcc run).",
+        ),
+        Setting(
+            PLUGIN,
+            "host",
+            "str",
+            DEFAULT_HOST,
+            "Address to bind; anything but loopback requires an access token.",
+        ),
         Setting(PLUGIN, "port", "int", DEFAULT_PORT, "TCP port; 0 picks a free one."),
-        Setting(PLUGIN, "token", "str", None,
-                "Access token for pages, API and Socket.IO; generated when binding non-loopback."),
-        Setting(PLUGIN, "origins", "list", (),
-                "Extra origins allowed to open Socket.IO (same-origin is always allowed)."),
+        Setting(
+            PLUGIN,
+            "token",
+            "str",
+            None,
+            "Access token for pages, API and Socket.IO; generated when binding non-loopback.",
+        ),
+        Setting(
+            PLUGIN,
+            "origins",
+            "list",
+            (),
+            "Extra origins allowed to open Socket.IO (same-origin is always allowed).",
+        ),
         Setting(PLUGIN, "history", "int", 1000, "Recent events kept for /api/events and new pages."),
-        Setting(PLUGIN, "client_buffer", "int", 2000,
-                "Events queued per live client before the oldest are dropped."),
-        Setting(PLUGIN, "stall_timeout", "duration", 10.0,
-                "Disconnect a live client whose queue stays full this long."),
+        Setting(
+            PLUGIN,
+            "client_buffer",
+            "int",
+            2000,
+            "Events queued per live client before the oldest are dropped.",
+        ),
+        Setting(
+            PLUGIN,
+            "stall_timeout",
+            "duration",
+            10.0,
+            "Disconnect a live client whose queue stays full this long.",
+        ),
         Setting(PLUGIN, "max_request", "size", 1024 * 1024, "Largest request body accepted."),
         Setting(PLUGIN, "access_log", "bool", False, "Log every HTTP request (tokens redacted)."),
         Setting(PLUGIN, "title", "str", "bussdcc", "Title shown in the page header."),
@@ -82,10 +112,18 @@ class WebConfig:
         values: dict[str, Any] = {}
         if settings is not None:
             web = settings.for_plugin(PLUGIN)
-            mapping = {"host": "host", "port": "port", "token": "token", "origins": "origins",
-                       "history": "history", "client_buffer": "client_buffer",
-                       "stall_timeout": "stall_timeout", "max_request": "max_request_size",
-                       "access_log": "access_log", "title": "title"}
+            mapping = {
+                "host": "host",
+                "port": "port",
+                "token": "token",
+                "origins": "origins",
+                "history": "history",
+                "client_buffer": "client_buffer",
+                "stall_timeout": "stall_timeout",
+                "max_request": "max_request_size",
+                "access_log": "access_log",
+                "title": "title",
+            }
             for key, attr in mapping.items():
                 if key in web and web[key] is not None:
                     values[attr] = web[key]

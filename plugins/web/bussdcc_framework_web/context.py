@@ -44,8 +44,7 @@ def current_interface() -> WebInterface:
         return running[0]
     if not running:
         raise RuntimeError(
-            "no web interface is running: call emit()/current_ctx() inside a route of a "
-            "started WebInterface"
+            "no web interface is running: call emit()/current_ctx() inside a route of a started WebInterface"
         )
     raise RuntimeError(
         f"{len(running)} web interfaces are running; call emit()/current_ctx() inside a "

@@ -96,18 +96,29 @@ def describe(cls: type[Message]) -> TypeSpec:
         tp, nullable = _unwrap_optional(hints.get(field.name, Any))
         kind, choices = _kind(tp)
         has_default, default = _default(field)
-        fields.append(FieldSpec(
-            name=field.name, kind=kind,  # type: ignore[typeddict-item]
-            type=_label(hints.get(field.name, Any)), required=not has_default,
-            nullable=nullable, default=default, choices=choices,
-        ))
+        fields.append(
+            FieldSpec(
+                name=field.name,
+                kind=kind,  # type: ignore[typeddict-item]
+                type=_label(hints.get(field.name, Any)),
+                required=not has_default,
+                nullable=nullable,
+                default=default,
+                choices=choices,
+            )
+        )
     doc = (cls.__doc__ or "").strip()
     if doc.startswith(f"{cls.__name__}("):  # dataclass' generated signature is no help
         doc = ""
     severity = cls.severity
-    return TypeSpec(type=type_name(cls), name=cls.__qualname__, module=cls.__module__,
-                    doc=doc.splitlines()[0] if doc else "",
-                    severity=getattr(severity, "name", str(severity)), fields=fields)
+    return TypeSpec(
+        type=type_name(cls),
+        name=cls.__qualname__,
+        module=cls.__module__,
+        doc=doc.splitlines()[0] if doc else "",
+        severity=getattr(severity, "name", str(severity)),
+        fields=fields,
+    )
 
 
 def _short(exc: Exception) -> str:

@@ -64,9 +64,7 @@ def parse_since(raw: str) -> tuple[float, bool]:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(
-            f"since={raw!r} is neither a sequence number nor an ISO 8601 time"
-        ) from None
+        raise ValueError(f"since={raw!r} is neither a sequence number nor an ISO 8601 time") from None
     if parsed.tzinfo is None:
         raise ValueError(f"since={raw!r} has no UTC offset; add Z or +00:00")
     return parsed.timestamp(), True

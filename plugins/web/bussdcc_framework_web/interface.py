@@ -143,9 +143,12 @@ class WebInterface(Interface):
             self.codec = Codec(self.registry)
             self.records = RecordMaker(self.codec)
         self.hub = PushHub(
-            self._send_batch, self._disconnect_client,
-            capacity=self.config.client_buffer, batch_size=self.config.batch_size,
-            window=self.config.window, stall_timeout=self.config.stall_timeout,
+            self._send_batch,
+            self._disconnect_client,
+            capacity=self.config.client_buffer,
+            batch_size=self.config.batch_size,
+            window=self.config.window,
+            stall_timeout=self.config.stall_timeout,
         )
         self.watcher = StateWatcher(ctx.state, self.hub.publish_state, self.config.state_interval)
         self.app, self.socketio = build_app(self, ctx)
@@ -155,8 +158,11 @@ class WebInterface(Interface):
 
     def start(self, ctx: ContextProtocol) -> None:
         if self.from_plugin and self._application_has_its_own(ctx):
-            print("bussdcc web: the application adds its own WebInterface; the web plugin's "
-                  "is not started (set web.enabled=false to silence this)", file=sys.stderr)
+            print(
+                "bussdcc web: the application adds its own WebInterface; the web plugin's "
+                "is not started (set web.enabled=false to silence this)",
+                file=sys.stderr,
+            )
             return
         self._stop.clear()
         self.config = self.config.with_token_if_exposed()
@@ -165,8 +171,7 @@ class WebInterface(Interface):
         try:
             sock = bind_socket(self.config.host, self.config.port)
         except OSError as exc:
-            ctx.emit(WebInterfaceFailed(host=self.config.host, port=self.config.port,
-                                        error=str(exc)))
+            ctx.emit(WebInterfaceFailed(host=self.config.host, port=self.config.port, error=str(exc)))
             raise
         self._server = ServerThread(app, sock, access_log=self.config.access_log)
         self.host, self.port = self.config.host, self._server.port
@@ -174,8 +179,7 @@ class WebInterface(Interface):
         assert self.hub is not None and self.watcher is not None
         self.hub.start()
         self.watcher.start()
-        self._stats_thread = threading.Thread(target=self._stats_loop, name="bussdcc-web-stats",
-                                              daemon=True)
+        self._stats_thread = threading.Thread(target=self._stats_loop, name="bussdcc-web-stats", daemon=True)
         self._stats_thread.start()
         self._server.start()
         _track(self, True)
@@ -236,17 +240,24 @@ class WebInterface(Interface):
         where = self.url
         if self.config.token_generated:
             print(f"bussdcc web: serving on {where}?token={self.config.token}", file=sys.stderr)
-            print("bussdcc web: an access token was generated for this run (set web.token / "
-                  "BUSSDCC_WEB_TOKEN to choose one); it is printed only once", file=sys.stderr)
+            print(
+                "bussdcc web: an access token was generated for this run (set web.token / "
+                "BUSSDCC_WEB_TOKEN to choose one); it is printed only once",
+                file=sys.stderr,
+            )
         else:
             print(f"bussdcc web: serving on {where}", file=sys.stderr)
         if not is_loopback(self.config.host):
-            print(f"bussdcc web: warning: listening on {format_address(self.host, self.port)}, "
-                  "reachable from other machines; every request needs the access token",
-                  file=sys.stderr)
+            print(
+                f"bussdcc web: warning: listening on {format_address(self.host, self.port)}, "
+                "reachable from other machines; every request needs the access token",
+                file=sys.stderr,
+            )
             if self.config.host in ("0.0.0.0", "::", ""):
-                print(f"bussdcc web: from other machines: http://{socket.gethostname()}:"
-                      f"{self.port}/", file=sys.stderr)
+                print(
+                    f"bussdcc web: from other machines: http://{socket.gethostname()}:{self.port}/",
+                    file=sys.stderr,
+                )
 
     # -- live push plumbing --------------------------------------------------------------
 
@@ -310,6 +321,12 @@ class WebInterface(Interface):
             if hub is None:
                 continue
             now = int(time.time())
-            hub.publish_stats({"second": now - 1, "counts": self.rates.second(now - 1),
-                               "total": self.history.total, "uptime": self.uptime(),
-                               "clients": len(hub.channels())})
+            hub.publish_stats(
+                {
+                    "second": now - 1,
+                    "counts": self.rates.second(now - 1),
+                    "total": self.history.total,
+                    "uptime": self.uptime(),
+                    "clients": len(hub.channels()),
+                }
+            )

@@ -91,8 +91,11 @@ class ClientChannel:
         with self.lock:
             if self.closed or not self.ready or self.inflight >= window:
                 return None
-            if not self.queue and not self.dropped and self.stats is None and not (
-                self.state_changes or self.state_removed
+            if (
+                not self.queue
+                and not self.dropped
+                and self.stats is None
+                and not (self.state_changes or self.state_removed)
             ):
                 return None
             count = min(batch_size, len(self.queue))
@@ -103,8 +106,7 @@ class ClientChannel:
                 batch["stats"] = self.stats
                 self.stats = None
             if self.state_changes or self.state_removed:
-                batch["state"] = {"changes": self.state_changes,
-                                  "removed": sorted(self.state_removed)}
+                batch["state"] = {"changes": self.state_changes, "removed": sorted(self.state_removed)}
                 self.state_changes = {}
                 self.state_removed = set()
             if len(self.queue) < self.capacity // 2:
@@ -119,9 +121,14 @@ class ClientChannel:
 
     def describe(self) -> dict[str, Any]:
         with self.lock:
-            return {"sid": self.sid, "filter": self.filter.describe(), "backlog": len(self.queue),
-                    "inflight": self.inflight, "dropped": self.dropped_total,
-                    "delivered": self.delivered}
+            return {
+                "sid": self.sid,
+                "filter": self.filter.describe(),
+                "backlog": len(self.queue),
+                "inflight": self.inflight,
+                "dropped": self.dropped_total,
+                "delivered": self.delivered,
+            }
 
 
 class PushHub:

@@ -37,12 +37,9 @@ def format_address(host: str, port: int) -> str:
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening socket on ``host:port``, or ``WebBindError`` saying why not."""
     try:
-        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
-                                   flags=socket.AI_PASSIVE)
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        raise WebBindError(
-            errno.EADDRNOTAVAIL, f"cannot resolve web.host {host!r}: {exc.strerror}"
-        ) from None
+        raise WebBindError(errno.EADDRNOTAVAIL, f"cannot resolve web.host {host!r}: {exc.strerror}") from None
     family, _, _, _, address = infos[0]
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -53,9 +50,11 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.close()
         where = format_address(host, port)
         if exc.errno == errno.EADDRINUSE:
-            message = (f"cannot listen on {where}: the address is already in use (another "
-                       "program, or another bussdcc, serves it); choose another with --port "
-                       "or BUSSDCC_WEB_PORT")
+            message = (
+                f"cannot listen on {where}: the address is already in use (another "
+                "program, or another bussdcc, serves it); choose another with --port "
+                "or BUSSDCC_WEB_PORT"
+            )
         elif exc.errno == errno.EACCES:
             message = f"cannot listen on {where}: permission denied (ports below 1024 need root)"
         elif exc.errno == errno.EADDRNOTAVAIL:
@@ -94,8 +93,10 @@ class ServerThread:
         self.host: str = host
         self.port: int = self.server.socket.getsockname()[1]
         self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
-            name=f"bussdcc-web:{self.port}", daemon=True,
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name=f"bussdcc-web:{self.port}",
+            daemon=True,
         )
 
     def start(self) -> None:

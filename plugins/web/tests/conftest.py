@@ -12,9 +12,10 @@ import pytest
 from bussdcc.context import ContextProtocol
 from bussdcc.message import Message, Severity
 from bussdcc.service import Service
+from bussdcc_framework_web import WebInterface
+
 from bussdcc_framework.runtime import Runtime
 from bussdcc_framework.testing import MemorySink
-from bussdcc_framework_web import WebInterface
 
 
 class Mode(Enum):

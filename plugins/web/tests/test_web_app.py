@@ -14,14 +14,15 @@ import pytest
 from bussdcc.event import Event
 from bussdcc.message import Message
 from bussdcc.runtime import Runtime as KernelRuntime
-from bussdcc_framework.codec import Codec, default_registry
-from bussdcc_framework.settings import Settings
 from bussdcc_framework_web import WebInterface, current_ctx, emit
 from bussdcc_framework_web.config import WebConfig, WebConfigError, declared_settings, is_loopback
 from bussdcc_framework_web.filters import EventFilter, FilterError
 from bussdcc_framework_web.history import EventHistory, RateCounter
 from bussdcc_framework_web.push import PushHub
 from bussdcc_framework_web.records import RecordMaker
+
+from bussdcc_framework.codec import Codec, default_registry
+from bussdcc_framework.settings import Settings
 
 TOKEN = "s3cret-token-value"
 
@@ -46,16 +47,22 @@ def test_shim_exports_the_original_names() -> None:
 
 
 def test_entry_point_module_does_not_import_flask() -> None:
-    code = ("import sys, bussdcc_framework_web.plugin as p; p.register_settings(); "
-            "print([m for m in sys.modules if m.split('.')[0] in "
-            "('flask', 'flask_socketio', 'socketio', 'engineio', 'werkzeug')])")
+    code = (
+        "import sys, bussdcc_framework_web.plugin as p; p.register_settings(); "
+        "print([m for m in sys.modules if m.split('.')[0] in "
+        "('flask', 'flask_socketio', 'socketio', 'engineio', 'werkzeug')])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
 def test_settings_configure_the_interface() -> None:
-    env = {"BUSSDCC_WEB_HOST": "0.0.0.0", "BUSSDCC_WEB_PORT": "8123",
-           "BUSSDCC_WEB_TOKEN": TOKEN, "BUSSDCC_WEB_ORIGINS": "http://a.example:1, http://b.example"}
+    env = {
+        "BUSSDCC_WEB_HOST": "0.0.0.0",
+        "BUSSDCC_WEB_PORT": "8123",
+        "BUSSDCC_WEB_TOKEN": TOKEN,
+        "BUSSDCC_WEB_ORIGINS": "http://a.example:1, http://b.example",
+    }
     settings = Settings.from_declarations(declared_settings(), environ=env)
     web = WebInterface.from_settings(settings)
     assert (web.config.host, web.config.port, web.config.token) == ("0.0.0.0", 8123, TOKEN)
@@ -110,7 +117,10 @@ def test_api_events_filters(types: SimpleNamespace) -> None:
     for i in range(5):
         runtime.ctx.emit(types.Ping(count=i))
     runtime.ctx.emit(types.Alarm(text="x"))
-    get = lambda q: client.get("/api/events?" + q)
+
+    def get(q: str) -> Any:
+        return client.get("/api/events?" + q)
+
     assert [e["name"] for e in get("severity=error").get_json()["events"]] == ["Alarm"]
     assert len(get("type=Ping").get_json()["events"]) == 5
     assert len(get("type=Ping&limit=2").get_json()["events"]) == 2
@@ -118,15 +128,22 @@ def test_api_events_filters(types: SimpleNamespace) -> None:
     seq = get("type=Ping").get_json()["events"][2]["seq"]
     assert [e["data"]["count"] for e in get(f"type=Ping&since={seq}").get_json()["events"]] == [3, 4]
     assert get("since=2000-01-01T00:00:00Z").get_json()["events"]
-    for bad, code in [("limit=0", "bad_limit"), ("limit=x", "bad_limit"),
-                      ("severity=loud", "bad_filter"), ("since=yesterday", "bad_since")]:
+    for bad, code in [
+        ("limit=0", "bad_limit"),
+        ("limit=x", "bad_limit"),
+        ("severity=loud", "bad_filter"),
+        ("since=yesterday", "bad_since"),
+    ]:
         response = get(bad)
         assert response.status_code == 400 and response.get_json()["error"] == code, bad
 
 
 def test_emit_validates_and_delivers(types: SimpleNamespace) -> None:
     web, _runtime, client = built(types)
-    post = lambda body: client.post("/api/emit", json=body)
+
+    def post(body: Any) -> Any:
+        return client.post("/api/emit", json=body)
+
     response = post({"type": "Ping", "data": {"count": 3}})
     assert response.status_code == 202
     assert web.history.query(EventFilter.parse("Ping"))[-1]["data"]["count"] == 3
@@ -158,10 +175,18 @@ def test_only_application_and_plugin_types_are_emittable(types: SimpleNamespace)
     module = types.Ping.__module__
     # the application's own types first, in the order it gave them
     assert listed[:3] == [f"{module}:Ping", f"{module}:SetPoint", f"{module}:Alarm"]
-    assert not [t for t in listed if t.split(":")[0].split(".")[0] in ("bussdcc", "bussdcc_framework")
-                or t.startswith("bussdcc_framework_")], listed
-    for name in ("bussdcc.message.runtime:RuntimeShuttingDown", "RuntimeShuttingDown",
-                 "DeviceAttached", "bussdcc_framework.message.web:WebInterfaceFailed"):
+    assert not [
+        t
+        for t in listed
+        if t.split(":")[0].split(".")[0] in ("bussdcc", "bussdcc_framework")
+        or t.startswith("bussdcc_framework_")
+    ], listed
+    for name in (
+        "bussdcc.message.runtime:RuntimeShuttingDown",
+        "RuntimeShuttingDown",
+        "DeviceAttached",
+        "bussdcc_framework.message.web:WebInterfaceFailed",
+    ):
         refused = client.post("/api/emit", json={"type": name, "data": {}})
         assert refused.status_code == 400, name
         body = refused.get_json()
@@ -185,8 +210,11 @@ def test_token_is_required_everywhere(types: SimpleNamespace) -> None:
         refused = client.get(path)
         assert refused.status_code == 401
         assert refused.get_json()["detail"].startswith("access token required")
-        assert client.get(path, headers={"Authorization": "Bearer wrong-token"}).get_json()[
-            "detail"].startswith("access token is wrong")
+        assert (
+            client.get(path, headers={"Authorization": "Bearer wrong-token"})
+            .get_json()["detail"]
+            .startswith("access token is wrong")
+        )
         assert client.get(path, headers=auth).status_code == 200
     # the API never takes the token from the URL (it would end up in logs and history)
     assert client.get(f"/api/state?token={TOKEN}").status_code == 401
@@ -201,11 +229,13 @@ def test_dns_rebinding_and_foreign_origin_are_refused(types: SimpleNamespace) ->
     _web, _runtime, client = built(types)
     rebound = client.get("/api/state", headers={"Host": "evil.example"})
     assert rebound.status_code == 403 and rebound.get_json()["error"] == "host_not_allowed"
-    foreign = client.post("/api/emit", json={"type": "Ping", "data": {"count": 1}},
-                          headers={"Origin": "http://evil.example"})
+    foreign = client.post(
+        "/api/emit", json={"type": "Ping", "data": {"count": 1}}, headers={"Origin": "http://evil.example"}
+    )
     assert foreign.status_code == 403 and foreign.get_json()["error"] == "origin_not_allowed"
-    same = client.post("/api/emit", json={"type": "Ping", "data": {"count": 1}},
-                       headers={"Origin": "http://localhost"})
+    same = client.post(
+        "/api/emit", json={"type": "Ping", "data": {"count": 1}}, headers={"Origin": "http://localhost"}
+    )
     assert same.status_code == 202
 
 
@@ -267,8 +297,10 @@ def _runtime_with(pm: Any) -> KernelRuntime:
     return runtime
 
 
-BAD_LINE = ('bussdcc: plugin "bad" failed in hook register_routes: RuntimeError: boom; '
-            "disable it with BUSSDCC_DISABLE_PLUGINS=bad")
+BAD_LINE = (
+    'bussdcc: plugin "bad" failed in hook register_routes: RuntimeError: boom; '
+    "disable it with BUSSDCC_DISABLE_PLUGINS=bad"
+)
 
 
 def test_plugin_routes_are_collected_and_failures_reported(
@@ -290,9 +322,7 @@ def test_plugin_routes_are_collected_and_failures_reported(
     assert client.get("/api/plugins").get_json()["route_errors"] == [BAD_LINE]
 
 
-def test_plugin_routes_are_traced_and_strict_mode_raises(
-    capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_plugin_routes_are_traced_and_strict_mode_raises(capsys: pytest.CaptureFixture[str]) -> None:
     from bussdcc_framework.plugins import (
         FrameworkPluginManager,
         PluginHookError,
@@ -321,8 +351,7 @@ def test_plugin_pages_are_linked_from_the_navigation() -> None:
     web = WebInterface()
     client = web.create_app(_runtime_with(pm).ctx).test_client()
     # GET pages without arguments only: not data.json, item/<n> or the POST-only act
-    assert web.plugin_pages == [{"name": "good-stuff", "url": "/plugins/good-stuff/",
-                                 "label": "Good stuff"}]
+    assert web.plugin_pages == [{"name": "good-stuff", "url": "/plugins/good-stuff/", "label": "Good stuff"}]
     for path in ("/", "/plugins", "/send"):
         html = client.get(path).get_data(as_text=True)
         assert 'href="/plugins/good-stuff/" data-nav data-plugin-page="good-stuff"' in html, path
@@ -371,8 +400,18 @@ def test_filters() -> None:
 def test_history_is_a_ring_buffer() -> None:
     history = EventHistory(3)
     for seq in range(1, 6):
-        history.append({"seq": seq, "ts": float(seq), "type": "m:A", "name": "A",
-                        "severity": 20, "time": "", "level": "INFO", "data": {}})
+        history.append(
+            {
+                "seq": seq,
+                "ts": float(seq),
+                "type": "m:A",
+                "name": "A",
+                "severity": 20,
+                "time": "",
+                "level": "INFO",
+                "data": {},
+            }
+        )
     assert [e["seq"] for e in history.query(limit=10)] == [3, 4, 5]
     assert history.total == 5
 
@@ -391,16 +430,20 @@ def _records(n: int, types: SimpleNamespace) -> list[Any]:
     maker = RecordMaker(Codec(default_registry(plugins=False)))
     from datetime import datetime
 
-    return [maker.make(Event(time=datetime.now(UTC), payload=types.Ping(count=i)))
-            for i in range(n)]
+    return [maker.make(Event(time=datetime.now(UTC), payload=types.Ping(count=i))) for i in range(n)]
 
 
 def test_push_hub_bounds_a_client_that_does_not_acknowledge(types: SimpleNamespace) -> None:
     sent: list[dict[str, Any]] = []
     dropped_clients: list[tuple[str, str]] = []
-    hub = PushHub(lambda sid, batch, ack: sent.append(batch),
-                  lambda sid, reason: dropped_clients.append((sid, reason)),
-                  capacity=100, batch_size=10, window=2, stall_timeout=0.2)
+    hub = PushHub(
+        lambda sid, batch, ack: sent.append(batch),
+        lambda sid, reason: dropped_clients.append((sid, reason)),
+        capacity=100,
+        batch_size=10,
+        window=2,
+        stall_timeout=0.2,
+    )
     channel = hub.add("c1", EventFilter(), 0)
     channel.activate(0)
     for record in _records(1000, types):
@@ -424,8 +467,7 @@ def test_records_cut_long_strings(types: SimpleNamespace) -> None:
     maker = RecordMaker(Codec(default_registry(plugins=False)), max_string=10)
     from datetime import datetime
 
-    record = maker.make(Event(time=datetime.now(UTC),
-                              payload=types.Alarm(text="x" * 50)))
+    record = maker.make(Event(time=datetime.now(UTC), payload=types.Alarm(text="x" * 50)))
     assert record["data"]["text"].startswith("x" * 10 + "…")
     assert json.dumps(record)
 
@@ -449,8 +491,9 @@ def test_plugin_interface_steps_aside_for_the_applications_own(types: SimpleName
 def test_missing_javascript_libraries_fail_start_with_a_clear_message(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bussdcc_framework.runtime import Runtime
     from bussdcc_framework_web import assets
+
+    from bussdcc_framework.runtime import Runtime
 
     monkeypatch.setattr(assets, "VENDOR", tmp_path)
     runtime = Runtime()
@@ -467,10 +510,10 @@ def test_a_plugin_that_failed_to_import_shows_as_failed_with_its_error(
     dist = tmp_path / "bussdcc_broken-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: bussdcc-broken\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(
-        "[bussdcc_framework]\nbroken = bussdcc_broken_plugin:plugin\n")
+    (dist / "entry_points.txt").write_text("[bussdcc_framework]\nbroken = bussdcc_broken_plugin:plugin\n")
     (tmp_path / "bussdcc_broken_plugin.py").write_text(
-        "raise ImportError('needs libfoo, which is not installed')\n")
+        "raise ImportError('needs libfoo, which is not installed')\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     pm = create_plugin_manager({"BUSSDCC_PLUGINS": "broken"})
     assert "needs libfoo" in capsys.readouterr().err
@@ -483,7 +526,7 @@ def test_a_plugin_that_failed_to_import_shows_as_failed_with_its_error(
     assert listed["broken"]["distribution"] == "bussdcc-broken"
     assert "needs libfoo, which is not installed" in listed["broken"]["error"]
     html = client.get("/plugins").get_data(as_text=True)
-    row = html[html.index('<tr class="plugin-failed">'):]
-    row = row[:row.index("</tr>")]
+    row = html[html.index('<tr class="plugin-failed">') :]
+    row = row[: row.index("</tr>")]
     assert ">broken<" in row and ">failed<" in row
     assert "needs libfoo, which is not installed" in row

@@ -17,15 +17,23 @@ import pytest
 from playwright.sync_api import expect
 
 CHROMIUM = os.environ.get("BUSSDCC_TEST_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 TOKEN = "browser-test-token-42"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(os.environ.get("BUSSDCC_SKIP_BROWSER_TESTS") == "1",
-                       reason="BUSSDCC_SKIP_BROWSER_TESTS=1"),
+    pytest.mark.skipif(
+        os.environ.get("BUSSDCC_SKIP_BROWSER_TESTS") == "1", reason="BUSSDCC_SKIP_BROWSER_TESTS=1"
+    ),
 ]
 
 
@@ -34,9 +42,11 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: tests/run installs Debian's chromium "
-                    "(apt-get install chromium); set BUSSDCC_SKIP_BROWSER_TESTS=1 to skip "
-                    "the browser tests on purpose")
+        pytest.fail(
+            f"{CHROMIUM} is missing: tests/run installs Debian's chromium "
+            "(apt-get install chromium); set BUSSDCC_SKIP_BROWSER_TESTS=1 to skip "
+            "the browser tests on purpose"
+        )
 
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -113,8 +123,9 @@ def test_stopping_a_service_from_the_page(page: Any, live: Any, wait_until: Any)
     expect(row.locator("[data-field='status']")).to_have_text("running")
 
 
-def test_send_form_validates_and_reaches_the_runtime(page: Any, live: Any, types: Any,
-                                                     wait_until: Any) -> None:
+def test_send_form_validates_and_reaches_the_runtime(
+    page: Any, live: Any, types: Any, wait_until: Any
+) -> None:
     page.goto(live.url + "send")
     type_name = f"{types.SetPoint.__module__}:SetPoint"
     page.wait_for_selector(f"#msg-type option[value='{type_name}']", state="attached")
@@ -129,8 +140,7 @@ def test_send_form_validates_and_reaches_the_runtime(page: Any, live: Any, types
     page.click("#send-btn")
     page.wait_for_selector("#send-result.ok")
     message = live.sink.wait_for(types.SetPoint)
-    assert message == types.SetPoint(zone="kitchen", celsius=21.5, mode=types.Mode.MANUAL,
-                                     boost=True)
+    assert message == types.SetPoint(zone="kitchen", celsius=21.5, mode=types.Mode.MANUAL, boost=True)
 
 
 def test_state_and_plugins_pages(page: Any, live: Any) -> None:
@@ -192,8 +202,10 @@ def test_plugins_table_rows_line_up_on_a_desktop(page: Any, live: Any) -> None:
     assert rows.count() >= 1
     for i in range(rows.count()):
         tops = rows.nth(i).evaluate(
-            "tr => [...tr.children].map(td => Math.round(td.getBoundingClientRect().top))")
+            "tr => [...tr.children].map(td => Math.round(td.getBoundingClientRect().top))"
+        )
         assert len(set(tops)) == 1, tops  # every cell of a row starts on the same line
         heights = rows.nth(i).evaluate(
-            "tr => [...tr.children].map(td => Math.round(td.getBoundingClientRect().height))")
+            "tr => [...tr.children].map(td => Math.round(td.getBoundingClientRect().height))"
+        )
         assert len(set(heights)) == 1, heights

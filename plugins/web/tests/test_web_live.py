@@ -16,13 +16,14 @@ from typing import Any
 import pytest
 import socketio
 import websocket
+from bussdcc_framework_web import WebInterface
+from bussdcc_framework_web.server import WebBindError
+
 from bussdcc_framework.message.web import (
     WebInterfaceFailed,
     WebInterfaceStarted,
     WebInterfaceStopped,
 )
-from bussdcc_framework_web import WebInterface
-from bussdcc_framework_web.server import WebBindError
 
 TOKEN = "live-test-token-1234"
 
@@ -55,8 +56,7 @@ def test_started_carries_the_real_port(live: Any) -> None:
         assert json.load(response)["status"] == "ok"
 
 
-def test_events_reach_a_socketio_client_within_a_second(live: Any, types: Any,
-                                                        wait_until: Any) -> None:
+def test_events_reach_a_socketio_client_within_a_second(live: Any, types: Any, wait_until: Any) -> None:
     sio, batches = client_for(live.url)
     try:
         assert sio.transport() == "websocket"  # a real WebSocket, not long-polling
@@ -65,8 +65,9 @@ def test_events_reach_a_socketio_client_within_a_second(live: Any, types: Any,
         live.emit(types.Alarm(text="now"))
 
         def arrived() -> bool:
-            return any(e["name"] == "Alarm" and e["data"]["text"] == "now"
-                       for b in batches for e in b["events"])
+            return any(
+                e["name"] == "Alarm" and e["data"]["text"] == "now" for b in batches for e in b["events"]
+            )
 
         wait_until(arrived, timeout=1.0, interval=0.005)
         assert time.monotonic() - sent < 1.0
@@ -82,8 +83,7 @@ def test_browser_style_client_upgrades_to_websocket(live: Any, wait_until: Any) 
         close(sio)
 
 
-def test_client_side_filter_is_applied_on_the_server(live: Any, types: Any,
-                                                     wait_until: Any) -> None:
+def test_client_side_filter_is_applied_on_the_server(live: Any, types: Any, wait_until: Any) -> None:
     sio, batches = client_for(live.url, auth={"types": "Alarm"})
     try:
         live.emit(types.Ping(count=99))
@@ -112,16 +112,17 @@ def test_state_snapshot_then_changes(live: Any, wait_until: Any) -> None:
         wait_until(lambda: snapshots)
         assert snapshots[0]["state"]["zones.kitchen.target"] == 20
         live.runtime.state.set("zones.kitchen.target", 23)
-        wait_until(lambda: any(c["changes"].get("zones.kitchen.target") == 23 for c in changes),
-                   timeout=3)
+        wait_until(lambda: any(c["changes"].get("zones.kitchen.target") == 23 for c in changes), timeout=3)
     finally:
         close(sio)
 
 
 def test_wrong_or_missing_token_is_refused_with_its_reason(start_live: Any) -> None:
     live = start_live(token=TOKEN)
-    for auth, reason in [({"token": "not-the-token"}, "access token is wrong"),
-                         ({}, "access token required")]:
+    for auth, reason in [
+        ({"token": "not-the-token"}, "access token is wrong"),
+        ({}, "access token required"),
+    ]:
         sio = socketio.Client(reconnection=False)
         errors: list[Any] = []
         sio.on("connect_error", errors.append)
@@ -156,8 +157,7 @@ def _raw_socketio(url: str) -> websocket.WebSocket:
     """Open Socket.IO over a raw WebSocket and then never read again: a stalled browser tab."""
     ws = websocket.WebSocket()
     ws.sock_opt.sockopt = [(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)]
-    ws.connect(url.replace("http://", "ws://") + "socket.io/?EIO=4&transport=websocket",
-               timeout=5)
+    ws.connect(url.replace("http://", "ws://") + "socket.io/?EIO=4&transport=websocket", timeout=5)
     assert ws.recv().startswith("0")  # Engine.IO open
     ws.send("40")  # Socket.IO connect, default namespace
     while not ws.recv().startswith("40"):  # the snapshot may come first
@@ -165,8 +165,9 @@ def _raw_socketio(url: str) -> websocket.WebSocket:
     return ws
 
 
-def test_a_stalled_client_stays_bounded_and_is_disconnected(start_live: Any, types: Any,
-                                                            wait_until: Any) -> None:
+def test_a_stalled_client_stays_bounded_and_is_disconnected(
+    start_live: Any, types: Any, wait_until: Any
+) -> None:
     live = start_live(client_buffer=200, stall_timeout=1.0, ticker=False)
     ws = _raw_socketio(live.url)
     try:
@@ -189,8 +190,9 @@ def test_a_stalled_client_stays_bounded_and_is_disconnected(start_live: Any, typ
         ws.close()
 
 
-def test_a_slow_client_is_told_how_many_events_it_missed(start_live: Any, types: Any,
-                                                         wait_until: Any) -> None:
+def test_a_slow_client_is_told_how_many_events_it_missed(
+    start_live: Any, types: Any, wait_until: Any
+) -> None:
     live = start_live(client_buffer=50, stall_timeout=30, ticker=False)
     batches: list[dict[str, Any]] = []
     sio = socketio.Client(reconnection=False)
@@ -246,9 +248,20 @@ def test_bussdcc_run_exits_non_zero_on_a_busy_port(tmp_path: Any) -> None:
         port = blocker.getsockname()[1]
         env = dict(os.environ, BUSSDCC_PLUGINS="web")
         result = subprocess.run(
-            [sys.executable, "-c", "from bussdcc_framework.cli import main; main()",
-             "run", "--port", str(port)],
-            capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path, check=False,
+            [
+                sys.executable,
+                "-c",
+                "from bussdcc_framework.cli import main; main()",
+                "run",
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            cwd=tmp_path,
+            check=False,
         )
     assert result.returncode != 0
     assert f"127.0.0.1:{port}" in result.stderr and "in use" in result.stderr
@@ -269,7 +282,7 @@ def test_shutdown_with_connected_clients_is_quick(start_live: Any, types: Any) -
     assert live.sink.of_type(WebInterfaceStopped)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", live.web.port), timeout=1).close()
-    for c in clients + [polling]:
+    for c in [*clients, polling]:
         close(c)
     stalled.close()
 
@@ -288,8 +301,9 @@ def test_concurrent_emitters_and_clients(start_live: Any, types: Any, wait_until
     for t in threads:
         t.join()
     for _, batches in clients:
-        wait_until(lambda b=batches: sum(len(x["events"]) + x["dropped"] for x in b
-                                         if True) >= 2000, timeout=10)
+        wait_until(
+            lambda b=batches: sum(len(x["events"]) + x["dropped"] for x in b if True) >= 2000, timeout=10
+        )
     for sio, _ in clients:
         close(sio)
 
@@ -302,9 +316,23 @@ def test_bussdcc_run_prints_a_generated_token_once_and_warns(tmp_path: Any) -> N
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUSSDCC_")}
     env.update(BUSSDCC_PLUGINS="web", PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from bussdcc_framework.cli import main; main()", "run",
-         "--host", "0.0.0.0", "--port", "0", "--origins", "http://panel.example:8080"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+        [
+            sys.executable,
+            "-c",
+            "from bussdcc_framework.cli import main; main()",
+            "run",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+            "--origins",
+            "http://panel.example:8080",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
     )
     lines: list[str] = []
     try:
@@ -316,16 +344,21 @@ def test_bussdcc_run_prints_a_generated_token_once_and_warns(tmp_path: Any) -> N
         serving = next(line for line in lines if "serving on" in line)
         url, _, token = serving.split("serving on ", 1)[1].partition("?token=")
         assert url.startswith("http://127.0.0.1:") and len(token) >= 24
-        assert any("an access token was generated" in line and "printed only once" in line
-                   for line in lines)
+        assert any("an access token was generated" in line and "printed only once" in line for line in lines)
         warning = next(line for line in lines if "reachable from other machines" in line)
         assert warning.startswith("bussdcc web: warning: listening on 0.0.0.0:")
 
         def post(origin: str) -> int:
             request = urllib.request.Request(
-                url + "api/emit", data=b'{"type": "nope:Nope"}', method="POST",
-                headers={"Content-Type": "application/json", "Origin": origin,
-                         "Authorization": f"Bearer {token}"})
+                url + "api/emit",
+                data=b'{"type": "nope:Nope"}',
+                method="POST",
+                headers={
+                    "Content-Type": "application/json",
+                    "Origin": origin,
+                    "Authorization": f"Bearer {token}",
+                },
+            )
             try:
                 with urllib.request.urlopen(request, timeout=10) as response:
                     return response.status

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bussdcc.io import EventSinkProtocol
+
 from bussdcc_framework import hookimpl
 from bussdcc_framework.settings import Setting, Settings
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -78,7 +78,7 @@ def test_appends_without_a_second_header(tmp_path: Path) -> None:
     for run in range(2):
         sink = CsvSink(target)
         sink.start(None)  # type: ignore[arg-type]
-        sink.handle(Event(time=datetime.now(timezone.utc), payload=Watered(f"bed{run}", 1.0)))
+        sink.handle(Event(time=datetime.now(UTC), payload=Watered(f"bed{run}", 1.0)))
         sink.stop()
     lines = target.read_text().splitlines()
     assert lines[0] == ",".join(COLUMNS)
@@ -92,7 +92,7 @@ def test_threads_never_interleave_rows(tmp_path: Path) -> None:
 
     def work(n: int) -> None:
         for i in range(300):
-            sink.handle(Event(time=datetime.now(timezone.utc), payload=Watered(f"b{n}", i)))
+            sink.handle(Event(time=datetime.now(UTC), payload=Watered(f"b{n}", i)))
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
     for t in threads:
@@ -111,7 +111,10 @@ def test_installed_plugin_is_discovered() -> None:
     assert found.get("csv") == "bussdcc_csv_sink.plugin"
     bussdcc = Path(sys.executable).parent / "bussdcc"
     listed = subprocess.run(
-        [str(bussdcc), "plugins", "--json"], capture_output=True, text=True, timeout=60,
+        [str(bussdcc), "plugins", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
         check=True,
     )
     record = next(p for p in json.loads(listed.stdout) if p["name"] == "csv")

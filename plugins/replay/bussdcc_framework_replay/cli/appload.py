@@ -24,9 +24,7 @@ from ..runtime import ReplayRuntime
 RuntimeMaker = Callable[..., ReplayRuntime]
 
 
-def load_app(
-    spec: str | None, make: RuntimeMaker
-) -> tuple[ReplayRuntime, Callable[[ReplayRuntime], object]]:
+def load_app(spec: str | None, make: RuntimeMaker) -> tuple[ReplayRuntime, Callable[[ReplayRuntime], object]]:
     """A replay runtime for ``spec`` and a function to call once plugins are added to it."""
     app = load_application(spec)
     if app.runtime is not None:
@@ -57,8 +55,7 @@ def _adopt(app_runtime: Runtime, make: RuntimeMaker) -> ReplayRuntime:
     if sinks:
         names = ", ".join(type(s).__name__ for s in sinks)
         click.echo(
-            f"bussdcc: the app's own sinks ({names}) are not used in a replay; "
-            "use --record DIR to record it",
+            f"bussdcc: the app's own sinks ({names}) are not used in a replay; use --record DIR to record it",
             err=True,
         )
     return runtime

@@ -37,19 +37,41 @@ def source_options(function: F) -> F:
     """The options every command reading logs takes: window, types, strict, imports."""
     decorators = [
         click.argument("paths", nargs=-1, required=True, metavar="PATH..."),
-        click.option("--start", type=TIME_BOUND, default=None,
-                     help="Skip events before this time: ISO-8601 (naive means UTC) or an offset "
-                          "from the first event (+90, 90s, 5m, 1h30m)."),
-        click.option("--end", type=TIME_BOUND, default=None,
-                     help="Skip events after this time (same forms as --start)."),
-        click.option("--types", "-t", "types", multiple=True, metavar="PATTERN",
-                     help="Only these types: shell patterns on module:QualName or the class "
-                          "name, comma-separated or repeated; !PATTERN excludes."),
-        click.option("--strict", is_flag=True,
-                     help="Stop at the first damaged line or unknown type instead of skipping it."),
-        click.option("--import", "imports", multiple=True, metavar="MODULE",
-                     help="Allow rebuilding types from MODULE (imported when a record names it); "
-                          "repeatable. Nothing is imported from log data otherwise."),
+        click.option(
+            "--start",
+            type=TIME_BOUND,
+            default=None,
+            help="Skip events before this time: ISO-8601 (naive means UTC) or an offset "
+            "from the first event (+90, 90s, 5m, 1h30m).",
+        ),
+        click.option(
+            "--end",
+            type=TIME_BOUND,
+            default=None,
+            help="Skip events after this time (same forms as --start).",
+        ),
+        click.option(
+            "--types",
+            "-t",
+            "types",
+            multiple=True,
+            metavar="PATTERN",
+            help="Only these types: shell patterns on module:QualName or the class "
+            "name, comma-separated or repeated; !PATTERN excludes.",
+        ),
+        click.option(
+            "--strict",
+            is_flag=True,
+            help="Stop at the first damaged line or unknown type instead of skipping it.",
+        ),
+        click.option(
+            "--import",
+            "imports",
+            multiple=True,
+            metavar="MODULE",
+            help="Allow rebuilding types from MODULE (imported when a record names it); "
+            "repeatable. Nothing is imported from log data otherwise.",
+        ),
     ]
     for decorator in reversed(decorators):
         function = decorator(function)

@@ -95,8 +95,9 @@ def info_command(
     as_json: bool,
 ) -> None:
     """Files, time range, counts per type and severity, and damaged lines of a recording."""
-    source = open_sources(paths, start=start, end=end, types=types, strict=strict,
-                          registry=build_registry(imports))
+    source = open_sources(
+        paths, start=start, end=end, types=types, strict=strict, registry=build_registry(imports)
+    )
     try:
         per_type, stats = _scan(source)
     except ReplayDataError as exc:
@@ -130,17 +131,23 @@ def _text(info: LogInfo) -> list[str]:
         )
     if data["types"]:
         lines.append("")
-        lines.append(format_table(
-            ["count", "severity", "type"],
-            [[count(t["count"]), t["severity"], t["type"]] for t in data["types"]],
-        ))
+        lines.append(
+            format_table(
+                ["count", "severity", "type"],
+                [[count(t["count"]), t["severity"], t["type"]] for t in data["types"]],
+            )
+        )
     if len(stats.files) > 1 or stats.damaged:
         lines.append("")
-        lines.append(format_table(
-            ["file", "size", "records", "damaged", "first", "last"],
-            [[f.path, size(f.size), count(f.records), count(f.damaged), when(f.first),
-              when(f.last)] for f in stats.files],
-        ))
+        lines.append(
+            format_table(
+                ["file", "size", "records", "damaged", "first", "last"],
+                [
+                    [f.path, size(f.size), count(f.records), count(f.damaged), when(f.first), when(f.last)]
+                    for f in stats.files
+                ],
+            )
+        )
     damage = damage_lines(stats)
     if damage:
         lines.append("")
@@ -150,8 +157,7 @@ def _text(info: LogInfo) -> list[str]:
 
 @events_group.command("cat")
 @source_options
-@click.option("--limit", "-n", type=click.IntRange(min=0), default=None,
-              help="Stop after N records.")
+@click.option("--limit", "-n", type=click.IntRange(min=0), default=None, help="Stop after N records.")
 def cat_command(
     paths: tuple[str, ...],
     start: TimeBound,
@@ -166,8 +172,7 @@ def cat_command(
     Damaged lines are skipped and summarised on stderr.
     """
     registry = build_registry(imports)
-    source = open_sources(paths, start=start, end=end, types=types, strict=strict,
-                          registry=registry)
+    source = open_sources(paths, start=start, end=end, types=types, strict=strict, registry=registry)
     codec = Codec(registry)
     encode = codec.encode_record
     out = sys.stdout.buffer
@@ -196,6 +201,3 @@ def _silence_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
-
-
-

@@ -38,7 +38,10 @@ class Progress(AbstractContextManager["Progress"]):
     def __enter__(self) -> Self:
         if self.enabled:
             self._bar = click.progressbar(
-                length=1, label="replaying", file=sys.stderr, show_eta=True,
+                length=1,
+                label="replaying",
+                file=sys.stderr,
+                show_eta=True,
                 item_show_func=lambda item: item,
             )
             self._bar.__enter__()

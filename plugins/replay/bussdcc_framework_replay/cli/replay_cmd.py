@@ -60,18 +60,37 @@ def _speed(ctx: click.Context, param: click.Parameter, value: float) -> float:
 
 @click.command("replay")
 @source_options
-@click.option("--speed", type=float, default=1.0, show_default=True, callback=_speed,
-              help="1 = recorded pace, N = N times faster, 0 = as fast as possible.")
+@click.option(
+    "--speed",
+    type=float,
+    default=1.0,
+    show_default=True,
+    callback=_speed,
+    help="1 = recorded pace, N = N times faster, 0 = as fast as possible.",
+)
 @click.option("--record", metavar="DIR", help="Record the replay as JSONL under DIR (jsonl plugin).")
-@click.option("--app", metavar="APP",
-              help="Load an application (module:attr or path/app.py[:attr], as for `bussdcc run`) "
-                   "so its message types are known and its processes run.")
-@click.option("--set", "-s", "assignments", multiple=True, metavar="PLUGIN.SETTING=VALUE",
-              help="Set a plugin setting (repeatable); see `bussdcc settings`.")
-@click.option("--hold", is_flag=True,
-              help="After the last event keep the runtime (and the web UI) up until Ctrl-C.")
-@click.option("--progress/--no-progress", default=None,
-              help="Show a progress bar (default: when stdout and stderr are terminals).")
+@click.option(
+    "--app",
+    metavar="APP",
+    help="Load an application (module:attr or path/app.py[:attr], as for `bussdcc run`) "
+    "so its message types are known and its processes run.",
+)
+@click.option(
+    "--set",
+    "-s",
+    "assignments",
+    multiple=True,
+    metavar="PLUGIN.SETTING=VALUE",
+    help="Set a plugin setting (repeatable); see `bussdcc settings`.",
+)
+@click.option(
+    "--hold", is_flag=True, help="After the last event keep the runtime (and the web UI) up until Ctrl-C."
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar (default: when stdout and stderr are terminals).",
+)
 def replay_command(
     paths: tuple[str, ...],
     start: TimeBound,
@@ -103,7 +122,12 @@ def replay_command(
         fail(str(exc), 2)
     registry = build_registry(imports)
     source = open_sources(
-        paths, start=start, end=end, types=types, strict=strict, registry=registry,
+        paths,
+        start=start,
+        end=end,
+        types=types,
+        strict=strict,
+        registry=registry,
         settings=settings,
     )
     # Without the plugins' services: they produce live data, a replay shows the recorded.

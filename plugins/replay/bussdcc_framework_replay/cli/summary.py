@@ -52,8 +52,10 @@ def replay_summary(replay: ReplayStats, stats: SourceStats) -> list[str]:
     rate = f" ({count(int(replay.events_per_second))} events/s)" if replay.wall_seconds else ""
     state = "stopped after" if replay.cancelled else "replayed"
     lines = [
-        (f"{state} {count(replay.replayed)} events from {files} file(s) ({size(bytes_total)}) "
-         f"in {duration(replay.wall_seconds)} wall time{rate}")
+        (
+            f"{state} {count(replay.replayed)} events from {files} file(s) ({size(bytes_total)}) "
+            f"in {duration(replay.wall_seconds)} wall time{rate}"
+        )
     ]
     if replay.first is not None and replay.last is not None:
         span = (replay.last - replay.first).total_seconds()

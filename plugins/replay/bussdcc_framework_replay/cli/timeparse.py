@@ -58,7 +58,8 @@ class TimeBoundType(click.ParamType):  # type: ignore[type-arg,unused-ignore]  #
             self.fail(
                 f"{value!r} is not a time: use ISO-8601 (2026-03-09T12:00:00, naive means UTC; "
                 "or a date) or an offset from the first event such as +90, 90s, 5m, 1h30m",
-                param, ctx,
+                param,
+                ctx,
             )
 
 

@@ -79,17 +79,27 @@ def events() -> Response:
         except ValueError as exc:
             return error(400, "bad_since", str(exc))
     found = interface.history.query(flt, since, int(raw_limit), since_is_time=is_time)
-    return jsonify({"events": found, "last_seq": interface.history.last_seq(),
-                    "total": interface.history.total, "kept": interface.config.history})
+    return jsonify(
+        {
+            "events": found,
+            "last_seq": interface.history.last_seq(),
+            "total": interface.history.total,
+            "kept": interface.config.history,
+        }
+    )
 
 
 @blueprint.get("/stats")
 def stats() -> Response:
     interface = current_interface()
-    return jsonify({"rates": interface.rates.series(), "total": interface.history.total,
-                    "uptime": interface.uptime(),
-                    "clients": [c.describe() for c in interface.hub.channels()]
-                    if interface.hub is not None else []})
+    return jsonify(
+        {
+            "rates": interface.rates.series(),
+            "total": interface.history.total,
+            "uptime": interface.uptime(),
+            "clients": [c.describe() for c in interface.hub.channels()] if interface.hub is not None else [],
+        }
+    )
 
 
 @blueprint.get("/services")
@@ -145,8 +155,10 @@ def _message_types() -> dict[str, type[Message]]:
     if interface.registry is None:
         return {}
     own = list(interface.message_types)
-    rest = sorted((c for c in interface.registry.registered() if c not in own),
-                  key=lambda c: (c.__module__, c.__qualname__))
+    rest = sorted(
+        (c for c in interface.registry.registered() if c not in own),
+        key=lambda c: (c.__module__, c.__qualname__),
+    )
     return {type_name(cls): cls for cls in [*own, *rest] if not _is_internal(cls)}
 
 
@@ -182,11 +194,13 @@ def emit_message() -> Response:
     if cls is None:
         registered = interface.registry.registered() if interface.registry is not None else []
         if any(_is_internal(c) and name in (type_name(c), c.__qualname__) for c in registered):
-            return error(400, "not_emittable",
-                         f"{name!r} is reported by the runtime or the framework itself and "
-                         "cannot be sent (see /api/types for the types you can send)")
-        return error(400, "unknown_type",
-                     f"{name!r} is not a registered message type (see /api/types)")
+            return error(
+                400,
+                "not_emittable",
+                f"{name!r} is reported by the runtime or the framework itself and "
+                "cannot be sent (see /api/types for the types you can send)",
+            )
+        return error(400, "unknown_type", f"{name!r} is not a registered message type (see /api/types)")
     payload = body.get("data", {})
     assert interface.codec is not None
     message, field_errors = forms.validate(interface.codec, cls, payload)

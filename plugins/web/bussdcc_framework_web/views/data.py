@@ -61,12 +61,18 @@ def services(interface: WebInterface) -> list[dict[str, Any]]:
         return []
     out = []
     for info in supervisor.statuses():
-        out.append({
-            "name": info.name, "running": info.running, "enabled": info.enabled,
-            "attached": info.attached, "interval": info.interval, "restart": info.restart,
-            "critical": info.critical,
-            "status": "running" if info.running else ("stopped" if info.enabled else "disabled"),
-        })
+        out.append(
+            {
+                "name": info.name,
+                "running": info.running,
+                "enabled": info.enabled,
+                "attached": info.attached,
+                "interval": info.interval,
+                "restart": info.restart,
+                "critical": info.critical,
+                "status": "running" if info.running else ("stopped" if info.enabled else "disabled"),
+            }
+        )
     return out
 
 

@@ -10,8 +10,11 @@ from ..context import current_interface
 from . import data
 
 blueprint = Blueprint(
-    "bussdcc_web", __name__, template_folder="../templates",
-    static_folder="../static", static_url_path="/_bussdcc/static",
+    "bussdcc_web",
+    __name__,
+    template_folder="../templates",
+    static_folder="../static",
+    static_url_path="/_bussdcc/static",
 )
 
 
@@ -57,8 +60,9 @@ def services() -> str:
 @blueprint.get("/plugins")
 def plugins() -> str:
     interface = current_interface()
-    return _page("plugins.html", "plugins", plugins=data.plugins(interface),
-                 route_errors=interface.route_errors)
+    return _page(
+        "plugins.html", "plugins", plugins=data.plugins(interface), route_errors=interface.route_errors
+    )
 
 
 @blueprint.get("/send")

@@ -45,15 +45,19 @@ def install(socketio: SocketIO, interface: WebInterface) -> None:
         if request.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
             interface.remember_socket(sid, sock)
         events = interface.history.query(flt, None, SNAPSHOT_EVENTS)
-        socketio.emit("snapshot", {
-            "events": [e for e in events if e["seq"] <= last],
-            "state": interface.watcher.snapshot(),
-            "state_truncated": interface.watcher.truncated,
-            "rates": interface.rates.series(),
-            "overview": data.overview(interface),
-            "filter": flt.describe(),
-            "buffer": config.client_buffer,
-        }, to=sid)
+        socketio.emit(
+            "snapshot",
+            {
+                "events": [e for e in events if e["seq"] <= last],
+                "state": interface.watcher.snapshot(),
+                "state_truncated": interface.watcher.truncated,
+                "rates": interface.rates.series(),
+                "overview": data.overview(interface),
+                "filter": flt.describe(),
+                "buffer": config.client_buffer,
+            },
+            to=sid,
+        )
         channel.activate(last)
         interface.hub.kick()
 
