@@ -74,6 +74,16 @@ class JsonlSource:
             self._codec = Codec(registry)
         return self._codec
 
+    def clone(self) -> JsonlSource:
+        """An independent source over the same paths, window and types (never strict).
+
+        A replay's timeline reads it on another thread without touching this one's position
+        or statistics.
+        """
+        return JsonlSource(
+            self.paths, self.start, self.end, self.types.patterns, registry=self._registry, codec=self.codec
+        )
+
     def __repr__(self) -> str:
         return f"JsonlSource({', '.join(os.fspath(p) for p in self.paths)})"
 
