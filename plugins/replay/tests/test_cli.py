@@ -417,3 +417,64 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     assert proc.returncode == 0, text
     assert "replaying" in text and "%" in text
     assert "replayed 2,000 events" in text
+
+
+def test_events_commands_take_app_and_import_finds_modules_next_to_it(tmp_path: Path) -> None:
+    app_dir = tmp_path / "project"
+    app_dir.mkdir()
+    (app_dir / "plant_messages.py").write_text(
+        "from dataclasses import dataclass\n"
+        "from bussdcc.message import Message\n"
+        "@dataclass(frozen=True)\n"
+        "class Leaf(Message):\n"
+        "    green: bool\n"
+    )
+    (app_dir / "plant_app.py").write_text("def setup(runtime):\n    pass\n")
+    log = tmp_path / "a.jsonl"
+    log.write_text(
+        '{"time":"2026-03-09T12:00:00+00:00","type":"plant_messages:Leaf","data":{"green":true}}\n'
+    )
+
+    unknown = bussdcc("events", "info", str(log), cwd=tmp_path)
+    assert unknown.returncode == 0 and "plant_messages:Leaf  (unknown type)" in unknown.stdout
+
+    # --app puts the app's folder on sys.path, so --import finds plant_messages next to it.
+    known = bussdcc(
+        "events", "info", str(log), "--app", str(app_dir / "plant_app.py"), "--import", "plant_messages"
+    )
+    assert known.returncode == 0, known.stderr
+    assert "records:    1\n" in known.stdout and "unknown" not in known.stdout
+    validated = bussdcc(
+        "events",
+        "cat",
+        "--validate",
+        str(log),
+        "--app",
+        str(app_dir / "plant_app.py"),
+        "--import",
+        "plant_messages",
+    )
+    assert validated.returncode == 0 and json.loads(validated.stdout)["data"] == {"green": True}
+
+    missing = bussdcc("events", "info", str(log), "--app", str(app_dir / "nope.py"))
+    assert missing.returncode == 2 and missing.stderr.startswith("bussdcc: error: application file")
+    (app_dir / "broken_app.py").write_text("def setup(runtime:\n")
+    broken = bussdcc("events", "cat", str(log), "--app", str(app_dir / "broken_app.py"))
+    assert broken.returncode == 2 and "broken_app.py:1: SyntaxError" in broken.stderr
+    assert "Traceback" not in broken.stderr
+
+
+def test_a_filter_that_matches_nothing_says_so_and_exits_1() -> None:
+    for command in ("info", "cat"):
+        nothing = bussdcc("events", command, str(ORIGINAL), "--types", "NoSuchType")
+        assert nothing.returncode == 1, (command, nothing.stderr)
+        assert "bussdcc: no record matches --types NoSuchType (20 record(s) read)" in nothing.stderr
+
+        late = bussdcc("events", command, str(ORIGINAL), "--start", "2030-01-01")
+        assert late.returncode == 1 and "no record matches --start" in late.stderr
+
+        some = bussdcc("events", command, str(ORIGINAL), "--types", "SoilMoisture")
+        assert some.returncode == 0, (command, some.stderr)
+
+    # Without a filter an empty recording is not an error.
+    assert bussdcc("events", "cat", str(ORIGINAL), "-n", "0").returncode == 0
