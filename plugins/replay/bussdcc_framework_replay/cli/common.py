@@ -101,11 +101,8 @@ def import_app(spec: str | None) -> None:
         return
     try:
         resolve(spec)
-    except AppError as exc:
+    except AppError as exc:  # a syntax or import error is one line with file:line already
         fail(printable(str(exc)), 2)
-    except SyntaxError as exc:
-        where = f"{exc.filename}:{exc.lineno}" if exc.filename else spec
-        fail(f"--app {printable(spec)}: {where}: SyntaxError: {printable(str(exc.msg))}", 2)
     except Exception as exc:
         fail(f"--app {printable(spec)}: cannot import it: {type(exc).__name__}: {printable(str(exc))}", 2)
 
