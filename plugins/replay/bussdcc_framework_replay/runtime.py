@@ -14,7 +14,10 @@ Two ways to drive it, as in the original framework and in the kernel::
     ReplayRuntime().replay(JsonlSource("./events"), speed=0)
 
 ``speed`` 1.0 is the recorded pace, N is N times faster, 0 is as fast as possible. Pacing is
-anchored to the wall clock at the start, so it does not drift over long replays.
+anchored to the wall clock at the start, so it does not drift over long replays. No wait is
+longer than ``max_wait`` seconds (``replay.max_wait``): a longer gap in recorded time (between
+two runs, or a corrupt time centuries away) is jumped over, counted in ``stats.jumps``, and
+pacing starts again from the event after it. So does pacing after recorded time went back.
 
 A replay does not invent live data: ``add_plugins`` (and so ``from_plugins``) composes the
 plugins without their services, which produce live data (the identity plugin would announce
@@ -49,6 +52,7 @@ from bussdcc_framework.codec import type_name
 from bussdcc_framework.runtime import Runtime
 
 from .clock import ReplayClock
+from .config import DEFAULT_MAX_WAIT
 from .control import END, GO, HALT, REWIND, SEEK_BEGIN, SEEK_END, ReplayController
 from .lifecycle import LIFECYCLE_TYPES
 from .timeline import Timeline, survey
@@ -76,6 +80,14 @@ class ReplayStats:
     """True when the replay was stopped before the sources were exhausted."""
     held: bool = False
     """True when the runtime stayed up after the last event (``hold=True``)."""
+    jumps: int = 0
+    """Gaps in recorded time longer than ``max_wait`` (at the replay's speed) not waited for."""
+    largest_jump: float = 0.0
+    """The longest of them, in recorded seconds."""
+    jump_to: datetime | None = None
+    """The time of the event after the longest jump."""
+    backwards: int = 0
+    """Times recorded time went back by more than ``max_wait`` (pacing restarted there)."""
 
     @property
     def events_per_second(self) -> float:
@@ -93,6 +105,10 @@ class ReplayStats:
             "last": format_time(self.last) if self.last else None,
             "wall_seconds": self.wall_seconds,
             "cancelled": self.cancelled,
+            "jumps": self.jumps,
+            "largest_jump_seconds": self.largest_jump,
+            "jump_to": format_time(self.jump_to) if self.jump_to else None,
+            "backwards": self.backwards,
         }
 
 
@@ -107,12 +123,16 @@ class ReplayRuntime(Runtime):
         events: EventBusProtocol | None = None,
         state: StateStoreProtocol | None = None,
         skip_types: Iterable[type[Message]] = LIFECYCLE_TYPES,
+        max_wait: float = DEFAULT_MAX_WAIT,
     ) -> None:
         replay_clock = clock if clock is not None else ReplayClock()
         if not isinstance(replay_clock, KernelReplayClock):
             raise TypeError(f"ReplayRuntime needs a bussdcc ReplayClock, not {type(replay_clock).__name__}")
         _check_speed(speed)
+        if not (isinstance(max_wait, (int, float)) and max_wait > 0 and math.isfinite(max_wait)):
+            raise ValueError(f"max_wait must be a number of seconds > 0, not {max_wait!r}")
         super().__init__(clock=replay_clock, events=events, state=state)
+        self.max_wait = float(max_wait)
         self._replay_clock = replay_clock
         self.speed = speed
         self.skip_types: frozenset[type[Message]] = frozenset(skip_types)
@@ -314,6 +334,7 @@ class ReplayRuntime(Runtime):
         own_processes = {p.name for p in self.processes.list()}
         own_processes.update(i.name for i in self.interfaces.list())
         wake = ctl.wake
+        max_wait = self.max_wait
         skipped: Counter[type] = Counter()
         count = self._count
         base = self._emitted - count
@@ -342,6 +363,12 @@ class ReplayRuntime(Runtime):
                     speed, anchor, origin = ctl.pace
                 if action == GO and speed > 0 and origin is not None:
                     delay = anchor + (t - origin).total_seconds() / speed - clock()
+                    if delay > max_wait or delay < -max_wait:
+                        # A gap too long to wait for, time gone back, or far behind: pace from here.
+                        if last is not None:
+                            self._jumped(stats, (t - last).total_seconds(), t, speed)
+                        anchor, origin, delay = clock(), t, 0.0
+                        ctl.pace = (speed, anchor, origin)
                     if delay > _MIN_SLEEP and wake.wait(delay):
                         # A command (or a stop) came while waiting for this event.
                         self._count = count
@@ -395,6 +422,9 @@ class ReplayRuntime(Runtime):
             if speed <= 0 or origin is None:
                 return GO
             delay = anchor + (t - origin).total_seconds() / speed - time.perf_counter()
+            if delay > self.max_wait:  # the new pace would wait too long: pace from here
+                ctl.pace = (speed, time.perf_counter(), t)
+                return GO
             if delay <= _MIN_SLEEP or not ctl.wake.wait(delay):
                 return GO
 
@@ -489,6 +519,18 @@ class ReplayRuntime(Runtime):
                 "the bussdcc ReplayClock given to ReplayRuntime was already started (it can "
                 "be started only once); let ReplayRuntime create its own clock to replay again"
             ) from None
+
+    def _jumped(self, stats: ReplayStats, gap: float, to: datetime, speed: float) -> None:
+        """Count a jump of ``gap`` recorded seconds (negative: backwards) landing at ``to``."""
+        if gap / speed < -self.max_wait:
+            stats.backwards += 1
+            return
+        if gap / speed <= self.max_wait:
+            return  # not a jump: the replay fell behind the recorded pace
+        stats.jumps += 1
+        if gap > stats.largest_jump:
+            stats.largest_jump = gap
+            stats.jump_to = to
 
     def boot(self) -> None:
         """Boot; only valid once the replay clock runs, which ``replay()``/``run()`` arrange."""
