@@ -377,6 +377,7 @@ class ReplayRuntime(Runtime):
                         if action in (HALT, REWIND):
                             return action, ctl.seeking_to
                         speed, anchor, origin = ctl.pace
+                    ctl.events = count + 1  # paced: the line on a terminal counts every event
                 advance(t)
                 emit(evt)
                 count += 1

@@ -392,3 +392,23 @@ def test_commands_before_and_after_a_replay_do_not_block(tmp_path: Path) -> None
     runtime.controller.step(3)
     runtime.controller.seek(at(5))
     assert runtime.controller.wait(1)
+
+
+def test_the_timeline_knows_the_end_and_the_errors_before_the_replay_gets_there(tmp_path: Path) -> None:
+    log = recording(tmp_path)
+    with Player(log) as p:
+        status = p.ctl.status()
+        assert status["start"] == at(1).isoformat() and status["end"] is None  # not surveyed yet
+        first = p.ctl.timeline()  # the first look starts the survey
+        assert first["start"] == at(1).isoformat()
+        timeline_source = p.ctl.timeline_source
+        assert timeline_source is not None and timeline_source.wait(30)
+        timeline = p.ctl.timeline()
+        assert timeline["complete"] is True
+        assert timeline["end"] == at(N).isoformat()
+        assert [(m["time"], m["name"], m["severity"]) for m in timeline["marks"]] == [
+            (at(1 + N // 2).isoformat(), "PumpFault", "error")
+        ]
+        assert p.ctl.status()["end"] == at(N).isoformat() and p.ctl.status()["marks"] == 1
+        # The survey read a copy: the replay itself has not moved.
+        assert p.ctl.status()["events"] == 0 and p.readings_seen() == []
