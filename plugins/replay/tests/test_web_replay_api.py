@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
 import signal
 import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -206,7 +206,7 @@ def test_the_plot_api_follows_seeks(tmp_path: Path) -> None:
         code, answer = replay.call("/api/plot?type=Nope&fields=x")
         assert code == 404
         code, answer = replay.call("/api/plot?type=SoilMoisture")
-        assert code == 400
+        assert code == 400 and answer["error"] == "missing_fields"
 
 
 SERVING = re.compile(r"bussdcc web: serving on (http://\S+?)/(?:\?token=(\S+))?$")
@@ -267,7 +267,7 @@ def test_bussdcc_replay_serves_the_controls_end_to_end(tmp_path: Path) -> None:
         code, state = call("/api/state?path=greenhouse.fault")
         assert state["value"] == 3
         code, answer = call("/api/emit", {"type": "SoilMoisture", "data": {"sensor": "x", "percent": 1}})
-        assert code == 409
+        assert code == 409 and answer["error"] == "replaying"
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
