@@ -67,9 +67,19 @@ def wait_until(condition: Callable[[], Any], timeout: float = 30.0, what: str = 
 class WebReplay:
     """A ``ReplayRuntime`` with ``GreenhouseState`` and a ``WebInterface``, replaying on a thread."""
 
-    def __init__(self, log: Path, *, speed: float = 1.0, paused: bool = True, **web: Any) -> None:
+    def __init__(
+        self,
+        log: Path,
+        *,
+        speed: float = 1.0,
+        paused: bool = True,
+        services: tuple[Any, ...] = (),
+        **web: Any,
+    ) -> None:
         self.runtime = ReplayRuntime(speed=speed)
         self.runtime.add_process(GreenhouseState())
+        for service in services:
+            self.runtime.add_service(service)
         web.setdefault("port", 0)
         web.setdefault("host", "127.0.0.1")
         web.setdefault("message_types", [SoilMoisture, WateringStarted, PumpFault])

@@ -59,6 +59,11 @@ def overview(interface: WebInterface) -> dict[str, Any]:
         "arch": ident.get("arch") or (None if replaying else platform.machine()),
         "identity": bool(ident),
         "versions": {k: v for k, v in versions.items() if v},
+        # What serves the page (the footer): in a replay not the recorded machine's versions.
+        "software": {
+            "bussdcc-framework": _version("bussdcc-framework") or "",
+            "bussdcc": _version("bussdcc") or "",
+        },
         "started": format_time(datetime.fromtimestamp(since, UTC)) if since else None,
         "uptime": interface.uptime(),
         "events_total": interface.history.total,

@@ -390,6 +390,7 @@
         document.getElementById("total").textContent = st.total;
         document.getElementById("clients").textContent = st.clients;
         uptimeBase = st.uptime; uptimeAt = Date.now();
+        if (st.replay) uptimeEl.textContent = fmtDuration(uptimeBase);  // the recorded clock
         buildChart();
       }
       const events = batch.events || [];
@@ -416,6 +417,6 @@
     Bus.api("/api/stats").then((st) => { setSeries(st.rates); buildChart(); }).catch(() => {});
   });
   window.BusDashboard = {
-    socket, received: () => received, axisLabels, seriesNames: () => seriesNames.slice(),
+    socket, received: () => received, axisLabels, seriesNames: () => seriesNames.slice(), chartData,
   };
 })();
