@@ -140,8 +140,11 @@ def test_the_replay_bar_and_the_controls_that_would_act(tmp_path: Path, open_pag
         assert send.locator("#send-btn").is_disabled()
         assert "replays a recording" in str(send.locator("#send-replay").text_content())
         answer = send.evaluate(
-            """async () => { try { await bussdcc.api('/api/emit', {method: 'POST', json: {type: 'SoilMoisture',
-               data: {sensor: 'x', percent: 1}}}); return null; } catch (err) { return [err.status, err.body.error]; } }"""
+            """async () => {
+                 const json = {type: 'SoilMoisture', data: {sensor: 'x', percent: 1}};
+                 try { await bussdcc.api('/api/emit', {method: 'POST', json: json}); return null; }
+                 catch (err) { return [err.status, err.body.error]; }
+               }"""
         )
         assert answer == [409, "replaying"]
 
@@ -215,7 +218,8 @@ def test_clicking_the_error_mark_seeks_there(tmp_path: Path, open_page: Any) -> 
         assert at(FAULT_AT) < position < at(FAULT_AT + 0.01)
         # the newest event on the list is the fault itself
         page.wait_for_function(
-            "() => { const r = document.querySelector('#events tr.ev'); return r && r.dataset.type === 'PumpFault'; }"
+            "() => { const r = document.querySelector('#events tr.ev');"
+            " return r && r.dataset.type === 'PumpFault'; }"
         )
         assert replay.get("/api/state?path=greenhouse.fault")["value"] == 3
 
