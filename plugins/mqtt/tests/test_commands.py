@@ -126,7 +126,7 @@ def test_garbage_and_retained_commands_are_refused_and_reported_once(
     peer.publish(CMD, json.dumps({"id": "x1", "type": "SetLevel", "data": {"level": 1}, "node": "dev2"}))
     wait_for(lambda: len(answers(peer)) >= 4, 20, "four answers")
     assert [a["error"] for a in answers(peer)] == ["bad_json", "bad_json", "bad_command", "wrong_node"]
-    bad = wait_for(
+    wait_for(
         lambda: len(events(peer, "dev1", "mqtt_bad_input")) >= 3 and events(peer, "dev1", "mqtt_bad_input"),
         20,
         "reports",
