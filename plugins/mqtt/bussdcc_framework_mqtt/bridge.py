@@ -248,7 +248,9 @@ class MqttBridge:
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if reason.is_failure:
-            self._events.append(("refused", reason))
+            from .client import reason_text
+
+            self._events.append(("refused", reason_text(reason)))
             self._wake.set()
             return
         client.publish(
@@ -399,6 +401,13 @@ class MqttBridge:
                     )
                 )
                 self._set_state("connected", True)
+            elif kind == "refused":
+                self._reporter.error(
+                    self._emit,
+                    "connect",
+                    f"the broker {self.address} refused the connection ({detail}); check "
+                    "mqtt.username, mqtt.password and the broker's ACL (retrying with backoff)",
+                )
             elif not self._outage_reported:
                 self._outage_reported = True
                 self._emit(
