@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from bussdcc_framework import settings as _settings
-from bussdcc_framework.codec import type_name
 
 _FIELDS = {f.name for f in dataclasses.fields(_settings.Setting)}
 _CONSTRAINTS: dict[str, dict[str, Any]] = {}
@@ -69,7 +68,7 @@ class TypePatterns:
     def allows(self, cls: type) -> bool:
         hit = self._cache.get(cls)
         if hit is None:
-            hit = self.allows_name(type_name(cls))
+            hit = self.allows_name(f"{cls.__module__}:{cls.__qualname__}")
             self._cache[cls] = hit
         return hit
 

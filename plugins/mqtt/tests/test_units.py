@@ -141,3 +141,18 @@ def test_garbage_never_decodes_as_an_envelope() -> None:
     for bad in (b"", b"\xff\xfe", b"[]", b'{"time":"x"}', b'{"time":"2026-01-01T00:00:00Z","type":1}'):
         with pytest.raises(msgspec.DecodeError):
             ENVELOPE_DECODER.decode(bad)
+
+
+def test_the_plugin_module_is_cheap_to_import() -> None:
+    """Every ``bussdcc`` command imports every plugin: no paho, msgspec or sqlite without a URL."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, bussdcc_framework_mqtt.plugin as p\n"
+        "p.register_settings(); p.register_message_types()\n"
+        "print(sorted(m for m in ('paho', 'msgspec', 'sqlite3', 'flask') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
