@@ -155,6 +155,35 @@ class Collector:
             self._last_checkpoint = now
             self._recording.checkpoint()
 
+    def send_command(
+        self, site: str, node: str, type_name: str, data: dict[str, Any], expiry: float = 60.0
+    ) -> str:
+        """Publish a command to ``site/node`` through the collector's connection; its id.
+
+        The answer arrives on the node's ``cmd_res`` (which the collector records in the fleet
+        state); the command expires on the broker after ``expiry`` seconds.
+        """
+        import uuid
+
+        from .client import PacketTypes, Properties
+        from .topics import check_level, type_level
+
+        check_level(site, "the site")
+        check_level(node, "the node")
+        client = self._client
+        if client is None or not self.connected.is_set():
+            raise ConnectionError(f"not connected to the broker {self.address}")
+        command_id = uuid.uuid4().hex
+        topics = self.topics.node(site, node)
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        props.MessageExpiryInterval = max(1, round(expiry))
+        props.ResponseTopic = topics.cmd_res
+        props.CorrelationData = command_id.encode()
+        body = {"id": command_id, "type": type_name, "data": data, "node": node, "sender": "fleet page"}
+        client.publish(topics.cmd(type_level(type_name)), _ENCODE(body), qos=1, properties=props)
+        self.fleet.result(site, node, {"id": command_id, "type": type_name, "status": "sent", "ok": None})
+        return command_id
+
     def wait_ready(self, timeout: float = 30.0) -> bool:
         """Until connected and subscribed (tests, the CLI)."""
         return self.subscribed.wait(timeout)

@@ -117,10 +117,18 @@ class FleetState:
                         info.backlog = data["backlog"]
 
     def result(self, site: str, node: str, body: dict[str, Any]) -> None:
+        """A command sent (``status: sent``) or its answer, which replaces the sent entry."""
         with self._lock:
             info = self._node(site, node)
-            info.results.append(body)
-            info.last_seen = time.time()
+            command_id = body.get("id")
+            for i, previous in enumerate(info.results):
+                if command_id is not None and previous.get("id") == command_id:
+                    info.results[i] = {**previous, **body}
+                    break
+            else:
+                info.results.append(body)
+            if body.get("status") != "sent":
+                info.last_seen = time.time()
 
     def tick(self) -> None:
         """Update the smoothed rates (call about once a second)."""

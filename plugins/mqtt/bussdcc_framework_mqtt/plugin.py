@@ -8,8 +8,9 @@ settings, its message types and the ``bussdcc fleet`` command.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from bussdcc.context import ContextProtocol
 from bussdcc.io import EventSinkProtocol
 from bussdcc.message import Message
 from bussdcc.service import ServiceProtocol
@@ -62,3 +63,13 @@ def register_commands() -> Iterable[click.Command]:
     from .cli import fleet_command
 
     return [fleet_command]
+
+
+@hookimpl
+def register_routes(app: Any, ctx: ContextProtocol) -> None:
+    # The fleet page exists where the fleet is collected (the collector holds its state).
+    from .web import add_routes, find_fleet
+
+    service = find_fleet(ctx)
+    if service is not None:
+        add_routes(app, ctx, service.fleet, service)
