@@ -45,6 +45,10 @@ if TYPE_CHECKING:
 QUEUE_LIMIT = 100_000
 #: How often the bridge looks at ages, backlog reports and the connection when idle.
 TICK = 0.5
+#: Longest wait for more acknowledgements while messages are in flight.
+ACK_WAIT = 0.02
+#: Messages handed to paho at most, in multiples of ``mqtt.inflight``.
+WINDOW_FACTOR = 10
 #: At most one MqttBacklog report per this many seconds while the backlog changes.
 BACKLOG_REPORT_INTERVAL = 5.0
 #: At most one MqttOutboxDropped report (per reason) per this many seconds.
@@ -97,7 +101,11 @@ class MqttBridge:
         self.seq = 0
         self.sent = 0  # acknowledged by the broker
         self.queue_dropped = 0
-        self._inflight: dict[int, int] = {}  # paho mid -> outbox row id
+        self._inflight: dict[int, tuple[int, int]] = {}  # paho mid -> (outbox row id, size)
+        # paho sends the next queued message itself as each PUBACK arrives: handing it a window
+        # of many in-flight sizes keeps the bridge thread's work to a few large batches.
+        self._window = WINDOW_FACTOR * config.inflight
+        self._ack_batch = max(1, self._window // 4)
         self._last_handed = 0
         self._events: deque[tuple[str, Any]] = deque()  # connection changes for the bridge thread
         self._state_lock = threading.Lock()
@@ -259,7 +267,10 @@ class MqttBridge:
             qos=1,
             retain=True,
         )
-        client.publish(self.topics.birth, payload.encode(self._birth_payload()), qos=1, retain=True)
+        birth = self._birth_payload()
+        client.publish(self.topics.birth, payload.encode(birth), qos=1, retain=True)
+        if self.config.homeassistant:
+            self._publish_discovery(client, birth)
         client.subscribe(self.topics.status, qos=1)
         if self.commands is not None:
             client.subscribe(self.topics.cmd_filter, qos=1)
@@ -279,8 +290,11 @@ class MqttBridge:
         self._wake.set()
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
-        self._acks.append(mid)
-        if not self._wake.is_set():
+        # Acknowledgements are handled in batches (one sqlite transaction each): the bridge
+        # thread is woken for a batch, or finds stragglers within ACK_WAIT.
+        acks = self._acks
+        acks.append(mid)
+        if len(acks) >= self._ack_batch and not self._wake.is_set():
             self._wake.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -322,12 +336,28 @@ class MqttBridge:
             self._reporter.error(self._emit, "birth", f"{type(exc).__name__}: {exc}")
         return body
 
+    def _publish_discovery(self, client: mqtt.Client, birth: dict[str, Any]) -> None:
+        """Home Assistant discovery configs, retained (``mqtt.homeassistant``)."""
+        from .commands import CommandHandler
+        from .homeassistant import discovery_configs
+
+        try:
+            source = self.commands or CommandHandler(self.config.outbox)
+            types = list(source.types(self._ctx).values())
+            versions = birth.get("versions") if isinstance(birth.get("versions"), dict) else {}
+            configs = discovery_configs(self.topics, self.config.homeassistant_prefix, types, versions or {})
+        except Exception as exc:
+            self._reporter.error(self._emit, "homeassistant", f"{type(exc).__name__}: {exc}")
+            return
+        for topic, config in configs:
+            client.publish(topic, payload.encode(config), qos=1, retain=True)
+
     # -- the bridge thread -------------------------------------------------------------------
 
     def _run(self) -> None:
         next_tick = 0.0
         while True:
-            self._wake.wait(TICK)
+            self._wake.wait(ACK_WAIT if self._inflight else TICK)
             self._wake.clear()
             stopping = self._stop.is_set()
             try:
@@ -374,15 +404,18 @@ class MqttBridge:
         client, outbox = self._client, self._outbox
         if client is None or outbox is None:
             return
-        room = 2 * self.config.inflight - len(self._inflight)
-        if room <= 0 or outbox.count == 0:
+        window = self._window
+        room = window - len(self._inflight)
+        # Refill by half windows: one query and one burst of publishes instead of one per ack.
+        if room < window // 2 or outbox.count == 0:
             return
         rows = outbox.fetch(self._last_handed, room)
-        wrap, qos, boot = self._head.wrap, self.config.qos, self.boot
+        wrap, qos, boot, publish = self._head.wrap, self.config.qos, self.boot, client.publish
+        inflight = self._inflight
         for row in rows:
             body = wrap(row.record, row.boot, row.seq, row.historical or row.boot != boot)
-            info = client.publish(row.topic, body, qos)
-            self._inflight[info.mid] = row.id
+            info = publish(row.topic, body, qos)
+            inflight[info.mid] = (row.id, len(row.record))
             self._last_handed = row.id
 
     def _connection_events(self) -> None:

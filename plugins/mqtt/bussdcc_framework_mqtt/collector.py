@@ -32,7 +32,7 @@ from bussdcc_framework.codec import Codec, TypeRegistry, split_type_name
 
 from . import payload
 from .config import MqttConfig
-from .fleet import MAX_DATA_TEXT, FleetState
+from .fleet import FleetState
 from .messages import FleetNodeStatus, MqttBadInput, MqttConnected, MqttDisconnected
 from .recording import FleetRecording
 from .reporting import Reporter, printable, report
@@ -101,6 +101,7 @@ class Collector:
         self.subscribed = threading.Event()
         self._outage_reported = False
         self._last_checkpoint = time.monotonic()
+        self._good_types: set[str] = set()
         self.received = 0
         self.written = 0
         self.duplicates = 0
@@ -284,10 +285,13 @@ class Collector:
         except msgspec.DecodeError as exc:
             raise BadInput("bad_json", str(exc)) from None
         self._check_node(parsed, wire.node, wire.site)
-        try:
-            split_type_name(wire.type)
-        except Exception:
-            raise BadInput("bad_type_name", f"{wire.type!r:.80} is not module:QualName") from None
+        if wire.type not in self._good_types:
+            try:
+                split_type_name(wire.type)
+            except Exception:
+                raise BadInput("bad_type_name", f"{wire.type!r:.80} is not module:QualName") from None
+            if len(self._good_types) < 4096:
+                self._good_types.add(wire.type)
         try:
             when = datetime.fromisoformat(wire.time)
         except ValueError:
@@ -295,11 +299,27 @@ class Collector:
         if when.tzinfo is None:
             raise BadInput("bad_time", f"{wire.time!r:.60} has no UTC offset")
         data = bytes(wire.data)
-        if not data.startswith(b"{"):
+        if data[:1] != b"{":
             raise BadInput("bad_envelope", "data is not a JSON object")
-        if b"\n" in data or b"\r" in data:
-            data = _ENCODE(msgspec.json.decode(data))  # one record, one line
-        line = b"".join(
+        # Written as received when it is one line: a valid record line already (checked above),
+        # and the values checked are the ones every msgspec-based reader will see. Pretty-printed
+        # JSON is re-encoded: one record must stay one line.
+        line = self._one_line(wire) if b"\n" in body or b"\r" in body else bytes(body)
+        assert self._recording is not None
+        written = self._recording.record(parsed.site, parsed.node, wire.boot, wire.seq, when, line)
+        if written:
+            self.written += 1
+            self.fleet.event(
+                parsed.site, parsed.node, (wire.time, wire.type, data, wire.seq, wire.historical)
+            )
+        else:
+            self.duplicates += 1
+            self.fleet.event(parsed.site, parsed.node, None, duplicate=True)
+
+    @staticmethod
+    def _one_line(wire: _Wire) -> bytes:
+        data = _ENCODE(msgspec.json.decode(wire.data))
+        return b"".join(
             (
                 b'{"time":',
                 _ENCODE(wire.time),
@@ -318,28 +338,6 @@ class Collector:
                 b',"historical":true}' if wire.historical else b',"historical":false}',
             )
         )
-        assert self._recording is not None
-        written = self._recording.record(
-            parsed.site, parsed.node, wire.boot, wire.seq, when.astimezone(UTC), line
-        )
-        if written:
-            self.written += 1
-            text = data if len(data) <= MAX_DATA_TEXT else data[:MAX_DATA_TEXT] + b"..."
-            self.fleet.event(
-                parsed.site,
-                parsed.node,
-                {
-                    "time": wire.time,
-                    "type": wire.type,
-                    "data": text.decode("utf-8", "replace"),
-                    "seq": wire.seq,
-                    "historical": wire.historical,
-                    "backlog": _backlog(wire.type, data),
-                },
-            )
-        else:
-            self.duplicates += 1
-            self.fleet.event(parsed.site, parsed.node, None, duplicate=True)
 
     def _status(self, parsed: ParsedTopic, body: bytes | bytearray) -> None:
         if not body:
@@ -391,16 +389,6 @@ class Collector:
                 self._emit_message(message)
             except Exception:
                 pass
-
-
-def _backlog(type_name: str, data: bytes) -> int | None:
-    if not type_name.endswith(":MqttBacklog"):
-        return None
-    try:
-        value = msgspec.json.decode(data).get("backlog")
-    except Exception:
-        return None
-    return value if isinstance(value, int) else None
 
 
 class CollectorService(Service):

@@ -8,6 +8,7 @@ newer birth (MQTT orders only per topic... and a will can be published late) is 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import deque
@@ -18,6 +19,25 @@ from typing import Any
 RECENT_EVENTS = 100
 #: Characters of an event's data kept for display.
 MAX_DATA_TEXT = 1000
+
+#: An event as the collector keeps it for display: time, type, raw data, seq, historical.
+Recent = tuple[str, str, bytes, int, bool]
+
+
+def _recent(record: Recent) -> dict[str, Any]:
+    when, type_name, data, seq, historical = record
+    text = bytes(data[:MAX_DATA_TEXT]).decode("utf-8", "replace") + (
+        "..." if len(data) > MAX_DATA_TEXT else ""
+    )
+    return {"time": when, "type": type_name, "data": text, "seq": seq, "historical": historical}
+
+
+def _backlog(data: bytes) -> int | None:
+    try:
+        value = json.loads(data).get("backlog")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) else None
 
 
 @dataclass
@@ -36,7 +56,7 @@ class NodeInfo:
     rate: float = 0.0  # events per second, smoothed
     backlog: int | None = None
     birth: dict[str, Any] = field(default_factory=dict)
-    recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
+    recent: deque[Recent] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
     results: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=20))
     _window: int = 0
 
@@ -99,8 +119,12 @@ class FleetState:
             info.birth = body
             info.last_seen = time.time()
 
-    def event(self, site: str, node: str, record: dict[str, Any] | None, *, duplicate: bool = False) -> None:
-        """Count an event (and keep it for the live view when ``record`` is given)."""
+    def event(self, site: str, node: str, record: Recent | None, *, duplicate: bool = False) -> None:
+        """Count an event (and keep it for the live view when ``record`` is given).
+
+        ``record`` is ``(time, type, raw data, seq, historical)``, turned into text only when a
+        page asks (``detail``): the collector's hot path stays cheap.
+        """
         with self._lock:
             info = self._node(site, node)
             info.last_seen = time.time()
@@ -111,10 +135,8 @@ class FleetState:
             info._window += 1
             if record is not None:
                 info.recent.append(record)
-                if record.get("type") == "bussdcc_framework_mqtt.messages:MqttBacklog":
-                    data = record.get("data")
-                    if isinstance(data, dict) and isinstance(data.get("backlog"), int):
-                        info.backlog = data["backlog"]
+                if record[1].endswith(":MqttBacklog"):
+                    info.backlog = _backlog(record[2])
 
     def result(self, site: str, node: str, body: dict[str, Any]) -> None:
         """A command sent (``status: sent``) or its answer, which replaces the sent entry."""
@@ -153,7 +175,7 @@ class FleetState:
             return {
                 **info.summary(),
                 "birth": info.birth,
-                "recent": list(info.recent),
+                "recent": [_recent(r) for r in info.recent],
                 "results": list(info.results),
             }
 

@@ -170,26 +170,27 @@ class Outbox:
                 self.dropped["age"] += count
         return int(count)
 
-    def remove(self, ids: Iterable[int]) -> None:
-        """Delete acknowledged rows (ids no longer present are ignored: dropped meanwhile)."""
-        keys = [(i,) for i in ids]
-        if not keys:
+    def remove(self, rows: Sequence[tuple[int, int]]) -> None:
+        """Delete acknowledged rows, given as (id, record size).
+
+        Ids no longer present (dropped meanwhile by the size or age bound) are ignored; then the
+        size is recounted, which is rare, instead of asked per row, which is the hot path.
+        """
+        if not rows:
             return
+        deleted = 0
         with self._transaction():
-            size = 0
-            removed = 0
-            for chunk in _chunks(keys, 500):
+            for chunk in _chunks(list(rows), 500):
                 marks = ",".join("?" * len(chunk))
-                params = [k[0] for k in chunk]
-                got = self._db.execute(
-                    f"SELECT count(*), coalesce(sum(length(record)), 0) FROM events WHERE id IN ({marks})",
-                    params,
+                cursor = self._db.execute(f"DELETE FROM events WHERE id IN ({marks})", [r[0] for r in chunk])
+                deleted += cursor.rowcount
+            if deleted == len(rows):
+                self.count -= deleted
+                self.bytes -= sum(r[1] for r in rows)
+            else:
+                self.count, self.bytes = self._db.execute(
+                    "SELECT count(*), coalesce(sum(length(record)), 0) FROM events"
                 ).fetchone()
-                removed += got[0]
-                size += got[1]
-                self._db.execute(f"DELETE FROM events WHERE id IN ({marks})", params)
-            self.count -= removed
-            self.bytes -= size
 
     # -- reading -------------------------------------------------------------------------
 
@@ -234,7 +235,7 @@ class _Transaction:
         self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
 
 
-def _chunks(items: list[tuple[int]], size: int) -> Iterable[list[tuple[int]]]:
+def _chunks(items: list[tuple[int, int]], size: int) -> Iterable[list[tuple[int, int]]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 

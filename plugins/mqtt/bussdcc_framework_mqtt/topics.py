@@ -24,6 +24,8 @@ VERSION_LEVEL = "v1"
 _LEVEL = re.compile(r"[a-z0-9_-]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
+_MISSING = object()
+
 Kind = Literal["status", "birth", "evt", "cmd", "cmd_res"]
 KINDS: tuple[Kind, ...] = ("status", "birth", "evt", "cmd", "cmd_res")
 
@@ -135,6 +137,7 @@ class FleetTopics:
         self.prefix = check_prefix(prefix)
         self.site = site if site == "+" else check_level(site, "the site")
         self._head = [*prefix.split("/"), VERSION_LEVEL]
+        self._parsed: dict[str, ParsedTopic | None] = {}
 
     def node(self, site: str, node: str) -> NodeTopics:
         return NodeTopics(self.prefix, site, node)
@@ -148,7 +151,20 @@ class FleetTopics:
         return out
 
     def parse(self, topic: str) -> ParsedTopic | None:
-        """The parts of a fleet topic, or None when it is not one (wrong shape or characters)."""
+        """The parts of a fleet topic, or None when it is not one (wrong shape or characters).
+
+        Remembered (a fleet has a few topics per node, repeated for every message), up to a
+        bound, since topics come from the network.
+        """
+        found = self._parsed.get(topic, _MISSING)
+        if found is not _MISSING:
+            return found  # type: ignore[return-value]
+        parsed = self._parse(topic)
+        if len(self._parsed) < 65536:
+            self._parsed[topic] = parsed
+        return parsed
+
+    def _parse(self, topic: str) -> ParsedTopic | None:
         levels = topic.split("/")
         head = len(self._head)
         if len(levels) < head + 3 or levels[:head] != self._head:

@@ -150,3 +150,30 @@ def test_the_outbox_is_bounded_and_drops_are_reported(broker: MosquittoBroker, t
     assert kinds <= {"tick", "mqtt_connected", "mqtt_disconnected", "mqtt_backlog", "mqtt_outbox_dropped"}
     device.stop()
     peer.close()
+
+
+def test_home_assistant_discovery_configs_are_retained_for_numbers_and_flags(
+    broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    device = Device(
+        broker.url, tmp_path / "dev", app="ha_app.py", env={"BUSSDCC_MQTT_HOMEASSISTANT": "true"}
+    ).start()
+    assert broker.port is not None
+    peer = Peer(broker.host, broker.port)
+    wait_for(
+        lambda: device.process is not None and (tmp_path / "dev" / "outbox" / "session").exists(), 30, "start"
+    )
+    peer.subscribe("homeassistant/#")  # retained: they arrive on subscribing
+    configs = wait_for(lambda: len(peer.received()) >= 3 and peer.received(), 30, "three configs")
+    by_topic = {m.topic: json.loads(m.payload) for m in configs}
+    assert all(m.retain for m in configs)
+    temperature = by_topic["homeassistant/sensor/bussdcc_default_dev1/climate_temperature_c/config"]
+    assert temperature["state_topic"] == "bussdcc/v1/default/dev1/evt/climate"
+    assert temperature["value_template"] == "{{ value_json.data.temperature_c }}"
+    assert temperature["availability_topic"] == "bussdcc/v1/default/dev1/status"
+    pump = by_topic["homeassistant/binary_sensor/bussdcc_default_dev1/climate_pump_on/config"]
+    assert "'ON' if value_json.data.pump_on" in pump["value_template"]
+    assert "homeassistant/sensor/bussdcc_default_dev1/climate_label/config" not in by_topic  # text
+    assert not [t for t in by_topic if "command" in t]  # no command entity
+    device.stop()
+    peer.close()

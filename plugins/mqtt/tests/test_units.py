@@ -101,7 +101,7 @@ def test_the_outbox_keeps_order_across_reopening_and_deletes_only_acknowledged_r
     box.add("b1", 1, [NewEvent(1.0, False, "t/a", b"{%d}" % i) for i in range(5)])
     rows = box.fetch(0, 3)
     assert [r.seq for r in rows] == [1, 2, 3]
-    box.remove([rows[1].id])
+    box.remove([(rows[1].id, len(rows[1].record))])
     box.close()
     again = Outbox(tmp_path)
     assert again.count == 4
