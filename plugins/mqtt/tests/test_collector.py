@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,82 @@ def test_a_collector_offline_for_5000_events_gets_every_one(broker: MosquittoBro
     collector.stop()
     assert recorded_ticks(record) == list(range(5000))
     peer.close()
+
+
+def test_fleet_status_lists_every_node_with_its_presence(broker: MosquittoBroker, tmp_path: Path) -> None:
+    from test_commands import fleet
+
+    alive = Device(broker.url, tmp_path / "a", node="gh1", env={"COUNTER_COUNT": "100000"}).start()
+    gone = Device(broker.url, tmp_path / "b", node="gh2", env={"COUNTER_COUNT": "1"}).start()
+    assert broker.port is not None
+    peer = Peer(broker.host, broker.port)
+    peer.subscribe("bussdcc/v1/default/+/birth")
+    wait_for(lambda: len(peer.received()) >= 2, 30, "both births")
+    gone.kill()
+    result = fleet(broker, "status", "--json", "--rate", "1")
+    assert result.returncode == 0, result.stderr
+    rows = {row["node"]: row for row in json.loads(result.stdout)}
+    assert rows["gh1"]["online"] is True and rows["gh1"]["rate"] > 0
+    assert rows["gh2"]["online"] is False
+    assert rows["gh1"]["versions"]["framework"]
+    table = fleet(broker, "status")
+    assert table.returncode == 0
+    lines = table.stdout.splitlines()
+    assert lines[0].split()[:3] == ["site", "node", "state"]
+    assert any(line.split()[1:3] == ["gh1", "online"] for line in lines[2:])
+    assert any(line.split()[1:3] == ["gh2", "offline"] for line in lines[2:])
+    alive.stop()
+    peer.close()
+
+
+def test_fleet_commands_say_what_to_do_without_a_broker(tmp_path: Path) -> None:
+    from mqtt_helpers import BUSSDCC, clean_env
+
+    env = clean_env({"BUSSDCC_PLUGINS": "mqtt"})
+    no_url = subprocess.run(
+        [str(BUSSDCC), "fleet", "status"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert no_url.returncode == 2 and "--broker" in no_url.stderr
+    down = subprocess.run(
+        [str(BUSSDCC), "fleet", "status", "--broker", "mqtt://127.0.0.1:1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert down.returncode == 1 and "cannot reach the broker mqtt://127.0.0.1:1" in down.stderr
+    bad = subprocess.run(
+        [str(BUSSDCC), "fleet", "send", "gh1", "SetLevel", "[1]", "--broker", "mqtt://127.0.0.1:1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "JSON object" in bad.stderr
+    assert "Traceback" not in no_url.stderr + down.stderr + bad.stderr
+
+
+def test_bussdcc_run_collects_with_mode_collector(broker: MosquittoBroker, tmp_path: Path) -> None:
+    from mqtt_helpers import BUSSDCC, STARTED, clean_env
+
+    record = tmp_path / "central"
+    env = clean_env(
+        {
+            "BUSSDCC_PLUGINS": "mqtt",
+            "BUSSDCC_MQTT_URL": broker.url,
+            "BUSSDCC_MQTT_MODE": "collector",
+            "BUSSDCC_MQTT_COLLECT_DIR": str(record),
+        }
+    )
+    central = subprocess.Popen(
+        [str(BUSSDCC), "run"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
+    )
+    STARTED.append(central)
+    wait_for(lambda: (record / ".bussdcc-collector.json").exists(), 30, "the collector service")
+    device = Device(broker.url, tmp_path / "dev", env={"COUNTER_COUNT": "50"}).start()
+    wait_for(lambda: len(recorded_ticks(record)) >= 50, 60, "50 ticks")
+    device.stop()
+    central.terminate()
+    assert central.wait(30) == 0
+    assert recorded_ticks(record) == list(range(50))
+    assert not (tmp_path / "mqtt-outbox").exists()  # a collector bridges nothing
