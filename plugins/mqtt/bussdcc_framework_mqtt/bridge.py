@@ -268,9 +268,9 @@ class MqttBridge:
             retain=True,
         )
         birth = self._birth_payload()
-        client.publish(self.topics.birth, payload.encode(birth), qos=1, retain=True)
         if self.config.homeassistant:
-            self._publish_discovery(client, birth)
+            self._publish_discovery(client, birth)  # before the birth: a birth means "all set"
+        client.publish(self.topics.birth, payload.encode(birth), qos=1, retain=True)
         client.subscribe(self.topics.status, qos=1)
         if self.commands is not None:
             client.subscribe(self.topics.cmd_filter, qos=1)

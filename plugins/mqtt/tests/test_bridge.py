@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bussdcc_framework_mqtt.testing import MosquittoBroker
@@ -160,13 +161,16 @@ def test_home_assistant_discovery_configs_are_retained_for_numbers_and_flags(
     ).start()
     assert broker.port is not None
     peer = Peer(broker.host, broker.port)
-    wait_for(
-        lambda: device.process is not None and (tmp_path / "dev" / "outbox" / "session").exists(), 30, "start"
-    )
+    peer.subscribe("bussdcc/v1/default/dev1/birth")
+    wait_for(lambda: peer.received(), 30, "the birth (published after the configs)")
     peer.subscribe("homeassistant/#")  # retained: they arrive on subscribing
-    configs = wait_for(lambda: len(peer.received()) >= 3 and peer.received(), 30, "three configs")
+
+    def retained() -> list[Any]:
+        return [m for m in peer.received("homeassistant/") if m.retain]
+
+    configs = wait_for(lambda: len(retained()) >= 3 and retained(), 30, "three retained configs")
     by_topic = {m.topic: json.loads(m.payload) for m in configs}
-    assert all(m.retain for m in configs)
+    assert len(by_topic) == 3, sorted(by_topic)
     temperature = by_topic["homeassistant/sensor/bussdcc_default_dev1/climate_temperature_c/config"]
     assert temperature["state_topic"] == "bussdcc/v1/default/dev1/evt/climate"
     assert temperature["value_template"] == "{{ value_json.data.temperature_c }}"

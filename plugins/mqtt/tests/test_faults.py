@@ -8,16 +8,18 @@ import json
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from bussdcc_framework_mqtt.testing import MosquittoBroker, TlsFiles
 from certs import make_pki
-from conftest import BrokerFactory
 from flaky_proxy import FlakyProxy
 from mqtt_helpers import CollectorProcess, Device, Peer, recorded, recorded_ticks, wait_for
 
 pytestmark = pytest.mark.slow
+
+BrokerFactory = Callable[..., MosquittoBroker]
 
 
 def collecting(url: str, tmp_path: Path, **env: str) -> tuple[CollectorProcess, Path]:
