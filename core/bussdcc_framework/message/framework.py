@@ -8,9 +8,16 @@ from bussdcc.message import Message, Severity
 
 @dataclass(slots=True, frozen=True)
 class FrameworkBooted(Message):
-    """Emitted once per boot, after the kernel booted and every sink started."""
+    """Emitted once per boot, after the kernel booted and every sink started.
+
+    ``app`` names the application (what ``bussdcc run`` was given, e.g. ``greenhouse.py``), so
+    that ``bussdcc events runs`` can say what each recorded run was; ``None`` when the runtime
+    was not started by ``bussdcc run`` and in recordings older than 1.1 (it has a default, so
+    they still decode).
+    """
 
     version: str
+    app: Optional[str] = None
 
 
 @dataclass(slots=True, frozen=True)

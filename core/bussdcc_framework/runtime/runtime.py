@@ -53,6 +53,8 @@ class Runtime(KernelRuntime):
         self.interfaces: InterfaceRegistry = InterfaceRegistry(self.ctx)
         self.services: ServiceRegistry = ServiceRegistry(self.ctx)
         self.framework_version: str = get_version()
+        #: The application's name in ``FrameworkBooted.app`` (set by ``bussdcc run``).
+        self.app_name: str | None = None
         self.plugins: FrameworkPluginManager | None = None
         self.settings: Settings | None = None
         self._sinks: list[EventSinkProtocol] = []
@@ -238,7 +240,7 @@ class Runtime(KernelRuntime):
                 self.ctx.emit(
                     SinkHandlerError(sink=sink_name(sink), error=f"start failed: {error!r}", traceback=tb)
                 )
-            self.ctx.emit(FrameworkBooted(version=self.framework_version))
+            self.ctx.emit(FrameworkBooted(version=self.framework_version, app=self.app_name))
 
     def _boot_failed(self, exc: BaseException) -> None:
         self.ctx.emit(
