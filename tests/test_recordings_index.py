@@ -24,7 +24,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bussdcc_framework.codec import Codec, TypeRegistry
-from bussdcc_framework.message import FrameworkBooted, FrameworkBootFailed, FrameworkShuttingDown
+from bussdcc_framework.message import (
+    ApplicationStarted,
+    FrameworkBooted,
+    FrameworkBootFailed,
+    FrameworkShuttingDown,
+)
 from bussdcc_framework.recordings import (
     SegmentIndex,
     ensure_index,
@@ -339,7 +344,9 @@ def _run(
         out.append((FrameworkShuttingDown(version="1.1.0", reason="boot failed"), at))
         out.append((RuntimeShutdown(version="0.42.0"), at + timedelta(seconds=1)))
         return out
-    out.append((FrameworkBooted(version="1.1.0", app=app), at + timedelta(seconds=1)))
+    out.append((FrameworkBooted(version="1.1.0"), at + timedelta(seconds=1)))
+    if app is not None:
+        out.append((ApplicationStarted(app=app), at + timedelta(seconds=1)))
     out += readings(n, at + timedelta(seconds=2), step=1)
     if end is not None:
         last = at + timedelta(seconds=2 + n)
@@ -365,8 +372,8 @@ def test_runs_are_listed_with_app_duration_events_and_end(tmp_path: Path) -> Non
     indexed = [(p, ensure_index(p)[0]) for p in sorted(day.glob("*.jsonl"), reverse=True)]
     runs = list_runs(indexed)
     assert [(r.number, r.ended, r.reason, r.events, r.app) for r in runs] == [
-        (1, "shutdown", "KeyboardInterrupt", 9, "greenhouse.py"),
-        (2, "crash", None, 5, "greenhouse.py"),
+        (1, "shutdown", "KeyboardInterrupt", 10, "greenhouse.py"),
+        (2, "crash", None, 6, "greenhouse.py"),
         (3, "boot_failed", "boot failed", 4, None),
         (4, "shutdown", "SIGTERM", 6, None),
     ]
@@ -379,11 +386,11 @@ def test_runs_are_listed_with_app_duration_events_and_end(tmp_path: Path) -> Non
 
 def test_a_recording_that_starts_mid_run_gives_a_partial_run(tmp_path: Path) -> None:
     msgs = _run(4, T0, app="a.py")
-    write_log(tmp_path / "a.jsonl", msgs[3:])  # its start was deleted by retention
-    write_log(tmp_path / "b.jsonl", _run(1, T0 + timedelta(hours=1), app="a.py"))
+    write_log(tmp_path / "a.jsonl", msgs[4:])  # its start was deleted by retention
+    write_log(tmp_path / "b.jsonl", _run(0, T0 + timedelta(hours=1), app="a.py"))
     runs = list_runs([(p, scan_file(p)) for p in sorted(tmp_path.glob("*.jsonl"))])
     assert [(r.partial, r.ended, r.events) for r in runs] == [(True, "shutdown", 5), (False, "shutdown", 5)]
-    assert runs[0].start == msgs[3][1]
+    assert runs[0].start == msgs[4][1] and runs[1].app == "a.py" and runs[0].app is None
 
 
 def test_a_log_without_lifecycle_records_is_one_unknown_run(tmp_path: Path) -> None:
@@ -392,13 +399,25 @@ def test_a_log_without_lifecycle_records_is_one_unknown_run(tmp_path: Path) -> N
     assert (run.ended, run.partial, run.events, run.start) == ("unknown", True, 10, T0)
 
 
-def test_old_framework_booted_without_app_still_decodes() -> None:
-    old = (
-        b'{"time":"2025-06-01T10:00:00+00:00",'
-        b'"type":"bussdcc_framework.message.framework:FrameworkBooted","data":{"version":"0.46.0"}}'
-    )
-    evt = CODEC.decode_record(old)
-    assert evt.payload == FrameworkBooted(version="0.46.0", app=None)
+def test_the_app_is_recorded_without_changing_framework_booted(tmp_path: Path) -> None:
+    from bussdcc_framework.runtime import Runtime
+    from bussdcc_framework.testing import MemorySink
+
+    for app in (None, "greenhouse.py"):
+        rt = Runtime()
+        rt.app_name = app
+        sink = MemorySink()
+        rt.add_sink(sink)
+        rt.boot()
+        rt.shutdown()
+        booted = sink.types.index("bussdcc_framework.message.framework:FrameworkBooted")
+        following = sink.types[booted + 1]
+        if app is None:
+            assert following != "bussdcc_framework.message.framework:ApplicationStarted"
+        else:
+            assert following == "bussdcc_framework.message.framework:ApplicationStarted"
+        line = CODEC.encode_record(Event(time=T0, payload=FrameworkBooted(version="0.1.0")))
+        assert line.endswith(b'"data":{"version":"0.1.0"}}')  # the original framework's record
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -411,15 +430,22 @@ def test_any_bytes_scan_without_error_and_every_line_is_accounted_for(
     tmp_path: Path, chunks: list[bytes]
 ) -> None:
     good = record(Reading(1), T0)
-    data = b"".join(c + b"\n" + good + b"\n" for c in chunks)
+    data = good + b"\n" + b"".join(c + b"\n" + good + b"\n" for c in chunks)  # never gzip magic first
     path = tmp_path / "fuzz.jsonl"
     path.write_bytes(data)
     index = scan_file(path, max_line=200)
     lines = data.split(b"\n")[:-1]
     assert index.records + sum(index.skipped.values()) == len(lines)
-    assert index.records >= len(chunks)
+    assert index.records >= len(chunks) + 1
     for cp in index.checkpoints:
         assert data[cp.offset - 1 : cp.offset] == b"\n"
+
+
+def test_a_file_that_only_looks_gzipped_is_counted_not_fatal(tmp_path: Path) -> None:
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(b"\x1f\x8b" + record(Reading(1), T0) + b"\n")
+    index = scan_file(path)
+    assert index.records == 0 and index.skipped == {"bad_gzip": 1} and not index.complete
 
 
 def test_index_round_trips_through_write_and_read(tmp_path: Path) -> None:
@@ -428,4 +454,4 @@ def test_index_round_trips_through_write_and_read(tmp_path: Path) -> None:
     index = scan_file(path, severity_of=SEVERITY)
     write_index(path, index)
     assert load_index(path) == index
-    assert isinstance(index, SegmentIndex) and index.lifecycle[1].app == "x"
+    assert isinstance(index, SegmentIndex) and index.lifecycle[2].app == "x"

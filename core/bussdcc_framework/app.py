@@ -138,7 +138,7 @@ def build_runtime(spec: str | None, compose: Callable[[Runtime], Runtime]) -> Ru
     app = load_app(spec)
     runtime = compose(app.runtime if app.runtime is not None else Runtime())
     if runtime.app_name is None:
-        runtime.app_name = spec  # recorded in FrameworkBooted.app: runs say what they ran
+        runtime.app_name = spec  # recorded as ApplicationStarted: runs say what they ran
     if app.setup is not None:
         app.setup(runtime)
     return runtime

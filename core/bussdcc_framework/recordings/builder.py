@@ -14,7 +14,7 @@ the message class for the sink, the type name for the scanner; ``describe(key)``
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from operator import itemgetter
 from typing import Any, Final, Generic, TypeVar
@@ -34,7 +34,7 @@ from .index import (
     Source,
 )
 
-K = TypeVar("K", bound=Hashable)
+K = TypeVar("K")  # hashable: a message class (the sink) or a type name (the scanner)
 
 #: Severities at or above this are listed in ``SegmentIndex.marks`` (warning, error, critical).
 MARKED_SEVERITIES: Final = frozenset({"warning", "error", "critical"})
@@ -43,6 +43,7 @@ MARKED_SEVERITIES: Final = frozenset({"warning", "error", "critical"})
 LIFECYCLE_TYPES: Final[dict[str, LifecycleKind]] = {
     "bussdcc.message.runtime:RuntimeBooting": "booting",
     "bussdcc_framework.message.framework:FrameworkBooted": "booted",
+    "bussdcc_framework.message.framework:ApplicationStarted": "app",
     "bussdcc_framework.message.framework:FrameworkBootFailed": "boot_failed",
     "bussdcc_framework.message.framework:FrameworkShuttingDown": "shutting_down",
     "bussdcc.message.runtime:RuntimeShuttingDown": "shutting_down",

@@ -47,7 +47,7 @@ MAX_INDEX_BYTES: Final = 32 * 1024 * 1024
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 IndexStatus = Literal["ok", "missing", "stale", "damaged"]
-LifecycleKind = Literal["booting", "booted", "boot_failed", "shutting_down", "shutdown"]
+LifecycleKind = Literal["booting", "booted", "app", "boot_failed", "shutting_down", "shutdown"]
 
 
 class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
@@ -93,8 +93,8 @@ class LifecycleMark(msgspec.Struct, frozen=True, kw_only=True):
 
     ``before`` is the latest record time before it in the same file (``None`` when it is the
     first record): when a run ends without a shutdown record (a crash), that is its end.
-    ``app`` and ``version`` come from ``FrameworkBooted``, ``reason`` from the shutting-down
-    records and ``error`` from ``FrameworkBootFailed``.
+    ``version`` comes from the booting records, ``app`` from ``ApplicationStarted``, ``reason``
+    from the shutting-down records and ``error`` from ``FrameworkBootFailed``.
     """
 
     kind: LifecycleKind

@@ -2,8 +2,8 @@
 
 A run starts at a ``RuntimeBooting`` record (or ``FrameworkBooted`` when booting was not
 recorded) and ends at ``RuntimeShutdown``; ``FrameworkShuttingDown.reason`` says why it ended,
-``FrameworkBootFailed`` that it never came up, and ``FrameworkBooted.app`` which application it
-ran (set by ``bussdcc run``; older recordings have none). A run whose shutdown is missing
+``FrameworkBootFailed`` that it never came up, and ``ApplicationStarted.app`` which application
+it ran (emitted under ``bussdcc run`` since 1.1; older recordings have none). A run whose shutdown is missing
 (the next run starts, or the data ends) ended by a crash or a kill, or is still running.
 
 Everything comes from the indexes' ``lifecycle`` marks and record counts (see ``index.py``),
@@ -135,8 +135,9 @@ def list_runs(indexed: Iterable[tuple[Path, SegmentIndex]]) -> list[Run]:
             if mark.kind == "booting" and mark.version and current.version is None:
                 current.version = mark.version
             elif mark.kind == "booted":
-                current.app = mark.app or current.app
                 current.version = mark.version or current.version
+            elif mark.kind == "app":
+                current.app = mark.app or current.app
             elif mark.kind == "boot_failed":
                 current.failed = True
                 current.error = current.error or mark.error

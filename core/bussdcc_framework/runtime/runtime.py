@@ -19,7 +19,13 @@ from bussdcc.service import ServiceProtocol
 from bussdcc.state import StateStoreProtocol
 
 from ..interface import Interface
-from ..message import FrameworkBooted, FrameworkBootFailed, FrameworkShuttingDown, SinkHandlerError
+from ..message import (
+    ApplicationStarted,
+    FrameworkBooted,
+    FrameworkBootFailed,
+    FrameworkShuttingDown,
+    SinkHandlerError,
+)
 from ..version import get_version
 from .managers import InterfaceRegistry, ProcessRegistry, ServiceRegistry
 
@@ -53,7 +59,7 @@ class Runtime(KernelRuntime):
         self.interfaces: InterfaceRegistry = InterfaceRegistry(self.ctx)
         self.services: ServiceRegistry = ServiceRegistry(self.ctx)
         self.framework_version: str = get_version()
-        #: The application's name in ``FrameworkBooted.app`` (set by ``bussdcc run``).
+        #: The application's name, emitted as ``ApplicationStarted`` after boot (``bussdcc run``).
         self.app_name: str | None = None
         self.plugins: FrameworkPluginManager | None = None
         self.settings: Settings | None = None
@@ -240,7 +246,9 @@ class Runtime(KernelRuntime):
                 self.ctx.emit(
                     SinkHandlerError(sink=sink_name(sink), error=f"start failed: {error!r}", traceback=tb)
                 )
-            self.ctx.emit(FrameworkBooted(version=self.framework_version, app=self.app_name))
+            self.ctx.emit(FrameworkBooted(version=self.framework_version))
+            if self.app_name is not None:
+                self.ctx.emit(ApplicationStarted(app=self.app_name))
 
     def _boot_failed(self, exc: BaseException) -> None:
         self.ctx.emit(
