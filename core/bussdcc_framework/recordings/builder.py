@@ -128,12 +128,18 @@ class IndexBuilder(Generic[K]):
         self.skipped[reason] += count
 
     def add_batch(
-        self, items: Sequence[tuple[datetime, bytes, K]], offset: int, offsets: Sequence[int] | None = None
+        self,
+        items: Sequence[tuple[datetime, bytes, K]],
+        offset: int,
+        offsets: Sequence[int] | None = None,
+        *,
+        span: tuple[datetime, datetime] | None = None,
     ) -> None:
         """Records in file order; ``offsets[i]`` is where item ``i``'s line starts.
 
         Without ``offsets`` the lines lie back to back from ``offset``, each followed by one
-        newline (what the sink writes).
+        newline (what the sink writes). ``span``: the earliest and latest time of the items,
+        when the caller knows them already (the sink's writer does).
         """
         n = len(items)
         if not n:
@@ -155,7 +161,7 @@ class IndexBuilder(Generic[K]):
             self._walk(items, offset, offsets)
         elif first + n > self._next_checkpoint:
             self._checkpoints(items, offset, offsets)
-        lo, hi = min(map(_time, items)), max(map(_time, items))
+        lo, hi = span if span is not None else (min(map(_time, items)), max(map(_time, items)))
         if self.start is None or lo < self.start:
             self.start = lo
         if self.end is None or hi > self.end:

@@ -50,12 +50,12 @@ class SegmentIndexer:
         self._builder = IndexBuilder(describe, every=self.every)
         self._lifecycle_seen = 0
 
-    def add(self, items: list[Item], offset: int) -> None:
+    def add(self, items: list[Item], offset: int, span: tuple[datetime, datetime] | None = None) -> None:
         """Records written back to back from byte ``offset`` of the open segment."""
         builder = self._builder
         if builder is None:
             return
-        builder.add_batch(items, offset)
+        builder.add_batch(items, offset, span=span)
         if len(builder.lifecycle) != self._lifecycle_seen:
             new = builder.lifecycle[self._lifecycle_seen :]
             self._lifecycle_seen = len(builder.lifecycle)

@@ -95,13 +95,11 @@ class SegmentWriter:
         if not items:
             return
         # The usual case, checked in C: the whole batch belongs to the open segment.
-        if (
-            self._fd is not None
-            and self._low <= min(map(_time, items))
-            and max(map(_time, items)) < self._end
-        ):
-            self._write_items(items)
-            return
+        if self._fd is not None:
+            lo, hi = min(map(_time, items)), max(map(_time, items))
+            if self._low <= lo and hi < self._end:
+                self._write_items(items, (lo, hi))
+                return
         i, n = 0, len(items)
         while i < n:
             t = items[i][0]
@@ -121,7 +119,7 @@ class SegmentWriter:
             self._write_items(items[i:j])
             i = j
 
-    def _write_items(self, items: list[Item]) -> None:
+    def _write_items(self, items: list[Item], span: tuple[datetime, datetime] | None = None) -> None:
         while self.max_size is not None:
             budget = self.max_size - self._size
             taken, total = 0, 0
@@ -132,6 +130,7 @@ class SegmentWriter:
                 taken += 1
             if taken == len(items):
                 break
+            span = None  # split: the parts' spans are not known
             if taken:
                 self._write_data(items[:taken])
             items = items[taken:]
@@ -140,9 +139,9 @@ class SegmentWriter:
             if self._fd is None:
                 self._lose(len(items))
                 return
-        self._write_data(items)
+        self._write_data(items, span)
 
-    def _write_data(self, items: list[Item]) -> None:
+    def _write_data(self, items: list[Item], span: tuple[datetime, datetime] | None = None) -> None:
         fd = self._fd
         assert fd is not None
         lines = [item[1] for item in items]
@@ -168,7 +167,7 @@ class SegmentWriter:
         self._size += len(data)
         self.written += len(items)
         self._dirty = True
-        self.indexer.add(items, start)
+        self.indexer.add(items, start, span)
         if self._lost_in_outage or self.failing:
             self._resumed()
 
