@@ -455,3 +455,33 @@ def test_index_round_trips_through_write_and_read(tmp_path: Path) -> None:
     write_index(path, index)
     assert load_index(path) == index
     assert isinstance(index, SegmentIndex) and index.lifecycle[2].app == "x"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(
+        st.sampled_from([b"", b"x" * 30, b"{bad", b'{"time":"2026-03-09T12:00:00Z","type":"a:B","data":{}}'])
+        | st.integers(0, 50).map(lambda n: record(Reading(n), T0 + timedelta(seconds=n))),
+        max_size=40,
+    ),
+    cuts=st.lists(st.integers(0, 5000), max_size=12),
+    max_line=st.sampled_from([20, 60, 200, 10_000]),
+)
+def test_chunk_boundaries_do_not_change_the_index(lines: list[bytes], cuts: list[int], max_line: int) -> None:
+    """Feeding the same bytes in any chunks gives the same index as feeding them at once."""
+    from bussdcc_framework.recordings import IndexBuilder, LineScanner, Source
+
+    data = b"\n".join(lines) + (b"\n" if lines else b"")
+    source = Source(name="x", size=len(data), mtime_ns=0, fingerprint="")
+
+    def build(parts: list[bytes]) -> SegmentIndex:
+        builder: IndexBuilder[str] = IndexBuilder(lambda name: (name, None), every=3)
+        scanner = LineScanner(builder, max_line=max_line)
+        for part in parts:
+            scanner.feed(part)
+        complete = scanner.close()
+        return builder.finish(source, data_size=scanner.size, writer="t", complete=complete)
+
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    parts = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+    assert build(parts) == build([data])
