@@ -20,23 +20,14 @@ from greenhouse.alerts import AlertMonitor
 from greenhouse.simulator import GreenhouseSimulator
 
 from bussdcc_framework.plugins import load_plugins, register_plugin
-from bussdcc_framework.runtime import Runtime, run_with_signals
-
-
-def is_replay(runtime: Runtime) -> bool:
-    """Whether ``runtime`` replays a recording (the replay plugin may not be installed)."""
-    try:
-        from bussdcc_framework.runtime import ReplayRuntime
-    except ImportError:
-        return False
-    return isinstance(runtime, ReplayRuntime)
+from bussdcc_framework.runtime import Runtime, is_replaying, run_with_signals
 
 
 def setup(runtime: Runtime) -> None:
     """Add the greenhouse to a runtime: its plugin hooks, sensors and alert monitor."""
     if load_plugins().get_plugin(plugin.PLUGIN_NAME) is None:
         register_plugin(plugin, name=plugin.PLUGIN_NAME)
-    replaying = is_replay(runtime)
+    replaying = is_replaying(runtime.ctx)
     runtime.state.set("greenhouse.replay", replaying)
     if not replaying:
         runtime.add_service(GreenhouseSimulator())

@@ -9,12 +9,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Optional, Self
 
 from bussdcc.clock import ClockProtocol
+from bussdcc.context import ContextProtocol
 from bussdcc.device import DeviceProtocol
 from bussdcc.event import Event, EventBusProtocol
 from bussdcc.io import EventSinkProtocol
 from bussdcc.message import Message, Severity
 from bussdcc.process import ProcessProtocol
 from bussdcc.runtime import Runtime as KernelRuntime
+from bussdcc.runtime.replay import ReplayRuntime as KernelReplayRuntime
 from bussdcc.service import ServiceProtocol
 from bussdcc.state import StateStoreProtocol
 
@@ -50,6 +52,9 @@ class Runtime(KernelRuntime):
     The state store defaults to ``NotifyingStateStore``, so pages and plugins can subscribe
     to changes (``runtime.state.subscribe(prefix, callback)``) instead of polling.
     """
+
+    replaying: bool = False
+    """True for a runtime that replays a recording (``ReplayRuntime``); see ``is_replaying``."""
 
     def __init__(
         self,
@@ -339,3 +344,16 @@ def _event_observers(
         return lambda evt: function(**{n: ctx if n == "ctx" else evt for n in argnames})
 
     return tuple((impl.plugin_name, bind(impl.function, tuple(impl.argnames))) for impl in impls)
+
+
+def is_replaying(ctx: ContextProtocol) -> bool:
+    """Whether ``ctx`` belongs to a runtime that replays a recording.
+
+    The one documented way for sinks, services, processes and pages to tell a replay from a
+    live run (e.g. not to switch real hardware, or not to send notifications again). True for
+    the replay plugin's ``ReplayRuntime`` and the kernel's own ``ReplayRuntime``.
+    """
+    runtime = ctx.runtime
+    if isinstance(runtime, Runtime):
+        return runtime.replaying
+    return isinstance(runtime, KernelReplayRuntime)

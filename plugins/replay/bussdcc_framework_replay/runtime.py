@@ -115,6 +115,9 @@ class ReplayStats:
 class ReplayRuntime(Runtime):
     """A framework runtime that replays recorded events (see the module docstring)."""
 
+    replaying = True
+    """Always True: what ``bussdcc_framework.runtime.is_replaying(ctx)`` reports."""
+
     def __init__(
         self,
         speed: float = 1.0,

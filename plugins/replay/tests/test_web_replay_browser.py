@@ -183,6 +183,7 @@ def test_the_scrubber_seeks_and_the_page_shows_the_state_at_that_time(tmp_path: 
     with WebReplay(greenhouse_log(tmp_path)) as replay:
         page = open_page(replay.url + "state")
         page.wait_for_function("() => window.BusReplay && window.BusReplay.status()")
+        page.wait_for_selector("#replay-scrub:not([disabled])")  # once the end is known
         box = page.locator("#replay-scrub").bounding_box()
         assert box is not None
         for fraction in (0.7, 0.25):

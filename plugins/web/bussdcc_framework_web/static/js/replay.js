@@ -55,8 +55,9 @@
     return s.paused ? "paused" : "playing";
   }
 
+  const knownEnd = (s) => (timeline && timeline.end_ts) || s.end_ts || null;
   function range(s) {
-    const start = s.start_ts, end = (timeline && timeline.end_ts) || s.end_ts || s.position_ts;
+    const start = s.start_ts, end = knownEnd(s) || s.position_ts;
     return [start, Math.max(end || start, start + 0.001)];
   }
 
@@ -79,6 +80,9 @@
     stepBtn.disabled = Boolean(s.finished);
     const wanted = s.max ? "max" : String(s.speed);
     if ([...speed.options].some((o) => o.value === wanted)) speed.value = wanted;
+    // Until the end of the recording is known the scrubber would mean nothing: it waits.
+    scrub.disabled = !knownEnd(s);
+    scrub.title = scrub.disabled ? "Finding the end of the recording…" : "";
     if (!scrubbing && s.start_ts !== null) {
       const [start, end] = range(s);
       scrub.min = String(start);
