@@ -277,3 +277,52 @@ def test_bussdcc_replay_serves_the_controls_end_to_end(tmp_path: Path) -> None:
             timer.cancel()
     assert proc.returncode in (0, 130), "".join(lines) + err
     assert "Traceback" not in err
+
+
+HOSTILE_BODIES: list[object] = [
+    [],
+    "pause",
+    None,
+    7,
+    {"to": "x" * 100_000},
+    {"to": {"nested": [1] * 1000}},
+    {"to": float("1e308")},
+    {"to": -1e12},
+    {"to": "9999-12-31T23:59:59.999999+14:00"},
+    {"speed": 1e308},
+    {"speed": -0.0001},
+    {"speed": [1]},
+    {"count": 10**30},
+    {"count": -5},
+    {"count": "3"},
+    {"until": ""},
+    {"until": "*" * 5000},
+    {"until": ["A"]},
+    {"loop": "yes"},
+]
+
+
+def test_hostile_bodies_get_a_4xx_and_the_replay_still_works(tmp_path: Path) -> None:
+    log = greenhouse_log(tmp_path)
+    with WebReplay(log) as replay:
+        for action in ("pause", "resume", "step", "seek", "speed", "loop"):
+            for body in HOSTILE_BODIES:
+                raw = json.dumps(body).encode() if not isinstance(body, bytes) else body
+                code, answer = replay.call(
+                    f"/api/replay/{action}",
+                    method="POST",
+                    raw=raw,
+                    headers={"Content-Type": "application/json"},
+                )
+                assert code < 500, (action, body, code, answer)
+                if code >= 400:
+                    assert set(answer) >= {"error", "detail"} and "\n" not in answer["detail"]
+        code, _ = replay.call(
+            "/api/replay/seek", method="POST", raw=b"{not json", headers={"Content-Type": "application/json"}
+        )
+        assert code == 400
+        # still driven normally afterwards
+        replay.post("/api/replay/pause")
+        status = replay.post("/api/replay/seek", {"to": at(12).isoformat()})
+        assert status["position"] == at(12).isoformat()
+        assert replay.get("/api/state?path=greenhouse.readings")["value"] == readings_before(at(12))

@@ -70,8 +70,12 @@ def replay_action(action: str) -> Response:
         elif action == "step":
             count = body.get("count", 1)
             until = body.get("until")
-            if until is not None and (not isinstance(until, str) or not until.strip()):
-                return error(400, "bad_until", '"until" must be a type pattern such as "AlertRaised"')
+            if until is not None and (not isinstance(until, str) or not until.strip() or len(until) > 200):
+                return error(
+                    400,
+                    "bad_until",
+                    '"until" must be a type pattern (under 200 characters) such as "AlertRaised"',
+                )
             if until is not None:
                 controller.step(until=until.strip())
             else:
