@@ -132,7 +132,7 @@ def open_sources(
         fail(f"no such file or directory: {missing[0]}", 2)
     pm = load_plugins()
     resolved = settings if settings is not None else load_settings(plugins=pm)
-    factories: list[SourceFactory] = list(pm.collect("register_sources", settings=resolved))
+    factories: list[SourceFactory] = pm.sources(resolved)
     if not any(isinstance(f, JsonlSourceFactory) for f in factories):
         factories.append(JsonlSourceFactory())
     codec = Codec(registry)
