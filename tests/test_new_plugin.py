@@ -61,8 +61,14 @@ def test_skeleton_is_complete_and_valid_python() -> None:
         "CHANGELOG.md",
         "README.md",
         "bussdcc_csv_sink/__init__.py",
+        "bussdcc_csv_sink/command.py",
+        "bussdcc_csv_sink/config.py",
+        "bussdcc_csv_sink/messages.py",
         "bussdcc_csv_sink/plugin.py",
         "bussdcc_csv_sink/py.typed",
+        "bussdcc_csv_sink/service.py",
+        "bussdcc_csv_sink/sink.py",
+        "bussdcc_csv_sink/web.py",
         "pyproject.toml",
         "tests/test_plugin.py",
     ]
@@ -161,7 +167,17 @@ def test_generated_plugin_installs_is_discovered_and_passes_its_tests(venv: Venv
 
     tests = venv.pytest(cwd=project)
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "4 passed" in tests.stdout
+    # a service, a sink, a command and a route, each tested, plus settings and discovery
+    assert "7 passed" in tests.stdout
+    names = {node.name for node in ast.walk(ast.parse((project / "tests" / "test_plugin.py").read_text()))}
+    assert {
+        "test_the_service_greets_on_every_tick",
+        "test_the_sink_counts_every_event_by_type",
+        "test_the_command_prints_the_greeting",
+        "test_the_route_reports_the_ticks",
+    } <= names
+    command = venv.bussdcc("greenhouse-extras", "--text", "hi")
+    assert (command.returncode, command.stdout) == (0, "hi\n"), command.stderr
 
 
 @pytest.mark.slow

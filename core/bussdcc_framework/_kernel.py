@@ -251,11 +251,12 @@ def check_kernel(
     expect(clock_name, lambda: clock._now == start, "is not the replay time after start()")
 
     store = store_class()
-    expect(
-        "bussdcc.state.StateStore._state",
-        lambda: (store.set("a.b", 1), store._state == {"a": {"b": 1}})[1],
-        "is not the tree",
-    )
+
+    def tree_is_state() -> bool:
+        store.set("a.b", 1)
+        return store._state == {"a": {"b": 1}}
+
+    expect("bussdcc.state.StateStore._state", tree_is_state, "is not the tree")
     expect("bussdcc.state.StateStore._lock", lambda: _reentrant(store._lock), "is not a reentrant lock")
     return problems
 
