@@ -98,6 +98,22 @@ def test_cli_writes_the_skeleton_and_refuses_to_overwrite(tmp_path: Path) -> Non
     assert bad.exit_code == 2 and "is not a plugin name" in bad.output
 
 
+@pytest.mark.parametrize("name", ["weather", "greenhouse-extras"])
+def test_generated_code_is_formatted_lint_clean_and_typed(name: str, tmp_path: Path) -> None:
+    """An author starts from code that passes ruff and mypy --strict under the project's settings."""
+    runner = CliRunner()
+    assert runner.invoke(cli, ["new-plugin", name, "--dir", str(tmp_path)]).exit_code == 0
+    project = tmp_path / PluginNames.from_name(name).dist
+    bin_dir = Path(sys.executable).parent
+    for command in (
+        [str(bin_dir / "ruff"), "check", "--no-cache", "."],
+        [str(bin_dir / "ruff"), "format", "--no-cache", "--check", "."],
+        [str(bin_dir / "mypy"), "--strict", "--no-incremental", PluginNames.from_name(name).package],
+    ):
+        done = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{command[0]}: {done.stdout}{done.stderr}"
+
+
 # -- installed into a fresh environment, as an outside author would (slow) -----------------
 
 
@@ -169,7 +185,8 @@ def test_generated_plugin_installs_is_discovered_and_passes_its_tests(venv: Venv
     assert tests.returncode == 0, tests.stdout + tests.stderr
     # a service, a sink, a command and a route, each tested, plus settings and discovery
     assert "7 passed" in tests.stdout
-    names = {node.name for node in ast.walk(ast.parse((project / "tests" / "test_plugin.py").read_text()))}
+    tree = ast.parse((project / "tests" / "test_plugin.py").read_text())
+    names = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
     assert {
         "test_the_service_greets_on_every_tick",
         "test_the_sink_counts_every_event_by_type",
