@@ -51,7 +51,7 @@ from bussdcc.state import StateStoreProtocol
 from bussdcc_framework.codec import type_name
 from bussdcc_framework.runtime import Runtime
 
-from .clock import ReplayClock
+from .clock import ReplayClock, replay_time
 from .config import DEFAULT_MAX_WAIT
 from .control import END, GO, HALT, REWIND, SEEK_BEGIN, SEEK_END, ReplayController
 from .lifecycle import LIFECYCLE_TYPES
@@ -143,7 +143,7 @@ class ReplayRuntime(Runtime):
         self._sources: list[EventSourceProtocol] = []
         self._stop_replay = threading.Event()
         self._replaying = threading.Lock()
-        self.controller = ReplayController(speed, lambda: replay_now(self._replay_clock))
+        self.controller = ReplayController(speed, lambda: replay_time(self._replay_clock))
         self._reopen: Callable[[], Iterator[Event[Message]]] = iter  # type: ignore[assignment]
         self._origin: datetime | None = None
         self._boot_state: dict[str, Any] | None = None
@@ -345,7 +345,7 @@ class ReplayRuntime(Runtime):
         clock = time.perf_counter
         speed, anchor, origin = ctl.pace
         if origin is None:  # the first pass: paced from its first event, from now on
-            anchor, origin = clock(), replay_now(self._replay_clock)
+            anchor, origin = clock(), replay_time(self._replay_clock)
             ctl.pace = (speed, anchor, origin)
         try:
             for evt in events:
@@ -447,7 +447,7 @@ class ReplayRuntime(Runtime):
         """The seek reached ``target`` (None: the end): stand there, unmute, tell the pages."""
         ctl = self.controller
         if target is not None:
-            now = replay_now(self._replay_clock)
+            now = replay_time(self._replay_clock)
             if now is None or target > now:
                 self._replay_clock.advance_to(target)
         self._unmute()
@@ -512,9 +512,8 @@ class ReplayRuntime(Runtime):
 
     def _start_clock(self, origin: datetime) -> None:
         clock = self._replay_clock
-        reset = getattr(clock, "reset", None)
-        if callable(reset):
-            reset()
+        if isinstance(clock, ReplayClock):
+            clock.reset()
         clock.speed = 0.0  # pacing is done here, against the wall clock
         try:
             clock.start(origin)
@@ -538,7 +537,7 @@ class ReplayRuntime(Runtime):
 
     def boot(self) -> None:
         """Boot; only valid once the replay clock runs, which ``replay()``/``run()`` arrange."""
-        if getattr(self._replay_clock, "_now", None) is None:
+        if replay_time(self._replay_clock) is None:
             raise RuntimeError(
                 "ReplayRuntime boots itself when the replay starts: use run() after "
                 "add_source(), or replay(source)"
@@ -559,17 +558,6 @@ def _copied(tree: dict[str, Any]) -> dict[str, Any]:
         return copy.deepcopy(tree)
     except Exception:
         return dict(tree)
-
-
-def replay_now(clock: Any) -> datetime | None:
-    """The replay time of a replay clock, None before it started."""
-    if not getattr(clock, "started", True):
-        return None
-    try:
-        now: datetime = clock.now_utc()
-    except (AssertionError, RuntimeError):
-        return None
-    return now
 
 
 def _check_speed(speed: float) -> None:

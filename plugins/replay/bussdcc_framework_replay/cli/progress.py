@@ -14,7 +14,8 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Self
 
-from ..runtime import ReplayRuntime, replay_now
+from ..clock import replay_time
+from ..runtime import ReplayRuntime
 from .common import MergedSource
 from .format import count
 
@@ -58,7 +59,7 @@ class Progress(AbstractContextManager["Progress"]):
         """The current line (without terminal control characters)."""
         ctl = self.runtime.controller
         done, total = self.source.progress()
-        now = replay_now(self.runtime.clock)
+        now = replay_time(self.runtime.clock)
         if ctl.seeking_to is not None:
             state = "seeking"
         elif ctl.finished:
