@@ -36,32 +36,26 @@ pytestmark = [
 
 
 def write_recording(path: Path) -> None:
-    """Readings as the simulator makes them, and the alerts the monitor raised then."""
-    sys.path.insert(0, str(GREENHOUSE))
-    try:
-        from greenhouse.messages import AlertCleared, AlertRaised, ClimateReading, Metric
+    """Readings as the simulator makes them, and the alerts the monitor raised then, written
+    in the record format by hand (this process must not import the example's package: the
+    replay plugin's tests have a ``greenhouse`` package of their own)."""
 
-        from bussdcc_framework.codec import Codec, default_registry
-    finally:
-        sys.path.remove(str(GREENHOUSE))
-    from bussdcc.event import Event
+    def record(t: datetime, name: str, data: dict[str, Any]) -> str:
+        return json.dumps({"time": t.isoformat(), "type": f"greenhouse.messages:{name}", "data": data})
 
-    codec = Codec(default_registry(plugins=False))
     lines = []
     for i in range(READINGS):
         t = T0 + timedelta(seconds=i)
         hot = 60 <= i < 90
         temperature = 31.0 + (i % 5) / 10 if hot else 22.0 + (i % 7) / 10
-        lines.append(Event(time=t, payload=ClimateReading(temperature, 55.0 + (i % 3), False)))
+        reading = {"temperature_c": temperature, "humidity_pct": 55.0 + (i % 3), "pump_on": False}
+        lines.append(record(t, "ClimateReading", reading))
         if i == 60:
-            lines.append(
-                Event(
-                    time=t, payload=AlertRaised(Metric.TEMPERATURE, temperature, 30.0, "temperature too hot")
-                )
-            )
+            raised = {"metric": "temperature", "value": temperature, "limit": 30.0, "message": "too hot"}
+            lines.append(record(t, "AlertRaised", raised))
         if i == 90:
-            lines.append(Event(time=t, payload=AlertCleared(Metric.TEMPERATURE, temperature)))
-    path.write_bytes(b"".join(codec.encode_record(e) + b"\n" for e in lines))
+            lines.append(record(t, "AlertCleared", {"metric": "temperature", "value": temperature}))
+    path.write_text("".join(line + "\n" for line in lines))
 
 
 @pytest.fixture

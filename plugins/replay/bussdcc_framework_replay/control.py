@@ -111,6 +111,15 @@ class ReplayController:
 
     # -- commands (any thread) -------------------------------------------------------------
 
+    def begin(self) -> None:
+        """A replay starts: a stop asked for before (the last replay's) is forgotten.
+
+        Called before the runtime boots, so a stop asked for while it boots is kept.
+        """
+        with self._cond:
+            self._halt = False
+            self._update()
+
     def speed_at_start(self, speed: float) -> None:
         """The speed a replay starts with (any speed >= 0; ``set_speed`` checks its range)."""
         with self._cond:
@@ -438,8 +447,6 @@ class ReplayController:
         """The replay thread starts or stops driving: commands no longer wait for it."""
         with self._cond:
             self.running = running
-            if running:
-                self._halt = False
             self._update()
             self._cond.notify_all()
 

@@ -248,6 +248,7 @@ class ReplayRuntime(Runtime):
         stats = self.stats = ReplayStats()
         ctl = self.controller
         self._stop_replay.clear()
+        ctl.begin()
         self._reopen = reopen
         wall_start = time.perf_counter()
         events = reopen()

@@ -412,3 +412,25 @@ def test_the_timeline_knows_the_end_and_the_errors_before_the_replay_gets_there(
         assert p.ctl.status()["end"] == at(N).isoformat() and p.ctl.status()["marks"] == 1
         # The survey read a copy: the replay itself has not moved.
         assert p.ctl.status()["events"] == 0 and p.readings_seen() == []
+
+
+def test_a_stop_asked_for_while_the_replay_boots_is_not_lost(tmp_path: Path) -> None:
+    """Ctrl-C while `bussdcc replay --hold` is still starting must end it, not be forgotten."""
+    log = recording(tmp_path, n=50)
+    runtime = ReplayRuntime(speed=0)
+
+    class StopsAtBoot(Process):
+        name = "stops-at-boot"
+
+        def start(self, ctx: ContextProtocol) -> None:
+            runtime.stop_replay()
+
+    runtime.add_process(StopsAtBoot())
+    done = threading.Event()
+    thread = threading.Thread(
+        target=lambda: (runtime.replay(JsonlSource(log, registry=registry()), hold=True), done.set()),
+        daemon=True,
+    )
+    thread.start()
+    assert done.wait(30), "the replay held on although it was stopped while booting"
+    assert runtime.stats.cancelled is True and runtime.stats.replayed == 0

@@ -184,6 +184,10 @@ def replay_command(
                 worker.join(0.1)
             except KeyboardInterrupt:
                 interrupted.stop()
+            if interrupted.count:
+                # Again until it ends: a Ctrl-C while the replay was still starting up may have
+                # come before it listened.
+                runtime.stop_replay()
             bar.update()
         bar.update()
 
