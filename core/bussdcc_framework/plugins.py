@@ -28,7 +28,7 @@ from typing import Any, Literal
 import pluggy
 
 from . import PROJECT_NAME, hookspecs
-from .settings import Settings, env_bool
+from .settings import SettingError, Settings, env_bool
 
 ENTRY_POINT_GROUP = PROJECT_NAME
 
@@ -115,6 +115,8 @@ class FrameworkPluginManager(pluggy.PluginManager):
                 batches: list[Any] = self._hookexec(  # type: ignore[assignment]
                     hook_name, [impl, *wrappers], kwargs, False
                 )
+            except SettingError:
+                raise  # a value the user set is wrong: the user's error, not the plugin's bug
             except Exception as exc:
                 self._hook_failed(impl.plugin_name, hook_name, f"{type(exc).__name__}: {exc}")
                 continue

@@ -20,9 +20,10 @@ from typing import Any, Self
 import click
 
 from bussdcc_framework.app import AppError
+from bussdcc_framework.cli.options import PluginOptionsCommand, collect_overrides
 from bussdcc_framework.plugins import load_plugins, load_settings
 from bussdcc_framework.runtime.signals import DUPLICATE_INTERRUPT_WINDOW
-from bussdcc_framework.settings import SettingError, parse_assignment
+from bussdcc_framework.settings import SettingError
 
 from ..filters import TimeBound
 from ..reader import ReplayDataError
@@ -33,21 +34,12 @@ from .progress import Progress, wanted
 from .summary import combine, replay_summary
 
 
-def _overrides(assignments: tuple[str, ...], record: str | None) -> dict[str, Any]:
-    overrides: dict[str, Any] = {}
-    for text in assignments:
-        key, value = parse_assignment(text)
-        overrides[key] = value
+def _overrides(assignments: tuple[str, ...]) -> dict[str, Any]:
+    """The user's overrides; recording stays off unless they turn it on (``--record DIR``)."""
+    overrides = collect_overrides(assignments)
     declared = {s.key for s in load_plugins().collect("register_settings")}
-    if record is not None:
-        if "jsonl.dir" not in declared:
-            raise SettingError(
-                "--record needs the jsonl plugin, which is not loaded; install it with "
-                "pip install 'bussdcc-framework[jsonl]' or check BUSSDCC_PLUGINS"
-            )
-        overrides["jsonl.dir"] = record
-        overrides["jsonl.enabled"] = "true"
-    elif "jsonl.enabled" in declared and "jsonl.enabled" not in overrides:
+    if "jsonl.enabled" in declared and "jsonl.enabled" not in overrides:
+        # A replay of ./events with BUSSDCC_JSONL_ENABLED on would write into ./events.
         overrides["jsonl.enabled"] = "false"
     return overrides
 
@@ -58,7 +50,7 @@ def _speed(ctx: click.Context, param: click.Parameter, value: float) -> float:
     return value
 
 
-@click.command("replay")
+@click.command("replay", cls=PluginOptionsCommand)
 @source_options
 @click.option(
     "--speed",
@@ -68,7 +60,6 @@ def _speed(ctx: click.Context, param: click.Parameter, value: float) -> float:
     callback=_speed,
     help="1 = recorded pace, N = N times faster, 0 = as fast as possible.",
 )
-@click.option("--record", metavar="DIR", help="Record the replay as JSONL under DIR (jsonl plugin).")
 @click.option(
     "--app",
     metavar="APP",
@@ -99,7 +90,6 @@ def replay_command(
     strict: bool,
     imports: tuple[str, ...],
     speed: float,
-    record: str | None,
     app: str | None,
     assignments: tuple[str, ...],
     progress: bool | None,
@@ -109,10 +99,12 @@ def replay_command(
 
     The selected plugins see the replayed events (console, web); recorded lifecycle events
     are not re-emitted on top of the replay runtime's own. Damaged lines and unknown types are
-    skipped and counted (see the summary) unless --strict.
+    skipped and counted (see the summary) unless --strict. Recording is off unless asked
+    for (--record DIR). The options after --progress are declared by the loaded plugins on
+    their settings, as for `bussdcc run`.
     """
     try:
-        settings = load_settings(_overrides(assignments, record))
+        settings = load_settings(_overrides(assignments))
     except SettingError as exc:
         fail(str(exc), 2)
     pm = load_plugins()
