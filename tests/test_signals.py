@@ -219,3 +219,23 @@ def test_signal_runtime_restores_previous_handlers(python: Any) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "restored"
+
+
+def test_the_one_ctrl_c_policy(python: Any) -> None:
+    """First interrupt: stop gracefully; the same Ctrl-C twice: ignored; a second: exit 130."""
+    result = python(
+        """
+        import time
+        from bussdcc_framework.runtime.signals import Interrupts
+
+        policy = Interrupts(window=0.3)
+        assert policy.interrupt() is True and policy.count == 1
+        assert policy.interrupt() is False  # delivered twice (process group, uv run)
+        time.sleep(0.4)  # at least the window: this one is a real second Ctrl-C
+        policy.interrupt()
+        print("not reached")
+        """
+    )
+    assert result.returncode == 130
+    assert result.stdout == ""
+    assert result.stderr == "bussdcc: second interrupt, exiting now\n"

@@ -9,11 +9,9 @@ summary still says how far it got. Recording is off unless ``--record DIR`` is g
 from __future__ import annotations
 
 import math
-import os
 import signal
 import sys
 import threading
-import time
 from types import FrameType
 from typing import Any, Self
 
@@ -22,7 +20,7 @@ import click
 from bussdcc_framework.app import AppError
 from bussdcc_framework.cli.options import PluginOptionsCommand, collect_overrides
 from bussdcc_framework.plugins import load_plugins, load_settings
-from bussdcc_framework.runtime.signals import DUPLICATE_INTERRUPT_WINDOW
+from bussdcc_framework.runtime.signals import Interrupts
 from bussdcc_framework.settings import SettingError
 
 from ..filters import TimeBound
@@ -166,24 +164,20 @@ def replay_command(
 
 
 class _Interrupts:
-    """SIGINT/SIGTERM stop the replay (the first time) or exit at once (the second time)."""
+    """SIGINT/SIGTERM stop the replay, under the core's Ctrl-C policy (``Interrupts``)."""
 
     def __init__(self, runtime: ReplayRuntime) -> None:
         self.runtime = runtime
-        self.count = 0
-        self._first = 0.0
+        self.policy = Interrupts()
         self._previous: dict[int, Any] = {}
 
+    @property
+    def count(self) -> int:
+        return self.policy.count
+
     def stop(self) -> None:
-        now = time.monotonic()
-        if self.count and now - self._first < DUPLICATE_INTERRUPT_WINDOW:
-            return  # one Ctrl-C delivered twice (process group + `uv run`), not a second one
-        self.count += 1
-        self._first = now
-        if self.count > 1:
-            click.echo("bussdcc: second interrupt, exiting now", err=True)
-            os._exit(130)
-        self.runtime.stop_replay()
+        if self.policy.interrupt():
+            self.runtime.stop_replay()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.stop()
