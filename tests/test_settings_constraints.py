@@ -33,8 +33,18 @@ from bussdcc_framework.settings import (
 
 @pytest.mark.parametrize(
     ("raw", "seconds"),
-    [("600", 600.0), ("0.5", 0.5), (".5", 0.5), ("30s", 30.0), ("10m", 600.0), ("1h30m", 5400.0)]
-    + [("250ms", 0.25), ("7d", 604800.0), (" 12H ", 43200.0), ("0", 0.0)],
+    [
+        ("600", 600.0),
+        ("0.5", 0.5),
+        (".5", 0.5),
+        ("30s", 30.0),
+        ("10m", 600.0),
+        ("1h30m", 5400.0),
+        ("250ms", 0.25),
+        ("7d", 604800.0),
+        (" 12H ", 43200.0),
+        ("0", 0.0),
+    ],
 )
 def test_durations_parse(raw: str, seconds: float) -> None:
     assert parse_duration(raw) == seconds
@@ -85,9 +95,9 @@ def test_every_duration_and_size_setting_refuses_bad_text(kind: Any, raw: str) -
     setting = Setting("p", "x", kind, 0)
     with pytest.raises(SettingError, match=f"^BUSSDCC_P_X={raw} is not valid: expected a "):
         Settings.from_declarations([setting], environ={"BUSSDCC_P_X": raw})
-    with pytest.raises(SettingError, match=f"^--set p.x={raw} is not valid"):
+    with pytest.raises(SettingError, match=rf"^--set p\.x={raw} is not valid"):
         Settings.from_declarations([setting], {"p.x": raw}, environ={})
-    with pytest.raises(SettingError, match="^--set p.x='' is not valid"):
+    with pytest.raises(SettingError, match=r"^--set p\.x='' is not valid"):
         Settings.from_declarations([setting], {"p.x": ""}, environ={})
 
 
@@ -116,7 +126,7 @@ def test_choices_accept_any_case_and_keep_the_declared_spelling() -> None:
     fmt = Setting("console", "format", "str", "json", choices=("json", "human"))
     assert fmt.parse("HUMAN") == "human"
     with pytest.raises(
-        SettingError, match="^BUSSDCC_CONSOLE_FORMAT=xml is not valid: expected one of json, human$"
+        SettingError, match=r"^BUSSDCC_CONSOLE_FORMAT=xml is not valid: expected one of json, human$"
     ):
         fmt.parse("xml")
     fields = Setting("id", "hide", "list", (), choices=("serial", "hostname"))
@@ -136,7 +146,7 @@ def test_a_validator_normalises_or_says_what_is_expected() -> None:
     slots = Setting("p", "slots", "int", 4, validator=even)
     assert slots.default == 2  # the default goes through the validator too
     assert slots.parse("8") == 4
-    with pytest.raises(SettingError, match="^--slots 3 is not valid: expected an even number of slots$"):
+    with pytest.raises(SettingError, match=r"^--slots 3 is not valid: expected an even number of slots$"):
         Settings.from_declarations([slots], {"p.slots": Override("3", "--slots 3")}, environ={})
 
 
@@ -293,7 +303,8 @@ def test_a_bad_environment_value_stops_the_command(
 ) -> None:
     result = run_cli(*_command(command, tmp_path), env={_env_var(key): raw}, timeout=60)
     assert result.returncode == 2, result.stderr
-    line = f"bussdcc: error: {_env_var(key)}={raw if raw != '*' else repr(raw)} is not valid: expected {expected}"
+    shown = raw if raw != "*" else repr(raw)
+    line = f"bussdcc: error: {_env_var(key)}={shown} is not valid: expected {expected}"
     assert result.stderr.startswith(line), result.stderr
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
@@ -314,8 +325,8 @@ def test_a_bad_set_value_stops_the_command(
 @pytest.mark.parametrize("command", ["run", "replay"])
 @pytest.mark.parametrize(
     ("option", "raw", "expected"),
-    [("--port", "70000", "an integer from 0 to 65535")]
-    + [
+    [
+        ("--port", "70000", "an integer from 0 to 65535"),
         ("--origins", "*", 'origins such as "http://panel.local:8080"'),
         ("--token", "abc", "a token of at least 8"),
     ],
