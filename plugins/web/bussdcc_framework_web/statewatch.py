@@ -14,6 +14,8 @@ from typing import Any
 
 import msgspec
 
+from bussdcc_framework.state import ObservableStateProtocol
+
 #: More leaves than this are not sent (the state page says the tree was cut).
 MAX_LEAVES = 5000
 
@@ -24,6 +26,8 @@ def _fallback(obj: Any) -> Any:
 
 def raw_state(store: Any) -> dict[str, Any]:
     """A JSON-ready deep copy of the whole store (empty for stores that cannot be listed)."""
+    if isinstance(store, ObservableStateProtocol):
+        return _builtins(store.snapshot())
     tree = getattr(store, "_state", None)
     lock = getattr(store, "_lock", None)
     if not isinstance(tree, dict):
