@@ -18,6 +18,8 @@ from bussdcc.context import ContextProtocol
 from bussdcc.event import Event
 from bussdcc.message import Message, Severity
 
+from bussdcc_framework.report import report
+
 from .config import COLOR_MODES, DEFAULT_BUFFER, DEFAULT_FLUSH_TIMEOUT, FORMATS, STREAMS
 from .filters import TypeFilter
 from .formats import make_formatter
@@ -182,6 +184,6 @@ def _isatty(stream: IO[Any]) -> bool:
 
 def _report(line: str) -> None:
     try:
-        print(line, file=sys.stderr, flush=True)
+        report(line)
     except Exception:
         pass

@@ -15,6 +15,7 @@ from bussdcc.message import Message
 
 from bussdcc_framework.codec import Codec, TypeRegistry, default_registry
 from bussdcc_framework.plugins import load_plugins, load_settings
+from bussdcc_framework.report import report
 from bussdcc_framework.settings import Settings
 from bussdcc_framework.sources import SourceFactory
 
@@ -29,7 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one error line on stderr and exit with ``code``."""
-    click.echo(f"bussdcc: error: {message}", err=True)
+    report(f"bussdcc: error: {message}")
     sys.exit(code)
 
 

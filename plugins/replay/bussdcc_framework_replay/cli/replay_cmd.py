@@ -20,6 +20,7 @@ import click
 from bussdcc_framework.app import AppError
 from bussdcc_framework.cli.options import PluginOptionsCommand, collect_overrides
 from bussdcc_framework.plugins import load_plugins, load_settings
+from bussdcc_framework.report import report
 from bussdcc_framework.runtime.signals import Interrupts
 from bussdcc_framework.settings import SettingError
 
@@ -136,8 +137,8 @@ def replay_command(
             outcome["error"] = exc
 
     if hold:
-        runtime.on_hold = lambda: click.echo(
-            "bussdcc replay: replay complete; holding the runtime up until Ctrl-C", err=True
+        runtime.on_hold = lambda: report(
+            "bussdcc replay: replay complete; holding the runtime up until Ctrl-C"
         )
     worker = threading.Thread(target=work, name="bussdcc-replay", daemon=True)
     interrupted = _Interrupts(runtime)
@@ -154,7 +155,7 @@ def replay_command(
     error = outcome.get("error")
     stats = combine(source.stats)
     for line in replay_summary(runtime.stats, stats):
-        click.echo(line, err=True)
+        report(line)
     if isinstance(error, ReplayDataError):
         fail(f"--strict: {error}", 1)
     if error is not None:
