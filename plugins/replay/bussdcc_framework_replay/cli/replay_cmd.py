@@ -20,7 +20,7 @@ import click
 from bussdcc_framework.app import AppError
 from bussdcc_framework.cli.options import PluginOptionsCommand, collect_overrides
 from bussdcc_framework.plugins import load_plugins, load_settings
-from bussdcc_framework.report import report
+from bussdcc_framework.report import printable, report
 from bussdcc_framework.runtime.signals import Interrupts
 from bussdcc_framework.settings import SettingError
 
@@ -155,7 +155,7 @@ def replay_command(
     error = outcome.get("error")
     stats = combine(source.stats)
     for line in replay_summary(runtime.stats, stats):
-        report(line)
+        report(printable(line))  # names and examples come from the files read
     if isinstance(error, ReplayDataError):
         fail(f"--strict: {error}", 1)
     if error is not None:
