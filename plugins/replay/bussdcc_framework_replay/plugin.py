@@ -1,7 +1,8 @@
 """Entry point of the replay plugin: the hook implementations bussdcc-framework calls.
 
 Kept light: the commands are ``LazyCommand`` placeholders (``bussdcc --help`` lists them
-without importing the codec), and the source factory is imported when a replay asks for it.
+without importing the codec), settings live in ``config.py``, and the source factory is
+imported when a replay asks for it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import click
 
 from bussdcc_framework import hookimpl
 from bussdcc_framework.cli.lazy import LazyCommand
+from bussdcc_framework.settings import Setting
+
+from .config import SETTINGS, ReplayConfig
 
 if TYPE_CHECKING:
     from bussdcc_framework.settings import Settings
@@ -20,11 +24,16 @@ if TYPE_CHECKING:
 
 
 @hookimpl
+def register_settings() -> Iterable[Setting]:
+    return SETTINGS
+
+
+@hookimpl
 def register_sources(settings: Settings) -> Iterable[SourceFactory]:
     """The JSONL source factory: directories and ``.jsonl``/``.jsonl.gz`` files."""
     from .factory import JsonlSourceFactory
 
-    return [JsonlSourceFactory()]
+    return [JsonlSourceFactory(max_line=ReplayConfig.from_settings(settings).max_line)]
 
 
 @hookimpl

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bussdcc_framework.codec import format_time
+from bussdcc_framework.report import printable as printable  # the core's, re-exported
 
 
 def count(n: int) -> str:
