@@ -117,8 +117,8 @@ class JsonlConfig:
         """The configuration the resolved settings describe (defaults for what they lack)."""
         return cls(**values_of(SETTINGS, settings))
 
-    def sink(self) -> JsonlSink:
-        """A new ``JsonlSink`` with this configuration."""
+    def sink(self, *, announce: bool = False) -> JsonlSink:
+        """A new ``JsonlSink`` with this configuration (``announce``: say where it records)."""
         from .sink import JsonlSink
 
         return JsonlSink(
@@ -131,4 +131,5 @@ class JsonlConfig:
             flush=self.flush,
             queue_size=self.queue_size,
             overflow=self.overflow,
+            announce=announce,
         )

@@ -26,7 +26,8 @@ def register_settings() -> Iterable[Setting]:
 @hookimpl
 def register_sinks(settings: Settings) -> Iterable[EventSinkProtocol]:
     config = JsonlConfig.from_settings(settings)
-    return [config.sink()] if config.enabled else []
+    # Plugin-composed (bussdcc run): the sink says where it records.
+    return [config.sink(announce=True)] if config.enabled else []
 
 
 @hookimpl
