@@ -28,7 +28,7 @@ from bussdcc.event import Event
 from bussdcc.message import Message
 from bussdcc.service import Service
 
-from bussdcc_framework.codec import Codec, TypeRegistry, split_type_name
+from bussdcc_framework.codec import Codec, TypeRegistry, split_type_name, type_name
 
 from . import payload
 from .config import MqttConfig
@@ -306,7 +306,7 @@ class Collector:
         # JSON is re-encoded: one record must stay one line.
         line = self._one_line(wire) if b"\n" in body or b"\r" in body else bytes(body)
         assert self._recording is not None
-        written = self._recording.record(parsed.site, parsed.node, wire.boot, wire.seq, when, line)
+        written = self._recording.record(parsed.site, parsed.node, wire.boot, wire.seq, when, line, wire.type)
         if written:
             self.written += 1
             self.fleet.event(
@@ -359,7 +359,9 @@ class Collector:
         )
         if self._recording is not None:
             line = self._codec.encode_record(Event(datetime.now(UTC), message))
-            self._recording.record_plain(parsed.site, parsed.node, datetime.now(UTC), line)
+            self._recording.record_plain(
+                parsed.site, parsed.node, datetime.now(UTC), line, type_name(FleetNodeStatus)
+            )
         self._emit(message)
 
     # -- reporting ------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from bussdcc.message import Message
@@ -79,6 +79,31 @@ _KEYS = msgspec.json.Decoder(_Keys)
 Report = Callable[[Message, str], None]
 
 
+class RawType:
+    """Stands for a record type the collector has no class for (it never has: nothing named in
+    data is imported), where the recorder's writer expects a message class: its index asks a
+    class only for ``module:QualName`` and ``severity``, which this answers from the name."""
+
+    def __init__(self, name: str) -> None:
+        module, _, qualname = name.partition(":")
+        self.__module__ = module
+        self.__qualname__ = qualname
+        self.severity = None
+
+
+_RAW_TYPES: dict[str, RawType] = {}
+
+
+def raw_type(name: str) -> type[Message]:
+    """The ``RawType`` of a (validated) type name, remembered for the common names."""
+    found = _RAW_TYPES.get(name)
+    if found is None:
+        found = RawType(name)
+        if len(_RAW_TYPES) < 4096:
+            _RAW_TYPES[name] = found
+    return cast("type[Message]", found)
+
+
 class NodeRecording:
     """One node's files and the (boot, seq) already in them."""
 
@@ -112,9 +137,9 @@ class NodeRecording:
         """Whether (boot, seq) is new (and now remembered)."""
         return self.seen(boot).add(seq)
 
-    def write(self, time: datetime, line: bytes) -> None:
+    def write(self, time: datetime, line: bytes, type_name: str) -> None:
         """One record line (no newline), in the OS when this returns."""
-        self._writer.write([(time, line)])
+        self._writer.write([(time, line, raw_type(type_name))])
         self.written += 1
 
     def scan(self, files: dict[str, int]) -> None:
@@ -193,20 +218,22 @@ class FleetRecording:
 
     # -- writing ------------------------------------------------------------------------
 
-    def record(self, site: str, node: str, boot: str, seq: int, time: datetime, line: bytes) -> bool:
+    def record(
+        self, site: str, node: str, boot: str, seq: int, time: datetime, line: bytes, type_name: str
+    ) -> bool:
         """Write ``line`` unless (node, boot, seq) was written before; True when written."""
         with self._lock:
             recording = self.node(site, node)
             if not recording.accept(boot, seq):
                 recording.duplicates += 1
                 return False
-            recording.write(time, line)
+            recording.write(time, line, type_name)
             return True
 
-    def record_plain(self, site: str, node: str, time: datetime, line: bytes) -> None:
+    def record_plain(self, site: str, node: str, time: datetime, line: bytes, type_name: str) -> None:
         """Write a record without de-duplication (the collector's presence records)."""
         with self._lock:
-            self.node(site, node).write(time, line)
+            self.node(site, node).write(time, line, type_name)
 
     # -- bookkeeping --------------------------------------------------------------------
 
