@@ -119,7 +119,7 @@ class PluginOptionsCommand(click.Command):
         """The options of the loaded plugins' settings (built once, on first use)."""
         if self._plugin_options is None:
             taken = [flag for param in self.params for flag in (*param.opts, *param.secondary_opts)]
-            declared = load_plugins().collect("register_settings")
+            declared = load_plugins().declared_settings()
             self._plugin_options = setting_options(declared, [*taken, "--help", "-h"], self.name or "")
         return self._plugin_options
 

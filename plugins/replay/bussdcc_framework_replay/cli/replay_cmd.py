@@ -37,7 +37,7 @@ from .summary import combine, replay_summary
 def _overrides(assignments: tuple[str, ...]) -> dict[str, Any]:
     """The user's overrides; recording stays off unless they turn it on (``--record DIR``)."""
     overrides = collect_overrides(assignments)
-    declared = {s.key for s in load_plugins().collect("register_settings")}
+    declared = {s.key for s in load_plugins().declared_settings()}
     if "jsonl.enabled" in declared and "jsonl.enabled" not in overrides:
         # A replay of ./events with BUSSDCC_JSONL_ENABLED on would write into ./events.
         overrides["jsonl.enabled"] = "false"
@@ -131,6 +131,8 @@ def replay_command(
         setup(runtime)
     except Exception as exc:
         fail(f"--app {app}: setup failed: {type(exc).__name__}: {exc}", 2)
+    # The types the app declared (runtime.add_message_types) rebuild recorded events.
+    registry.register_all(runtime.message_types)
 
     outcome: dict[str, BaseException] = {}
 
