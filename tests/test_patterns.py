@@ -138,3 +138,30 @@ def test_report_is_one_flushed_line_on_stderr(capfd: pytest.CaptureFixture[str])
     report("bussdcc: something happened")
     out, err = capfd.readouterr()
     assert (out, err) == ("", "bussdcc: something happened\n")
+
+
+def test_reports_go_through_the_core() -> None:
+    """No module of the core or of a plugin prints to stderr on its own (a progress bar aside)."""
+    allowed = {"core/bussdcc_framework/report.py", "plugins/replay/bussdcc_framework_replay/cli/progress.py"}
+    offenders = []
+    for path in [
+        *ROOT.glob("core/bussdcc_framework/**/*.py"),
+        *ROOT.glob("plugins/*/bussdcc_framework_*/**/*.py"),
+    ]:
+        text = path.read_text()
+        if ("file=sys.stderr" in text or "err=True" in text) and str(path.relative_to(ROOT)) not in allowed:
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_report_survives_a_closed_stderr(python: Any) -> None:
+    result = python(
+        """
+        import os, sys
+        from bussdcc_framework.report import report
+        os.close(2)
+        report("nobody hears this")
+        print("still here")
+        """
+    )
+    assert (result.returncode, result.stdout) == (0, "still here\n")

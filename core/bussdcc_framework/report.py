@@ -23,5 +23,12 @@ def printable(text: str) -> str:
 
 
 def report(line: str) -> None:
-    """Print one line on stderr and flush it (stderr may be a pipe, which buffers)."""
-    print(line, file=sys.stderr, flush=True)
+    """Print one line on stderr and flush it (stderr may be a pipe, which buffers).
+
+    Never raises: at exit, or behind a closed pipe, stderr may be gone, and a report must not
+    turn into a second error.
+    """
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
