@@ -216,7 +216,7 @@ def read_file(
     lineno = 0
     pos = span.begin
     stop = span.stop
-    records = 0
+    records = span.skipped
     kept = 0
     outside = span.skipped
     other_type = 0
@@ -247,6 +247,18 @@ def read_file(
                 stats.count_unknown(type_name)
                 if len(unknown) < UNKNOWN_CACHE_SIZE:
                     unknown[type_name] = None
+
+    def unknown_at(t: datetime) -> None:
+        """A record of an unknown type lies in the file's and the window's time range."""
+        nonlocal first, last, kept_first, kept_last
+        if first is None or t < first:
+            first = t
+        if last is None or t > last:
+            last = t
+        if kept_first is None or t < kept_first:
+            kept_first = t
+        if kept_last is None or t > kept_last:
+            kept_last = t
 
     line_at = pos
     try:
@@ -299,10 +311,15 @@ def read_file(
                     fstats.unknown += 1
                     skipped[UNKNOWN_TYPE] += 1
                     stats.count_unknown(head.type)
+                    unknown_at(t)
                     continue
                 else:
                     item = decode_event(head)
             except DecodeError as exc:
+                if exc.reason == UNKNOWN_TYPE:  # the head was decoded: t is this record's
+                    damaged(exc.reason, exc.detail, line)
+                    unknown_at(t)
+                    continue
                 if not line.strip():
                     more, length = skip_blank(stream)  # a blank line is not damage
                     blank += 1 + more
