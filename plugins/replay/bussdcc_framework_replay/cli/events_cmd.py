@@ -79,7 +79,16 @@ class LogInfo:
             "notes": list(self.stats.notes),
             "outside_window": self.stats.outside_window,
             "filtered_type": self.stats.filtered_type,
+            "nodes": self.per_node(),
         }
+
+    def per_node(self) -> dict[str, int]:
+        """Records per node of a fleet recording (``site/node``), most first; empty otherwise."""
+        nodes: Counter[str] = Counter()
+        for f in self.stats.files:
+            if f.node is not None:
+                nodes[f.node] += f.records + f.unknown
+        return dict(nodes.most_common())
 
 
 def _severity(cls: type) -> str:
@@ -197,6 +206,13 @@ def _text(info: LogInfo) -> list[str]:
                     ]
                     for t in data["types"]
                 ],
+            )
+        )
+    if data["nodes"]:
+        lines.append("")
+        lines.append(
+            format_table(
+                ["count", "node"], [[count(n), printable(node)] for node, n in data["nodes"].items()]
             )
         )
     if len(stats.files) > 1 or stats.damaged:
