@@ -1,11 +1,13 @@
 """The timeline of a replay: the recording's time range and where warnings and errors are.
 
 The web UI's scrubber needs the end of the recording before the replay gets there, and marks
-for every warning and error to jump to. A ``Timeline`` finds them with one pass of its own
-over the recording, on a background thread, started only when something asks for it (the
-web page's first look): a replay nobody watches, or one driven from the terminal, never pays
-for it. The pass reads an independent copy of the source (``JsonlSource.clone``), so it
-disturbs neither the replay's position nor its statistics.
+for every warning and error to jump to. When every file has a current index (the jsonl sink
+writes one per segment, ``bussdcc events index`` builds them), they answer at once: time
+range and ``marks``. Otherwise a ``Timeline`` finds them with one pass of its own over the
+recording, on a background thread, started only when something asks for it (the web page's
+first look): a replay nobody watches, or one driven from the terminal, never pays for it. The
+pass reads an independent copy of the source (``JsonlSource.clone``), so it disturbs neither
+the replay's position nor its statistics.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class Timeline:
         self.records = 0
         self.complete = False
         self.error: str | None = None
+        #: Where the figures come from: "indexes", "survey" (a pass over a copy) or "none".
+        self.origin = "survey" if make_pass is not None else "none"
         self._started = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -131,6 +135,7 @@ class Timeline:
             "end": last.isoformat() if last else None,
             "end_ts": last.timestamp() if last else None,
             "complete": self.complete,
+            "from": self.origin,
             "surveyed": self.records,
             "error": self.error,
             "marks": [
@@ -154,6 +159,9 @@ def survey(source: Any) -> Timeline:
     ``JsonlSource`` has) can be surveyed; for others the timeline stays empty.
     """
     parts = _parts(source)
+    indexed = from_indexes(parts)
+    if indexed is not None:
+        return indexed
     clones: list[Callable[[], Any]] = []
     for part in parts:
         clone = getattr(part, "clone", None)
@@ -173,6 +181,62 @@ def survey(source: Any) -> Timeline:
         return heapq.merge(*copies, key=attrgetter("time"))
 
     return Timeline(make_pass)
+
+
+def from_indexes(parts: list[Any]) -> Timeline | None:
+    """The timeline from the files' indexes, when every file of every part has a current one.
+
+    None (survey instead) for anything else: a source that is not a ``JsonlSource``, a file
+    without a current index, a run (``spans``: part of a file). Marks are kept to the
+    source's window and type patterns.
+    """
+    from bussdcc_framework.recordings import load_index
+
+    from .files import discover
+    from .filters import resolve_bound
+    from .source import JsonlSource
+
+    if not parts:
+        return None
+    timeline = Timeline(None)
+    starts: list[datetime] = []
+    ends: list[datetime] = []
+    marks: list[Mark] = []
+    for part in parts:
+        if not isinstance(part, JsonlSource) or part.spans or not part.use_index:
+            return None
+        try:
+            found = discover(part.paths)
+            indexes = [load_index(path) for path in found.files]
+        except (OSError, ValueError):
+            return None
+        if any(index is None for index in indexes):
+            return None
+        known = [index for index in indexes if index is not None and index.start is not None]
+        origin = part.origin or min((index.start for index in known if index.start), default=None)
+        low = resolve_bound(part.start, origin)
+        high = resolve_bound(part.end, origin)
+        for index in known:
+            assert index.start is not None and index.end is not None
+            if (low is not None and index.end < low) or (high is not None and index.start > high):
+                continue
+            starts.append(max(index.start, low) if low is not None else index.start)
+            ends.append(min(index.end, high) if high is not None else index.end)
+            timeline.records += index.records
+            timeline.marks_dropped += index.marks_dropped
+            for mark in index.marks:
+                if (low is not None and mark.time < low) or (high is not None and mark.time > high):
+                    continue
+                if part.types and not part.types.matches_name(mark.type):
+                    continue
+                short = mark.type.rpartition(":")[2]
+                marks.append(Mark(mark.time, mark.type, short, mark.severity))
+    timeline.start = min(starts, default=None)
+    timeline.end = max(ends, default=None)
+    timeline.marks = sorted(marks, key=lambda m: m.time)[:MAX_MARKS]
+    timeline.complete = True
+    timeline.origin = "indexes"
+    return timeline
 
 
 def _parts(source: Any) -> list[Any]:

@@ -434,3 +434,27 @@ def test_a_stop_asked_for_while_the_replay_boots_is_not_lost(tmp_path: Path) -> 
     thread.start()
     assert done.wait(30), "the replay held on although it was stopped while booting"
     assert runtime.stats.cancelled is True and runtime.stats.replayed == 0
+
+
+def test_with_current_indexes_the_timeline_needs_no_pass(tmp_path: Path) -> None:
+    from bussdcc_framework.recordings import ensure_index, registry_severity
+
+    log = recording(tmp_path)
+    with Player(log) as p:
+        p.ctl.timeline()
+        surveyed = p.ctl.timeline_source
+        assert surveyed is not None and surveyed.wait(30)
+        by_survey = p.ctl.timeline()
+    assert by_survey["from"] == "survey"
+    ensure_index(log, severity_of=registry_severity(registry()))
+    with Player(log) as p:
+        timeline = p.ctl.timeline()  # complete at once, from the index
+        assert timeline["from"] == "indexes" and timeline["complete"] is True
+        for key in ("start", "end", "marks"):
+            assert timeline[key] == by_survey[key], key
+    # appended after indexing: the index is stale, so it is not trusted
+    with log.open("ab") as f:
+        f.write(log.read_bytes().splitlines(keepends=True)[-1])
+    with Player(log) as p:
+        p.ctl.timeline()
+        assert p.ctl.timeline()["from"] == "survey"

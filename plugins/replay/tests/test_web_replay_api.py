@@ -223,6 +223,8 @@ def test_bussdcc_replay_serves_the_controls_end_to_end(tmp_path: Path) -> None:
             str(log),
             "--paused",
             "--hold",
+            "--run",
+            "latest",
             "--app",
             "greenhouse.app",
         ],
@@ -260,6 +262,7 @@ def test_bussdcc_replay_serves_the_controls_end_to_end(tmp_path: Path) -> None:
 
         code, status = call("/api/replay")
         assert code == 200 and status["paused"] is True and status["events"] == 0
+        assert status["run"]["number"] == 1 and status["run"]["start"] == at(0).isoformat()
         code, status = call("/api/replay/step", {"count": 3})
         assert status["events"] == 3
         code, status = call("/api/replay/seek", {"to": at(FAULT_AT + 0.1).isoformat()})
