@@ -214,7 +214,13 @@ def test_max_line_is_a_setting_and_a_line_within_it_is_read(tmp_path: Path) -> N
 
     bad = run("events", "info", str(log), BUSSDCC_REPLAY_MAX_LINE="lots")
     assert bad.returncode == 2
-    assert bad.stderr.startswith("bussdcc: error: BUSSDCC_REPLAY_MAX_LINE='lots' is not valid")
+    assert bad.stderr.startswith("bussdcc: error: BUSSDCC_REPLAY_MAX_LINE=lots is not valid")
+    small = run("events", "info", str(log), BUSSDCC_REPLAY_MAX_LINE="100")
+    assert small.returncode == 2
+    assert small.stderr.splitlines() == [
+        "bussdcc: error: BUSSDCC_REPLAY_MAX_LINE=100 is not valid: expected a size in bytes of at "
+        "least 1k, e.g. 500, 64k, 10MB"
+    ]
 
 
 def _gzip_bomb(path: Path, gib: int) -> None:
