@@ -348,6 +348,7 @@ class ReplayRuntime(Runtime):
         if origin is None:  # the first pass: paced from its first event, from now on
             anchor, origin = clock(), replay_time(self._replay_clock)
             ctl.pace = (speed, anchor, origin)
+        paced = speed > 0 and origin is not None
         try:
             for evt in events:
                 cls = type(evt.payload)
@@ -357,7 +358,6 @@ class ReplayRuntime(Runtime):
                     skipped[cls] += 1
                     continue
                 t = evt.time
-                action = GO
                 if ctl.pending:
                     self._count = count
                     ctl.events = count
@@ -365,8 +365,18 @@ class ReplayRuntime(Runtime):
                     if action in (HALT, REWIND):
                         return action, ctl.seeking_to
                     speed, anchor, origin = ctl.pace
-                if action == GO and speed > 0 and origin is not None:
-                    delay = anchor + (t - origin).total_seconds() / speed - clock()
+                    paced = speed > 0 and origin is not None
+                    if action != GO:
+                        # NOW (a step, a seek passing through): emitted at once, not paced.
+                        advance(t)
+                        emit(evt)
+                        count += 1
+                        if last is None:
+                            stats.first = t
+                        last = t
+                        continue
+                if paced:
+                    delay = anchor + (t - origin).total_seconds() / speed - clock()  # type: ignore[operator]
                     if delay > max_wait or delay < -max_wait:
                         # A gap too long to wait for, time gone back, or far behind: pace from here.
                         if last is not None:
@@ -381,6 +391,7 @@ class ReplayRuntime(Runtime):
                         if action in (HALT, REWIND):
                             return action, ctl.seeking_to
                         speed, anchor, origin = ctl.pace
+                        paced = speed > 0 and origin is not None
                     ctl.events = count + 1  # paced: the line on a terminal counts every event
                 advance(t)
                 emit(evt)
