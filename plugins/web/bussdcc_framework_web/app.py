@@ -13,7 +13,7 @@ from flask import Flask, Response, jsonify, request
 from flask_socketio import SocketIO  # type: ignore[import-untyped]
 from werkzeug.exceptions import HTTPException
 
-from . import auth
+from . import auth, weblog
 from .context import EXTENSION
 from .fastjson import FastPacket
 from .views import api, pages, sockets
@@ -36,8 +36,8 @@ def build_app(interface: WebInterface, ctx: ContextProtocol) -> tuple[Flask, Soc
         max_http_buffer_size=config.max_socket_message,
         ping_interval=10,
         ping_timeout=10,
-        logger=False,
-        engineio_logger=False,
+        logger=weblog.SOCKETIO,
+        engineio_logger=weblog.SOCKETIO,
         serializer=FastPacket,
     )
     auth.install(app, config)
@@ -70,6 +70,19 @@ def _json_errors(app: Flask) -> None:
             {"error": names.get(code, "http_error"), "detail": exc.description or exc.name}
         )
         response.status_code = code
+        return response
+
+    @app.errorhandler(TimeoutError)
+    def _too_slow(exc: TimeoutError) -> Any:
+        """A body that did not arrive within ``web.request_timeout``: 408, not a traceback."""
+        response: Response = jsonify(
+            {
+                "error": "request_timeout",
+                "detail": "the request body did not arrive in time (web.request_timeout)",
+            }
+        )
+        response.status_code = 408
+        response.headers["Connection"] = "close"
         return response
 
 

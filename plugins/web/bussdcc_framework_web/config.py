@@ -66,6 +66,21 @@ def declared_settings() -> list[Setting]:
             "Disconnect a live client whose queue stays full this long.",
         ),
         Setting(PLUGIN, "max_request", "size", 1024 * 1024, "Largest request body accepted."),
+        Setting(
+            PLUGIN,
+            "request_timeout",
+            "duration",
+            10.0,
+            "Time a client has to send a request's headers, and again its body; also the longest "
+            "a response write may take (slow or stalled clients are cut off).",
+        ),
+        Setting(
+            PLUGIN,
+            "max_connections",
+            "int",
+            100,
+            "Open connections served at once (one thread each); more are refused with 503.",
+        ),
         Setting(PLUGIN, "access_log", "bool", False, "Log every HTTP request (tokens redacted)."),
         Setting(PLUGIN, "title", "str", "bussdcc", "Title shown in the page header."),
     ]
@@ -101,7 +116,9 @@ class WebConfig:
     stall_timeout: float = 10.0
     max_request_size: int = 1024 * 1024
     max_socket_message: int = 64 * 1024
-    state_interval: float = 1.0
+    request_timeout: float = 10.0
+    max_connections: int = 100
+    state_interval: float = 0.05
     access_log: bool = False
     title: str = "bussdcc"
     token_generated: bool = False
@@ -121,6 +138,8 @@ class WebConfig:
                 "client_buffer": "client_buffer",
                 "stall_timeout": "stall_timeout",
                 "max_request": "max_request_size",
+                "request_timeout": "request_timeout",
+                "max_connections": "max_connections",
                 "access_log": "access_log",
                 "title": "title",
             }
@@ -144,6 +163,12 @@ class WebConfig:
                 raise WebConfigError(f"web.origins: {origin!r} is not an origin like http://host:port")
         if not 0 <= self.port <= 65535:
             raise WebConfigError(f"web.port {self.port} is outside 0-65535")
+        if not 0.1 <= self.request_timeout <= 3600:
+            raise WebConfigError(
+                f"web.request_timeout must be from 0.1s to 3600s, got {self.request_timeout:g}s"
+            )
+        if not 1 <= self.max_connections <= 100_000:
+            raise WebConfigError(f"web.max_connections must be from 1 to 100000, got {self.max_connections}")
         for name in ("history", "client_buffer", "batch_size", "window"):
             if getattr(self, name) < 1:
                 raise WebConfigError(f"web.{name} must be at least 1, got {getattr(self, name)}")

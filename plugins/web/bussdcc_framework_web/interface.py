@@ -38,6 +38,7 @@ from bussdcc_framework.message.web import (
 )
 from bussdcc_framework.settings import Settings
 
+from . import weblog
 from .assets import check_assets
 from .config import WebConfig, as_tuple, first, is_loopback
 from .context import _track
@@ -46,7 +47,7 @@ from .history import EventHistory, RateCounter
 from .push import PushHub
 from .records import RecordMaker
 from .server import ServerThread, bind_socket, format_address
-from .statewatch import StateWatcher
+from .statewatch import StateMirror
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -90,7 +91,7 @@ class WebInterface(Interface):
         self.history = EventHistory(self.config.history)
         self.rates = RateCounter(300)
         self.hub: PushHub | None = None
-        self.watcher: StateWatcher | None = None
+        self.watcher: StateMirror | None = None
         self.records: RecordMaker | None = None
         self.route_errors: list[str] = []
         #: Pages plugins added under ``/plugins/<name>/`` (name, url, label), for the nav.
@@ -150,7 +151,10 @@ class WebInterface(Interface):
             window=self.config.window,
             stall_timeout=self.config.stall_timeout,
         )
-        self.watcher = StateWatcher(ctx.state, self.hub.publish_state, self.config.state_interval)
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.watcher = StateMirror(ctx.state, self.hub.publish_state, self.config.state_interval)
+        self.watcher.attach()
         self.app, self.socketio = build_app(self, ctx)
         return self.app
 
@@ -173,7 +177,15 @@ class WebInterface(Interface):
         except OSError as exc:
             ctx.emit(WebInterfaceFailed(host=self.config.host, port=self.config.port, error=str(exc)))
             raise
-        self._server = ServerThread(app, sock, access_log=self.config.access_log)
+        weblog.enable(self.config.access_log)
+        self._server = ServerThread(
+            app,
+            sock,
+            access_log=self.config.access_log,
+            request_timeout=self.config.request_timeout,
+            max_connections=self.config.max_connections,
+            token=self.config.token,
+        )
         self.host, self.port = self.config.host, self._server.port
         self.started_at = time.time()
         assert self.hub is not None and self.watcher is not None

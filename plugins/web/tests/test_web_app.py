@@ -23,13 +23,14 @@ from bussdcc_framework_web.records import RecordMaker
 
 from bussdcc_framework.codec import Codec, default_registry
 from bussdcc_framework.settings import Settings
+from bussdcc_framework.state import NotifyingStateStore
 
 TOKEN = "s3cret-token-value"
 
 
 def built(types: SimpleNamespace, **options: Any) -> tuple[WebInterface, KernelRuntime, Any]:
     """A WebInterface whose app is built on a kernel runtime, without a server."""
-    runtime = KernelRuntime()
+    runtime = KernelRuntime(state=NotifyingStateStore())
     web = WebInterface(message_types=[types.Ping, types.SetPoint, types.Alarm], **options)
     runtime.processes.register(web)
     web.attach(runtime.ctx)
