@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from bussdcc.context import ContextProtocol
 from flask import Flask, Response, jsonify, request
 from flask_socketio import SocketIO  # type: ignore[import-untyped]
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from . import auth, weblog
 from .context import EXTENSION
@@ -54,6 +54,8 @@ def build_app(interface: WebInterface, ctx: ContextProtocol) -> tuple[Flask, Soc
 def _json_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
+        if isinstance(exc, ClientDisconnected) and isinstance(exc.__context__, TimeoutError):
+            return _too_slow(exc.__context__)  # Werkzeug calls a body read that timed out a disconnect
         if not request.path.startswith("/api"):
             return exc
         names = {

@@ -13,6 +13,7 @@ import itertools
 import threading
 from typing import Any, TypedDict
 
+import msgspec
 from bussdcc.event import Event
 from bussdcc.message import Message
 
@@ -52,8 +53,11 @@ class RecordMaker:
             names = self._names[cls] = (type_name(cls), cls.__qualname__)
         try:
             data: Any = self._codec.to_builtins(payload)
-        except Exception as exc:  # an unencodable (or too deep) payload is shown, not fatal
-            data = {"repr": safe_repr(payload), "encode_error": safe_repr(exc)}
+        except Exception as exc:  # invalid Unicode, too deep, ...: shown as well as can be
+            try:
+                data = msgspec.to_builtins(payload, enc_hook=safe_repr, str_keys=True)
+            except Exception:
+                data = {"repr": safe_repr(payload), "encode_error": safe_repr(exc)}
         with self._lock:
             seq = next(self._seq)
         severity = payload.severity

@@ -14,7 +14,7 @@ import socket
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
@@ -86,7 +86,8 @@ class _DeadlineReader(io.RawIOBase):
     deadline of the current phase (headers, then body), whatever arrives in between.
     """
 
-    def __init__(self, sock: socket.socket, handler: _RequestHandler) -> None:
+    def __init__(self, raw: Any, sock: socket.socket, handler: _RequestHandler) -> None:
+        self._raw = raw  # the socket's own reader (socket.SocketIO): timeouts, EINTR, EOF
         self._sock = sock
         self._handler = handler
 
@@ -98,7 +99,7 @@ class _DeadlineReader(io.RawIOBase):
             return 0
         deadline = self._handler.deadline
         if deadline is None:
-            return self._sock.recv_into(buffer)
+            return self._raw.readinto(buffer)  # type: ignore[no-any-return]
         left = deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError(
@@ -106,7 +107,7 @@ class _DeadlineReader(io.RawIOBase):
             )
         self._sock.settimeout(min(left, self._handler.request_timeout))
         try:
-            return self._sock.recv_into(buffer)
+            return self._raw.readinto(buffer)  # type: ignore[no-any-return]
         finally:
             self._sock.settimeout(self._handler.request_timeout)
 
@@ -127,7 +128,17 @@ class _RequestHandler(WSGIRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.connection.settimeout(self.request_timeout)
-        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, self))
+        # Werkzeug's reader stays open until ``finish``: it holds the socket's I/O reference, so
+        # a WebSocket library closing the socket early does not free the descriptor while
+        # another of its threads still writes to it.
+        self._socket_file = cast(io.BufferedReader, self.rfile)
+        self.rfile = io.BufferedReader(_DeadlineReader(self._socket_file.raw, self.connection, self))
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self._socket_file.close()
 
     def handle_one_request(self) -> None:
         self.deadline = time.monotonic() + self.request_timeout
