@@ -1,5 +1,5 @@
-from bussdcc_framework.io.console import ConsoleSink
 from bussdcc_framework.runtime import Runtime
+from bussdcc_framework.io.console import ConsoleSink
 from bussdcc_framework.service import SystemIdentityService
 
 runtime = Runtime()

@@ -20,7 +20,7 @@ import pytest
 
 BIN = Path(sys.executable).parent
 BUSSDCC = BIN / "bussdcc"
-WORKSPACE_PLUGINS = ["console", "identity", "jsonl", "replay", "web"]
+WORKSPACE_PLUGINS = ["console", "identity", "jsonl", "mqtt", "replay", "web"]
 
 
 @dataclass

@@ -273,14 +273,14 @@ def test_app_contract_in_process(tmp_path: Path) -> None:
 # -- bussdcc plugins -------------------------------------------------------------------------
 
 
-def test_plugins_table_lists_the_five_workspace_plugins(run_cli: Any) -> None:
+def test_plugins_table_lists_the_workspace_plugins(run_cli: Any) -> None:
     result = run_cli("plugins", env={"BUSSDCC_PLUGINS": None})
     assert result.returncode == 0, result.stderr
     header, rule, *rows = result.stdout.splitlines()
     assert header.split() == ["name", "version", "entry", "point", "hooks", "status"]
     assert set(rule) <= {"-", " "}
     names = [row.split()[0] for row in rows]
-    assert names == ["console", "identity", "jsonl", "replay", "web"]
+    assert names == ["console", "identity", "jsonl", "mqtt", "replay", "web"]
     for row in rows:
         name, version = row.split()[:2]
         assert version == "1.0.0" or version > "1"
@@ -307,7 +307,7 @@ def test_a_plugin_raising_on_import_is_one_line_and_plugins_still_lists(site: An
         "ImportError: needs libfoo; disable it with BUSSDCC_DISABLE_PLUGINS=bomb"
     ]
     rows = {line.split()[0]: line for line in result.stdout.splitlines()[2:]}
-    assert set(rows) == {"bomb", "console", "identity", "jsonl", "replay", "web"}
+    assert set(rows) == {"bomb", "console", "identity", "jsonl", "mqtt", "replay", "web"}
     assert rows["bomb"].endswith("failed: ImportError: needs libfoo")
 
 

@@ -102,6 +102,7 @@ def test_build_gives_one_wheel_per_distribution(our_wheels: Path) -> None:
         "bussdcc_framework_console",
         "bussdcc_framework_identity",
         "bussdcc_framework_jsonl",
+        "bussdcc_framework_mqtt",
         "bussdcc_framework_replay",
         "bussdcc_framework_web",
     ]
@@ -185,6 +186,7 @@ def test_plain_pip_installs_the_checkout_in_one_command(dependency_wheels: Path,
         "console",
         "identity",
         "jsonl",
+        "mqtt",
         "replay",
         "web",
     ]

@@ -430,7 +430,7 @@ def test_loading_every_plugin_does_not_import_flask(python: Any) -> None:
         env={"BUSSDCC_PLUGINS": None},
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "5 []"
+    assert result.stdout.strip() == "6 []"
 
 
 def test_the_cli_does_not_import_flask_to_list_plugins(python: Any) -> None:

@@ -20,6 +20,7 @@ from bussdcc.state import StateStoreProtocol
 
 from ..interface import Interface
 from ..message import FrameworkBooted, FrameworkBootFailed, FrameworkShuttingDown, SinkHandlerError
+from ..state import NotifyingStateStore
 from ..version import get_version
 from .managers import InterfaceRegistry, ProcessRegistry, ServiceRegistry
 
@@ -39,6 +40,9 @@ class Runtime(KernelRuntime):
 
     Compose it explicitly (``add_sink``, ``add_service``, ``add_process``, ``add_interface``)
     or from the selected plugins with ``Runtime.from_plugins()``; both can be mixed.
+
+    The state store defaults to ``NotifyingStateStore``, so pages and plugins can subscribe
+    to changes (``runtime.state.subscribe(prefix, callback)``) instead of polling.
     """
 
     def __init__(
@@ -48,7 +52,9 @@ class Runtime(KernelRuntime):
         events: Optional[EventBusProtocol] = None,
         state: Optional[StateStoreProtocol] = None,
     ) -> None:
-        super().__init__(clock=clock, events=events, state=state)
+        super().__init__(
+            clock=clock, events=events, state=state if state is not None else NotifyingStateStore()
+        )
         self.processes: ProcessRegistry = ProcessRegistry(self.ctx)
         self.interfaces: InterfaceRegistry = InterfaceRegistry(self.ctx)
         self.services: ServiceRegistry = ServiceRegistry(self.ctx)

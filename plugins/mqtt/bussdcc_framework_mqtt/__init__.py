@@ -1,0 +1,1 @@
+"""bussdcc-framework plugin: fleets over MQTT."""

@@ -1,0 +1,1 @@
+"""Entry point of the mqtt plugin: its hookimpls only."""
