@@ -71,7 +71,8 @@
   }
 
   // One Socket.IO connection per page. WebSocket first; long-polling only as a fallback.
-  // Batches are acknowledged after they are handled: that is the server's flow control.
+  // The snapshot and each batch are acknowledged after they are handled: that is the server's
+  // flow control (a page that stops acknowledging is disconnected after web.stall_timeout).
   function connect(handlers, filter) {
     const auth = Object.assign({}, filter || {});
     if (token()) auth.token = token();
@@ -84,7 +85,10 @@
       if (/token/.test(msg)) { socket.disconnect(); }
     });
     socket.on("bye", (m) => setConn("offline", (m && m.reason) || "disconnected"));
-    socket.on("snapshot", (snap) => handlers.snapshot && handlers.snapshot(snap));
+    socket.on("snapshot", (snap, ack) => {
+      try { handlers.snapshot && handlers.snapshot(snap); }
+      finally { if (typeof ack === "function") ack(true); }
+    });
     socket.on("batch", (batch, ack) => {
       try { handlers.batch && handlers.batch(batch); }
       finally { if (typeof ack === "function") ack(true); }
