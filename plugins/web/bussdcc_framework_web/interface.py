@@ -104,6 +104,7 @@ class WebInterface(Interface):
         self._sockets_lock = threading.Lock()
         self._stats_thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._live = False
 
     @classmethod
     def from_settings(cls, settings: Settings | None, **overrides: Any) -> WebInterface:
@@ -168,7 +169,6 @@ class WebInterface(Interface):
                 file=sys.stderr,
             )
             return
-        self._stop.clear()
         self.config = self.config.with_token_if_exposed()
         check_assets()
         app = self.create_app(ctx)
@@ -187,21 +187,37 @@ class WebInterface(Interface):
             token=self.config.token,
         )
         self.host, self.port = self.config.host, self._server.port
-        self.started_at = time.time()
-        assert self.hub is not None and self.watcher is not None
-        self.hub.start()
-        self.watcher.start()
-        self._stats_thread = threading.Thread(target=self._stats_loop, name="bussdcc-web-stats", daemon=True)
-        self._stats_thread.start()
+        self._start_live()
         self._server.start()
         _track(self, True)
         self._announce()
         ctx.emit(WebInterfaceStarted(host=self.host, port=self.port))
 
+    def start_in_process(self, ctx: ContextProtocol) -> None:
+        """Everything ``start`` does except binding a socket: for Flask and Socket.IO test clients.
+
+        The app is built (with every plugin's routes), events are recorded, state is mirrored
+        and live push runs, so ``app.test_client()`` and ``socketio.test_client(app)`` see what
+        a browser would. ``bussdcc_framework_web.testing`` uses it.
+        """
+        self.create_app(ctx)
+        self._start_live()
+
+    def _start_live(self) -> None:
+        assert self.hub is not None and self.watcher is not None
+        self._stop.clear()
+        self.started_at = time.time()
+        self.hub.start()
+        self.watcher.start()
+        self._stats_thread = threading.Thread(target=self._stats_loop, name="bussdcc-web-stats", daemon=True)
+        self._stats_thread.start()
+        self._live = True
+
     def stop(self, ctx: ContextProtocol) -> None:
-        server, self._server = self._server, None
-        if server is None:
+        if not self._live:
             return
+        self._live = False
+        server, self._server = self._server, None
         self._stop.set()
         _track(self, False)
         self._close_clients()
@@ -214,8 +230,9 @@ class WebInterface(Interface):
             self.hub.stop()
         if self.watcher is not None:
             self.watcher.stop()
-        server.stop()
-        ctx.emit(WebInterfaceStopped(host=self.host, port=self.port))
+        if server is not None:
+            server.stop()
+            ctx.emit(WebInterfaceStopped(host=self.host, port=self.port))
 
     def handle_event(self, ctx: ContextProtocol, evt: Event[Message]) -> None:
         records = self.records
