@@ -243,6 +243,8 @@ class _Server(ThreadedWSGIServer):
             return
         detail = lines[-1].strip()
         summary = lines[0].rstrip(":")
+        if summary == "Error on request":
+            summary = "a request failed inside the server"
         weblog.SERVER.error("%s: %s", summary, detail if detail != summary else "")
 
 

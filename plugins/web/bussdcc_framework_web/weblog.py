@@ -44,6 +44,15 @@ class _StderrHandler(logging.Handler):
             self.handleError(record)
 
 
+#: What python-engineio and python-socketio say, in words an operator can act on.
+_PLAIN = {
+    "message handler error": "ignored a malformed Socket.IO message from a client",
+    "connect handler error": "a Socket.IO connect failed",
+    "post request handler error": "ignored a malformed Socket.IO request from a client",
+    "Unknown receive error": "ignored a malformed Socket.IO packet from a client",
+}
+
+
 class _OneLine(logging.Filter):
     """Turn a record with a traceback into one line naming the exception; throttle repeats."""
 
@@ -53,6 +62,7 @@ class _OneLine(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        message = _PLAIN.get(message, message)
         if record.exc_info and record.exc_info[1] is not None:
             error = record.exc_info[1]
             detail = str(error).splitlines()[0] if str(error) else ""
