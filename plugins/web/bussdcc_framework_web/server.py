@@ -41,7 +41,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
     try:
         infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        raise WebBindError(errno.EADDRNOTAVAIL, f"cannot resolve web.host {host!r}: {exc.strerror}") from None
+        raise WebBindError(
+            errno.EADDRNOTAVAIL, f"cannot resolve web.host {printable(repr(host))}: {exc.strerror}"
+        ) from None
     family, _, _, _, address = infos[0]
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -50,7 +52,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.listen(128)
     except OSError as exc:
         sock.close()
-        where = format_address(host, port)
+        where = printable(format_address(host, port))
         if exc.errno == errno.EADDRINUSE:
             message = (
                 f"cannot listen on {where}: the address is already in use (another "

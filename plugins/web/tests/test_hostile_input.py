@@ -588,3 +588,19 @@ def test_fuzzed_emit_bodies_never_give_a_500_nor_break_live_push(
         assert any(e["data"].get("note") == "after fuzzing" for e in snap["events"] if e["name"] == "Blob")
     finally:
         threading.Thread(target=live.disconnect, daemon=True).start()
+
+
+def test_an_address_with_escape_sequences_is_shown_escaped(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUSSDCC_")}
+    env.update(BUSSDCC_PLUGINS="web", BUSSDCC_WEB_PORT="0", BUSSDCC_WEB_HOST="bad\x1b[2Jhost")
+    result = subprocess.run(
+        [sys.executable, "-c", "from bussdcc_framework.cli import main; main()", "run"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "\x1b" not in result.stderr and "bad\\x1b[2Jhost" in result.stderr
