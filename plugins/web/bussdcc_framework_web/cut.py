@@ -166,13 +166,38 @@ def cut(
     max_depth: int = MAX_DEPTH,
     max_bytes: int = MAX_BYTES,
 ) -> Any:
-    """A JSON-ready copy of ``value`` within the limits above (see the module docstring)."""
+    """``value`` made JSON-ready within the limits above (see the module docstring).
+
+    A copy, except that a flat dict with nothing to cut (the usual event) is returned as is.
+    """
     kind = type(value)
     if kind in _EXACT_SCALARS:
         return value
     if kind is str:
         return text(value, max_string)
+    if kind is dict and _flat_and_small(value, max_string, max_items, max_bytes):
+        return value  # the common event: nothing to cut, nothing to copy
     return _walk(value, 0, _Limits(max_string, max_items, max_depth, max_bytes))
+
+
+def _flat_and_small(value: dict[Any, Any], max_string: int, max_items: int, max_bytes: int) -> bool:
+    """True for a dict of short ASCII keys and scalar or short ASCII string values within budget."""
+    if len(value) > max_items:
+        return False
+    size = 0
+    for key, item in value.items():
+        if type(key) is not str or len(key) > max_string or not key.isascii():
+            return False
+        kind = type(item)
+        if kind is str:
+            if len(item) > max_string or not item.isascii():
+                return False
+            size += len(key) + len(item) + 6
+        elif kind in _EXACT_SCALARS:
+            size += len(key) + 12
+        else:
+            return False
+    return size <= max_bytes
 
 
 def depth_exceeds(value: Any, limit: int) -> bool:
