@@ -47,10 +47,10 @@ def run_example(*args: str, timeout: float = 60, **extra: str) -> subprocess.Com
 class LiveProcess:
     """A long-running example: its output is collected on threads so the test can wait on it."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path = REPO) -> None:
         self.proc = subprocess.Popen(
             args,
-            cwd=REPO,
+            cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -290,8 +290,68 @@ def test_demo_script_runs_the_greenhouse(live: Callable[..., LiveProcess], tmp_p
     url = demo.wait_for(r"serving on (http://\S+?)/?(\s|$)", stream="stderr").group(1)
     demo.wait_for(r'"type":"greenhouse\.messages:ClimateReading"')
     assert http(f"{url}/plugins/greenhouse/")[0] == 200
+    # an up-to-date .venv is not installed again, and says nothing about it
+    assert not [line for line in demo.stderr if "installing" in line], demo.stderr
     assert demo.interrupt() == 0
     assert list((tmp_path / "events").rglob("*.jsonl"))
+    # after Ctrl-C: the exact command that replays this recording
+    demo.wait_for(r"demo: recorded into .*; replay it ten times faster", stream="stderr")
+    hint = demo.wait_for(r"^    (\./examples/demo replay .*)$", stream="stderr").group(1)
+    assert hint == f"./examples/demo replay {tmp_path / 'events'}"
+
+    # ... and that command works: the demo's replay mode, with the web UI held up afterwards
+    replay = live("bash", str(EXAMPLES / "demo"), *hint.split()[1:], **GREENHOUSE_ENV)
+    replay.wait_for(r"demo: running: \.venv/bin/bussdcc replay ", stream="stderr")
+    replay_url = replay.wait_for(r"serving on (http://\S+?)/?(\s|$)", stream="stderr").group(1)
+    replay.wait_for(r"replay complete; holding", stream="stderr")
+    assert replay.records(), "the replayed events are printed"
+    assert http(f"{replay_url}/plugins/greenhouse/")[0] == 200
+    assert replay.interrupt() == 0
+
+
+def test_demo_replay_without_a_recording_says_what_to_do(tmp_path: Path) -> None:
+    done = subprocess.run(
+        ["bash", str(EXAMPLES / "demo"), "replay", str(tmp_path / "none")],
+        cwd=REPO,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "nothing recorded in" in done.stderr and "run ./examples/demo first" in done.stderr
+
+
+@pytest.mark.slow
+def test_the_first_demo_says_it_is_installing(live: Callable[..., LiveProcess], tmp_path: Path) -> None:
+    """A fresh checkout (no .venv): the demo says what it installs and how long it takes."""
+    import shutil
+
+    if shutil.which("uv", path=clean_env()["PATH"]) is None:
+        pytest.fail("uv must be on PATH (tests/run puts its private copy there)")
+    checkout = tmp_path / "checkout"
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, (n.decode() for n in tracked)):
+        source = REPO / name
+        if source.is_file():
+            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, checkout / name)
+    demo = LiveProcess(["bash", "examples/demo"], clean_env(**GREENHOUSE_ENV), cwd=checkout)
+    try:
+        demo.wait_for(
+            r"demo: installing dependencies into \.venv/ \(about a minute the first time\)", stream="stderr"
+        )
+        demo.wait_for(r"demo: dependencies ready \(\d+ s\)", stream="stderr", timeout=600)
+        demo.wait_for(r"then replay it: +\./examples/demo replay$", stream="stderr")
+        demo.wait_for(r'"type":"greenhouse\.messages:ClimateReading"')
+        assert demo.interrupt() == 0
+    finally:
+        demo.kill()
 
 
 CHROMIUM = os.environ.get("BUSSDCC_TEST_CHROMIUM", "/usr/bin/chromium")

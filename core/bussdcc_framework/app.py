@@ -8,6 +8,9 @@ The named object (or, without ``:attr``, the first of ``setup``, ``create_runtim
 * a function taking no argument, ``create_runtime()``: returns the application's ``Runtime``,
   to which the selected plugins are then added;
 * a ``Runtime`` instance: the plugins are added to it.
+
+An application with a syntax error or an import that fails raises ``AppError`` with the file
+and line to fix (``app_errors.py``): the commands print it as one line and exit 2.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .app_errors import import_failure
 from .runtime import Runtime
 
 DEFAULT_NAMES = ("setup", "create_runtime", "runtime")
@@ -55,7 +59,11 @@ def _import_path(path: Path) -> ModuleType:
         raise AppError(f"cannot import {str(path)!r} as a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except (SyntaxError, ImportError) as exc:
+        del sys.modules[name]
+        raise AppError(import_failure(exc)) from exc
     return module
 
 
@@ -70,7 +78,9 @@ def load_module(target: str) -> ModuleType:
     except ModuleNotFoundError as exc:
         if exc.name and target.startswith(exc.name):
             raise AppError(f"cannot import application module {target!r}: {exc}") from exc
-        raise
+        raise AppError(import_failure(exc)) from exc
+    except (SyntaxError, ImportError) as exc:
+        raise AppError(import_failure(exc)) from exc
 
 
 def resolve(spec: str) -> Any:

@@ -5,7 +5,7 @@ the identity plugin emits it. Fields added since 0.29 default to ``None``.
 """
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import ClassVar, Optional
 
 from bussdcc.message import Message
 
@@ -13,6 +13,10 @@ from bussdcc.message import Message
 @dataclass(slots=True, frozen=True)
 class SystemIdentityEvent(Message):
     """Who and what this system is: host, hardware, OS and software versions."""
+
+    #: What the console's human format shows, so the event fits on a terminal line; the JSON
+    #: format, recordings and the web UI keep every field (``bussdcc identity`` prints them all).
+    console_fields: ClassVar[tuple[str, ...]] = ("hostname", "model", "os", "arch", "python")
 
     hostname: Optional[str]
     model: Optional[str] = None

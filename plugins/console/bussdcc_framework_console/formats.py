@@ -105,6 +105,11 @@ _LEVEL_STYLE: dict[int, dict[str, Any]] = {
 #: Fields shown below the line, indented, instead of squeezed into ``key=value``.
 _BLOCK_FIELDS = frozenset({"traceback"})
 
+#: A message class attribute naming the fields the human format shows, in order: for a type
+#: with many or bulky fields (``SystemIdentityEvent``) whose whole line would wrap a terminal
+#: several times. The JSON format and recordings always keep every field.
+CONSOLE_FIELDS = "console_fields"
+
 
 def level_name(severity: int) -> str:
     """``INFO``, ``ERROR``… or the number for a custom severity."""
@@ -117,7 +122,8 @@ def level_name(severity: int) -> str:
 class HumanFormatter:
     """``2026-03-09 12:00:01.722 INFO     FrameworkBooted version=0.1.0`` for people.
 
-    Fields whose value is ``None`` are left out (the JSON format keeps them). Values longer than
+    Fields whose value is ``None`` are left out (the JSON format keeps them), and so are those
+    not named by the class's ``console_fields`` when it has one. Values longer than
     ``MAX_VALUE_CHARS`` are cut. A ``traceback`` field is printed below the line, indented. With
     ``color`` the level and type are styled by severity through ``click.style``.
     """
@@ -176,7 +182,10 @@ class HumanFormatter:
     def _field_names(self, cls: type) -> tuple[str, ...]:
         names = self._fields.get(cls)
         if names is None:
-            if dataclasses.is_dataclass(cls):
+            chosen = getattr(cls, CONSOLE_FIELDS, None)
+            if isinstance(chosen, (tuple, list)) and all(isinstance(n, str) for n in chosen):
+                names = tuple(chosen)
+            elif dataclasses.is_dataclass(cls):
                 names = tuple(f.name for f in dataclasses.fields(cls))
             else:
                 names = tuple(n for n in getattr(cls, "__slots__", ()) if not n.startswith("_"))

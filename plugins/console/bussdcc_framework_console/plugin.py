@@ -29,8 +29,8 @@ def register_settings() -> Iterable[Setting]:
             PLUGIN,
             "format",
             "str",
-            "json",
-            "json: one record per line; human: for people; auto: human on a terminal.",
+            "auto",
+            "auto: human on a terminal, JSON lines when piped or redirected; json; human.",
             choices=FORMATS,
         ),
         Setting(PLUGIN, "level", "str", "debug", "Minimum severity shown.", choices=tuple(LEVELS)),
@@ -79,7 +79,7 @@ def sink_from_settings(settings: Settings) -> ConsoleSink:
             f"BUSSDCC_CONSOLE_BUFFER={values['buffer']} is not valid: expected at least 1 event"
         )
     return ConsoleSink(
-        values.get("format", "json"),
+        values.get("format", "auto"),
         level=values.get("level", "debug"),
         types=values.get("types", ()),
         exclude=values.get("exclude", ()),

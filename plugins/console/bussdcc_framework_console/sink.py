@@ -46,7 +46,8 @@ class ConsoleSink:
     * ``level``: minimum severity shown, a name (``info``) or number.
     * ``types`` / ``exclude``: shell patterns over the type name; see ``TypeFilter``.
     * ``stream``: ``"stdout"``, ``"stderr"`` or an open file; looked up at ``start()``.
-    * ``color``: ``auto`` (a terminal without ``NO_COLOR``), ``always`` or ``never``.
+    * ``color``: ``auto`` (a terminal, without ``NO_COLOR`` or ``TERM=dumb``), ``always`` or
+      ``never``.
     * ``utc``: human time stamps in UTC instead of local time.
     * ``buffer``: events held while the output is slow; beyond that they are dropped and counted.
     * ``flush_timeout``: seconds ``stop()`` waits for the buffer to drain.
@@ -118,9 +119,7 @@ class ConsoleSink:
             stream = self._resolve_stream()
             tty = _isatty(stream)
             fmt = self.format if self.format != "auto" else ("human" if tty else "json")
-            color = self.color == "always" or (
-                self.color == "auto" and tty and not os.environ.get("NO_COLOR")
-            )
+            color = self.color == "always" or (self.color == "auto" and tty and _colour_wanted())
             render = make_formatter(fmt, color=color, utc=self.utc)
 
             def notice(lost: int, capacity: int) -> bytes:
@@ -176,6 +175,11 @@ class ConsoleSink:
 
     def __repr__(self) -> str:
         return f"<ConsoleSink format={self.resolved_format or self.format} stream={self.stream!r}>"
+
+
+def _colour_wanted() -> bool:
+    """No colour when ``NO_COLOR`` is set to anything (no-color.org) or the terminal is dumb."""
+    return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def _isatty(stream: IO[Any]) -> bool:

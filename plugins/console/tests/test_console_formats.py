@@ -7,7 +7,7 @@ import json
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from bussdcc.event import Event
@@ -16,6 +16,7 @@ from bussdcc_framework_console import ConsoleSink, TypeFilter
 from bussdcc_framework_console.formats import HumanFormatter, JsonFormatter
 
 from bussdcc_framework.message.framework import FrameworkBooted
+from bussdcc_framework.message.system import SystemIdentityEvent
 
 T0 = datetime(2026, 3, 9, 12, 0, 1, 722504, tzinfo=UTC)
 README_LINE = (
@@ -147,6 +148,70 @@ def test_human_format_cuts_long_values_and_escapes_newlines() -> None:
     assert text.count("\n") == 1
     assert '"a\\nb' in text and "…" in text
     assert len(text) < 400
+
+
+@dataclass(slots=True, frozen=True)
+class Bulky(Message):
+    console_fields: ClassVar[tuple[str, ...]] = ("name", "size")
+
+    name: str
+    blob: dict[str, str]
+    size: int | None = None
+
+
+def test_console_fields_choose_what_the_human_format_shows() -> None:
+    bulky = Bulky(name="n", blob={str(i): "x" * 50 for i in range(20)}, size=3)
+    line = HumanFormatter(utc=True)(evt(bulky)).decode()
+    assert line == "2026-03-09 12:00:01.722Z INFO     Bulky name=n size=3\n"
+    # the JSON format (and so every recording) keeps every field
+    assert json.loads(JsonFormatter()(evt(bulky)))["data"]["blob"] == bulky.blob
+
+
+def test_the_identity_event_is_one_short_human_line() -> None:
+    identity = SystemIdentityEvent(
+        hostname="pi",
+        model="Raspberry Pi 4 Model B Rev 1.4",
+        serial="10000000abcdef01",
+        machine_id="3d1219c7c4c5404aaa1f6d2a48adfda4",
+        os="Debian GNU/Linux 12 (bookworm)",
+        os_release="12",
+        kernel="6.6.31+rpt-rpi-v8",
+        arch="aarch64",
+        python="3.11.2",
+        versions={f"bussdcc-framework-{n}": "1.0.0" for n in ("a", "b", "c", "d", "e")},
+    )
+    line = HumanFormatter(utc=True)(evt(identity)).decode()
+    assert line == (
+        '2026-03-09 12:00:01.722Z INFO     SystemIdentityEvent hostname=pi model="Raspberry Pi 4 '
+        'Model B Rev 1.4" os="Debian GNU/Linux 12 (bookworm)" arch=aarch64 python=3.11.2\n'
+    )
+
+
+@pytest.mark.parametrize(
+    "environ, coloured",
+    [({}, True), ({"NO_COLOR": "1"}, False), ({"TERM": "dumb"}, False)],
+)
+def test_auto_colour_follows_no_color_and_dumb_terminals(
+    environ: dict[str, str], coloured: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    stream = TerminalStream()
+    sink = ConsoleSink("auto", stream=stream)
+    sink.start()
+    sink.handle(evt(Reading(sensor="a", value=1.0)))
+    sink.stop()
+    assert sink.resolved_format == "human"
+    assert ("\x1b[" in stream.getvalue()) is coloured
+
+
+class TerminalStream(io.StringIO):
+    """A text stream that says it is a terminal (and has no file descriptor)."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 def test_colour_only_when_asked_and_per_severity() -> None:

@@ -23,10 +23,10 @@ def test_shim_import_is_the_plugin_class() -> None:
     assert Shim is ConsoleSink
 
 
-def test_defaults_give_the_json_console_on_stdout() -> None:
+def test_defaults_give_the_auto_console_on_stdout() -> None:
     (sink,) = plugin.register_sinks(settings())
     assert isinstance(sink, ConsoleSink)
-    assert (sink.format, sink.stream, sink.buffer) == ("json", "stdout", 10_000)
+    assert (sink.format, sink.stream, sink.buffer) == ("auto", "stdout", 10_000)
 
 
 def test_environment_configures_the_sink() -> None:

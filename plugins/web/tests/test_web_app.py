@@ -107,7 +107,11 @@ def test_api_reads(types: SimpleNamespace) -> None:
     events = client.get("/api/events").get_json()["events"]
     assert [e["name"] for e in events] == ["Ping", "Alarm"]
     assert events[0]["data"] == {"count": 1, "note": "hello"}
-    assert client.get("/api/services").get_json() == {"services": []}
+    parts = client.get("/api/services").get_json()
+    assert parts["services"] == [] and parts["interfaces"] == []
+    assert [(p["name"], p["status"], p["origin"]) for p in parts["processes"]] == [
+        ("web", "running", "application")
+    ]
     assert "plugins" in client.get("/api/plugins").get_json()
     names = {t["name"] for t in client.get("/api/types").get_json()["types"]}
     assert {"Ping", "SetPoint", "Alarm"} <= names

@@ -157,7 +157,14 @@ def stats() -> Response:
 
 @blueprint.get("/services")
 def services() -> Response:
-    return jsonify({"services": data.services(current_interface())})
+    interface = current_interface()
+    return jsonify(
+        {
+            "services": data.services(interface),
+            "processes": data.components(interface, "processes"),
+            "interfaces": data.components(interface, "interfaces"),
+        }
+    )
 
 
 @blueprint.post("/services/<name>/<action>")

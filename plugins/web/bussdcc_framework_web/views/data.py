@@ -80,6 +80,39 @@ def services(interface: WebInterface) -> list[dict[str, Any]]:
     return out
 
 
+_MISSING = object()
+
+
+def components(interface: WebInterface, kind: str) -> list[dict[str, Any]]:
+    """The runtime's ``processes`` or ``interfaces``, each with its state, for the Services page.
+
+    The kernel keeps no status for these: a process is running while it is attached (its
+    ``ctx`` is set, as ``bussdcc.Process`` does from ``attach`` to ``detach``); one without a
+    ``ctx`` attribute is running while the runtime is booted.
+    """
+    runtime = getattr(interface.ctx, "runtime", None)
+    manager = getattr(runtime, kind, None)
+    if manager is None:
+        return []
+    booted = bool(getattr(runtime, "booted", False))
+    from_plugin = getattr(runtime, "from_plugin", None)
+    out = []
+    for part in manager.list():
+        ctx = getattr(part, "ctx", _MISSING)
+        running = booted if ctx is _MISSING else ctx is not None
+        cls = type(part)
+        out.append(
+            {
+                "name": str(getattr(part, "name", cls.__name__)),
+                "class": f"{cls.__module__}:{cls.__qualname__}",
+                "running": running,
+                "status": "running" if running else "stopped",
+                "origin": "plugin" if callable(from_plugin) and from_plugin(part) else "application",
+            }
+        )
+    return out
+
+
 def plugins(interface: WebInterface) -> list[dict[str, Any]]:
     pm = getattr(getattr(interface.ctx, "runtime", None), "plugins", None)
     if pm is None:

@@ -55,7 +55,14 @@ def state() -> str:
 
 @blueprint.get("/services")
 def services() -> str:
-    return _page("services.html", "services", services=data.services(current_interface()))
+    interface = current_interface()
+    return _page(
+        "services.html",
+        "services",
+        services=data.services(interface),
+        processes=data.components(interface, "processes"),
+        interfaces=data.components(interface, "interfaces"),
+    )
 
 
 @blueprint.get("/plugins")

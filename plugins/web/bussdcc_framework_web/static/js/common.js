@@ -1,4 +1,5 @@
-/* Shared by every page: the access token, API calls, the live connection, safe DOM building.
+/* Shared by every page: the access token, API calls, the live connection, safe DOM building,
+ * the one time format, type colours and the banners under the top bar.
  * Event data is only ever put into the page with textContent, never as HTML.
  *
  * Served at the stable URL /_bussdcc/static/js/common.js and loaded by
@@ -8,8 +9,13 @@
  *                                               parsed JSON, rejects with bussdcc.ApiError
  *                                               (.status, .body) on a non-2xx answer
  *   bussdcc.token()                             the access token of this tab, or null
- *   bussdcc.connect(handlers, filter)           the live Socket.IO connection
- *   bussdcc.el(tag, attrs, ...children)         build DOM nodes safely (text, never HTML) */
+ *   bussdcc.connect(handlers, filter)           the live Socket.IO connection; it reconnects by
+ *                                               itself, and handlers.snapshot runs again then
+ *   bussdcc.el(tag, attrs, ...children)         build DOM nodes safely (text, never HTML)
+ *   bussdcc.fmtTime(t) / fmtDateTime(t)         "17:12:40.777" / "2026-11-30 17:12:40.777", local
+ *                                               time; t: seconds since the epoch, Date or ISO text
+ *   bussdcc.typeColor(name)                     the colour of a message type, from its name
+ *   bussdcc.banner(id, {kind, text, nodes})     show a banner under the top bar (null: remove) */
 "use strict";
 (function () {
   const KEY = "bussdcc.token";
@@ -62,39 +68,99 @@
     return body;
   }
 
+  // ---- banners under the top bar (the connection banner; a replay banner later) ----------
+  function banner(id, options) {
+    const box = document.getElementById("banners");
+    let node = document.getElementById(id);
+    if (!options) { if (node) node.remove(); return null; }
+    if (!box) return null;
+    if (!node) { node = el("div", { id: id, role: "status" }); box.appendChild(node); }
+    node.className = "banner banner-" + (options.kind || "info");
+    node.replaceChildren(...(options.nodes || [options.text || ""]));
+    return node;
+  }
+
+  // ---- the connection: the pill, the offline banner, stale data greyed out -------------
+  // body[data-conn] is "connecting" until connected, then "live" or "offline"; app.css greys
+  // the page out while offline. lastLive: when data last arrived. Pages may listen to the
+  // "bussdcc:connection" event (detail.state) to stop clocks while offline.
+  let lastLive = null, everLive = false;
   const conn = () => document.getElementById("conn");
   function setConn(state, text) {
-    const el = conn();
-    if (!el) return;
-    el.dataset.state = state;
-    el.querySelector(".conn-text").textContent = text || state;
+    document.body.dataset.conn = state;
+    const pill = conn();
+    if (pill) {
+      pill.dataset.state = state;
+      pill.querySelector(".conn-text").textContent = text || state;
+    }
+    if (state === "live") { everLive = true; lastLive = new Date(); banner("offline-banner", null); }
+    document.dispatchEvent(new CustomEvent("bussdcc:connection", { detail: { state: state, text: text || state } }));
+  }
+  function showOffline(why, refused) {
+    setConn("offline", refused ? "refused" : "offline");
+    const since = lastLive ? " Everything below is from " + fmtTime(lastLive) + " and may be out of date." : "";
+    const text = refused
+      ? "The server refused this page: " + why + "."
+      : (everLive ? "The server is not answering." : "Cannot reach the server.") + since +
+        " Reconnecting by itself" + (why ? " (" + why + ")" : "") + "…";
+    banner("offline-banner", { kind: "offline", text: text });
   }
 
   // One Socket.IO connection per page. WebSocket first; long-polling only as a fallback.
   // The snapshot and each batch are acknowledged after they are handled: that is the server's
   // flow control (a page that stops acknowledging is disconnected after web.stall_timeout).
+  // The client library retries by itself after a lost connection, but not after the server
+  // closed it (a shutdown, or a client dropped for being slow): then this retries, with backoff.
   function connect(handlers, filter) {
     const auth = Object.assign({}, filter || {});
     if (token()) auth.token = token();
     const socket = io({ transports: ["websocket", "polling"], auth: auth, reconnectionDelayMax: 5000 });
-    socket.on("connect", () => setConn("live", "live"));
-    socket.on("disconnect", (reason) => setConn("offline", reason === "io client disconnect" ? "closed" : "reconnecting"));
+    let retry = null, delay = 500, refused = false;
+    function retryLater() {
+      if (refused || retry || socket.connected || socket.active) return;
+      retry = setTimeout(() => { retry = null; if (!socket.connected) socket.connect(); }, delay);
+      delay = Math.min(delay * 2, 5000);
+    }
+    socket.on("connect", () => { delay = 500; setConn("live", "live"); });
+    socket.on("disconnect", (reason) => {
+      if (reason === "io client disconnect") { setConn("offline", "closed"); return; }
+      showOffline(reason === "io server disconnect" ? "the server closed the connection" : "connection lost");
+      retryLater();
+    });
     socket.on("connect_error", (err) => {
       const msg = (err && err.message) || "offline";
-      setConn("offline", msg);
-      if (/token/.test(msg)) { socket.disconnect(); }
+      if (/token|Host/.test(msg)) { refused = true; socket.disconnect(); showOffline(msg, true); return; }
+      showOffline(/error/.test(msg) ? "" : msg);
+      retryLater();
     });
-    socket.on("bye", (m) => setConn("offline", (m && m.reason) || "disconnected"));
+    socket.on("bye", (m) => showOffline((m && m.reason) || "disconnected"));
     socket.on("snapshot", (snap, ack) => {
-      try { handlers.snapshot && handlers.snapshot(snap); }
+      lastLive = new Date();
+      try { if (handlers.snapshot) handlers.snapshot(snap); }
       finally { if (typeof ack === "function") ack(true); }
     });
     socket.on("batch", (batch, ack) => {
+      lastLive = new Date();
       try { handlers.batch && handlers.batch(batch); }
       finally { if (typeof ack === "function") ack(true); }
     });
     return socket;
   }
+
+  // ---- the navigation menu on narrow screens -------------------------------------------
+  document.addEventListener("click", (e) => {
+    const toggle = e.target.closest ? e.target.closest("#nav-toggle") : null;
+    if (!toggle) return;
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(open));
+    document.body.classList.toggle("nav-open", open);
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape" || !document.body.classList.contains("nav-open")) return;
+    document.body.classList.remove("nav-open");
+    const toggle = document.getElementById("nav-toggle");
+    if (toggle) { toggle.setAttribute("aria-expanded", "false"); toggle.focus(); }
+  });
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -112,10 +178,34 @@
     return node;
   }
 
+  // ---- one time format for every page: local time, 24 h, milliseconds where useful -------
+  // The same shape as the console's human format: "2026-11-30 17:12:40.777".
   const pad = (n, w) => String(n).padStart(w || 2, "0");
-  function fmtTime(ts) {
-    const d = new Date(ts * 1000);
-    return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()) + "." + pad(d.getMilliseconds(), 3);
+  const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/;
+  function toDate(t) {
+    if (t instanceof Date) return t;
+    return typeof t === "number" ? new Date(t * 1000) : new Date(t);
+  }
+  function fmtTime(t, options) {
+    const d = toDate(t);
+    const text = pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+    return options && options.ms === false ? text : text + "." + pad(d.getMilliseconds(), 3);
+  }
+  function fmtDate(t) {
+    const d = toDate(t);
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+  }
+  function fmtDateTime(t, options) { return fmtDate(t) + " " + fmtTime(t, options); }
+  const isIsoTime = (value) => typeof value === "string" && ISO_TIME.test(value) && !isNaN(Date.parse(value));
+
+  // ---- a colour per message type, derived from its name: the same on every reload -------
+  function typeColor(name, alpha) {
+    let h = 0x811c9dc5;  // FNV-1a over the name
+    for (let i = 0; i < name.length; i++) { h ^= name.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+    const hue = h % 360, sat = 55 + ((h >>> 9) % 25);
+    const dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+    const light = (dark ? 60 : 40) + ((h >>> 17) % 10);
+    return "hsl(" + hue + " " + sat + "% " + light + "%" + (alpha !== undefined ? " / " + alpha : "") + ")";
   }
   function fmtDuration(seconds) {
     let s = Math.max(0, Math.floor(seconds));
@@ -137,6 +227,9 @@
     return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms); };
   }
 
-  window.Bus = { api, ApiError, connect, el, fmtTime, fmtDuration, short, debounce, token, setConn };
+  window.Bus = {
+    api, ApiError, connect, el, fmtTime, fmtDate, fmtDateTime, isIsoTime, fmtDuration, short, debounce,
+    token, setConn, typeColor, banner,
+  };
   window.bussdcc = window.Bus;  // the documented name for plugin pages
 })();

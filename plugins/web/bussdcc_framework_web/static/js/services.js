@@ -1,12 +1,13 @@
-/* Services page: start/stop controls; statuses follow Service* events live. */
+/* Services page: services (with start/stop), processes and interfaces, each with its status;
+ * statuses follow the kernel's Service*, Process* and Interface* events live. */
 "use strict";
 (function () {
   const { api, debounce } = Bus;
   const table = document.getElementById("services");
   const errorBox = document.getElementById("svc-error");
-  if (!table) { Bus.connect({}, { types: ["-*"] }); return; }
 
   function apply(s) {
+    if (!table) return;
     const tr = table.querySelector('tr[data-service="' + CSS.escape(s.name) + '"]');
     if (!tr) return;
     const badge = tr.querySelector('[data-field="status"]');
@@ -16,12 +17,25 @@
     tr.querySelector('[data-action="stop"]').disabled = !s.running;
   }
 
+  function applyComponent(kind, c) {
+    const box = document.getElementById(kind);
+    const tr = box && box.querySelector('tr[data-component="' + CSS.escape(c.name) + '"]');
+    if (!tr) return;
+    const badge = tr.querySelector('[data-field="status"]');
+    badge.textContent = c.status;
+    badge.className = "badge status-" + c.status;
+  }
+
   async function refresh() {
-    try { (await api("/api/services")).services.forEach(apply); } catch (_) { /* the pill shows why */ }
+    try {
+      const answer = await api("/api/services");
+      answer.services.forEach(apply);
+      for (const kind of ["processes", "interfaces"]) (answer[kind] || []).forEach((c) => applyComponent(kind, c));
+    } catch (_) { /* the connection banner shows why */ }
   }
   const refreshSoon = debounce(refresh, 150);
 
-  table.addEventListener("click", async (e) => {
+  if (table) table.addEventListener("click", async (e) => {
     const btn = e.target.closest("button[data-action]");
     if (!btn) return;
     const name = btn.closest("tr").dataset.service;
@@ -41,6 +55,6 @@
   Bus.connect({
     snapshot() { refresh(); },
     batch(batch) { if ((batch.events || []).length) refreshSoon(); },
-  }, { types: ["bussdcc.message.service:*"] });
+  }, { types: ["bussdcc.message.service:*", "bussdcc.message.process:*", "bussdcc.message.interface:*"] });
   setInterval(refresh, 10000);
 })();

@@ -1,7 +1,7 @@
 /* State page: the runtime's state tree, kept live from snapshot + changes. */
 "use strict";
 (function () {
-  const { el, debounce } = Bus;
+  const { el, debounce, fmtTime, fmtDateTime, isIsoTime } = Bus;
   const treeBox = document.getElementById("tree");
   const info = document.getElementById("state-info");
   const emptyBox = document.getElementById("state-empty");
@@ -11,6 +11,7 @@
   const open = new Set([""]);         // which branches are expanded (survives re-renders)
   let changed = new Set();
   let firstRender = true;
+  let updated = null;                 // when the last change arrived
 
   function nest(entries) {
     const root = {};
@@ -26,6 +27,9 @@
   }
 
   function valueNode(value) {
+    // A time stamp (ISO 8601 text, as records and the codec write them) is shown in the
+    // page's one time format, local time; the exact value is in its tooltip.
+    if (isIsoTime(value)) return el("time", { class: "val time", datetime: value, title: value, text: fmtDateTime(value) });
     const kind = typeof value === "string" ? "str" : (typeof value === "number" ? "num" : "");
     const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value, null, value && typeof value === "object" ? 2 : 0);
     return el("span", { class: "val " + kind, text: text === undefined ? String(value) : text });
@@ -62,7 +66,8 @@
     firstRender = false;
     const total = Object.keys(flat).length;
     emptyBox.hidden = total > 0;
-    info.textContent = total + " values" + (truncated ? " (cut: the state is larger than shown)" : "") + (q ? " · " + entries.length + " match" : "") + " · live";
+    info.textContent = total + " values" + (truncated ? " (cut: the state is larger than shown)" : "") + (q ? " · " + entries.length + " match" : "") +
+      (updated ? " · updated " + fmtTime(updated) : "");
     changed = new Set();
   }
 
@@ -72,9 +77,10 @@
   document.getElementById("state-collapse").addEventListener("click", () => { treeBox.querySelectorAll("details").forEach((d) => { d.open = false; }); open.clear(); });
 
   Bus.connect({
-    snapshot(snap) { flat = snap.state || {}; truncated = snap.state_truncated; draw(); },
+    snapshot(snap) { flat = snap.state || {}; truncated = snap.state_truncated; updated = new Date(); draw(); },
     batch(batch) {
       if (!batch.state) return;
+      updated = new Date();
       for (const p of batch.state.removed) delete flat[p];
       for (const [p, v] of Object.entries(batch.state.changes)) { flat[p] = v; changed.add(p); }
       draw();
