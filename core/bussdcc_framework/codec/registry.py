@@ -66,6 +66,9 @@ class TypeRegistry:
         self._imported_at = (-1, -1)
         self._walked_at = 0.0
         self.import_errors: dict[str, str] = {}
+        #: Modules ``allow_import`` allowed whose import failed, with the error: tried once,
+        #: not once per record naming them.
+        self.module_errors: dict[str, str] = {}
 
     # -- registration --------------------------------------------------------------------
 
@@ -151,19 +154,36 @@ class TypeRegistry:
             }
         return self._imported.get(name)
 
+    #: How many failed type names ``import_errors`` remembers (data may name millions).
+    max_import_errors: int = 10_000
+
+    def _remember_error(self, name: str, error: str) -> None:
+        if len(self.import_errors) < self.max_import_errors:
+            self.import_errors[name] = error
+
     def _is_allowed(self, module: str) -> bool:
         return any(module == allowed or module.startswith(allowed + ".") for allowed in self._allowed)
 
     def _import(self, name: str, module: str, qualname: str) -> type | None:
+        if name in self.import_errors:
+            return None
+        failed = self.module_errors.get(module)
+        if failed is not None:
+            self.import_errors[name] = failed
+            return None
         try:
             obj: object = importlib.import_module(module)
+        except Exception as exc:
+            self.module_errors[module] = self.import_errors[name] = f"{type(exc).__name__}: {exc}"
+            return None
+        try:
             for part in qualname.split("."):
                 obj = getattr(obj, part)
         except Exception as exc:
-            self.import_errors[name] = f"{type(exc).__name__}: {exc}"
+            self._remember_error(name, f"{type(exc).__name__}: {exc}")
             return None
         if not is_message_class(obj):
-            self.import_errors[name] = f"{module}:{qualname} is not a Message dataclass"
+            self._remember_error(name, f"{module}:{qualname} is not a Message dataclass")
             return None
         assert isinstance(obj, type)
         return obj

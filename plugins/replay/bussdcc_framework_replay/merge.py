@@ -4,7 +4,9 @@
 ten-minute segments is a thousand files: more than a process may keep open. Segments of one
 recording do not overlap in time, so this merge keeps files sorted by their first record's
 time and opens the next one only when its start is due; while a single file is open, its
-records stream straight through without a heap operation each.
+records stream straight through without a heap operation each. Overlapping files are merged
+through a heap with all of them open; ``logfile.FileBudget`` keeps that within the process's
+open-file limit (the files beyond it are read detached, without holding a descriptor).
 
 Order: by time, ties broken by file index (the order paths were given, then path order within
 a directory), then by line number, so the result is stable and the same on every run.
@@ -17,9 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from bussdcc.event import Event
-from bussdcc.message import Message
+from typing import Any
 
 from .reader import Item
 
@@ -40,8 +40,8 @@ class Segment:
         return (self.start if self.start is not None else _EARLIEST, self.index)
 
 
-def merge_segments(segments: list[Segment]) -> Iterator[Event[Message]]:
-    """Yield the events of all segments in (time, file index, line) order."""
+def merge_segments(segments: list[Segment]) -> Iterator[Any]:
+    """Yield the events (or raw lines) of all segments in (time, file index, line) order."""
     pending = deque(sorted(segments, key=lambda s: s.key))
     heap: list[Item] = []
     iterators: dict[int, Iterator[Item]] = {}

@@ -14,16 +14,25 @@ from bussdcc_framework import hookimpl
 if TYPE_CHECKING:
     import click
 
-    from bussdcc_framework.settings import Settings
+    from bussdcc_framework.settings import Setting, Settings
     from bussdcc_framework.sources import SourceFactory
+
+
+@hookimpl
+def register_settings() -> Iterable[Setting]:
+    """``replay.max_line`` and ``replay.max_wait`` (see ``config``)."""
+    from .config import declared_settings
+
+    return declared_settings()
 
 
 @hookimpl
 def register_sources(settings: Settings) -> Iterable[SourceFactory]:
     """The JSONL source factory: directories and ``.jsonl``/``.jsonl.gz`` files."""
+    from .config import ReplayConfig
     from .factory import JsonlSourceFactory
 
-    return [JsonlSourceFactory()]
+    return [JsonlSourceFactory(max_line=ReplayConfig.from_settings(settings).max_line)]
 
 
 @hookimpl

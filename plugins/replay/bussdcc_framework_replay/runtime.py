@@ -14,7 +14,10 @@ Two ways to drive it, as in the original framework and in the kernel::
     ReplayRuntime().replay(JsonlSource("./events"), speed=0)
 
 ``speed`` 1.0 is the recorded pace, N is N times faster, 0 is as fast as possible. Pacing is
-anchored to the wall clock at the start, so it does not drift over long replays.
+anchored to the wall clock at the start, so it does not drift over long replays. No wait is
+longer than ``max_wait`` seconds (``replay.max_wait``): a longer gap in recorded time (between
+two runs, or a corrupt time centuries away) is jumped over, counted in ``stats.jumps``, and
+pacing starts again from the event after it. So does pacing after recorded time went back.
 
 A replay does not invent live data: ``add_plugins`` (and so ``from_plugins``) composes the
 plugins without their services, which produce live data (the identity plugin would announce
@@ -47,6 +50,7 @@ from bussdcc_framework.codec import type_name
 from bussdcc_framework.runtime import Runtime
 
 from .clock import ReplayClock
+from .config import DEFAULT_MAX_WAIT
 from .lifecycle import LIFECYCLE_TYPES
 
 if TYPE_CHECKING:
@@ -72,6 +76,14 @@ class ReplayStats:
     """True when the replay was stopped before the sources were exhausted."""
     held: bool = False
     """True when the runtime stayed up after the last event (``hold=True``)."""
+    jumps: int = 0
+    """Gaps in recorded time longer than ``max_wait`` (at the replay's speed) not waited for."""
+    largest_jump: float = 0.0
+    """The longest of them, in recorded seconds."""
+    jump_to: datetime | None = None
+    """The time of the event after the longest jump."""
+    backwards: int = 0
+    """Times recorded time went back by more than ``max_wait`` (pacing restarted there)."""
 
     @property
     def events_per_second(self) -> float:
@@ -89,6 +101,10 @@ class ReplayStats:
             "last": format_time(self.last) if self.last else None,
             "wall_seconds": self.wall_seconds,
             "cancelled": self.cancelled,
+            "jumps": self.jumps,
+            "largest_jump_seconds": self.largest_jump,
+            "jump_to": format_time(self.jump_to) if self.jump_to else None,
+            "backwards": self.backwards,
         }
 
 
@@ -103,12 +119,16 @@ class ReplayRuntime(Runtime):
         events: EventBusProtocol | None = None,
         state: StateStoreProtocol | None = None,
         skip_types: Iterable[type[Message]] = LIFECYCLE_TYPES,
+        max_wait: float = DEFAULT_MAX_WAIT,
     ) -> None:
         replay_clock = clock if clock is not None else ReplayClock()
         if not isinstance(replay_clock, KernelReplayClock):
             raise TypeError(f"ReplayRuntime needs a bussdcc ReplayClock, not {type(replay_clock).__name__}")
         _check_speed(speed)
+        if not (isinstance(max_wait, (int, float)) and max_wait > 0 and math.isfinite(max_wait)):
+            raise ValueError(f"max_wait must be a number of seconds > 0, not {max_wait!r}")
         super().__init__(clock=replay_clock, events=events, state=state)
+        self.max_wait = float(max_wait)
         self._replay_clock = replay_clock
         self.speed = speed
         self.skip_types: frozenset[type[Message]] = frozenset(skip_types)
@@ -259,6 +279,7 @@ class ReplayRuntime(Runtime):
         own_processes = {p.name for p in self.processes.list()}
         own_processes.update(i.name for i in self.interfaces.list())
         stop = self._stop_replay
+        max_wait = self.max_wait
         skipped: Counter[type] = Counter()
         count = 0
         last: datetime | None = None
@@ -277,6 +298,11 @@ class ReplayRuntime(Runtime):
                 t = evt.time
                 if speed > 0:
                     delay = anchor + (t - origin).total_seconds() / speed - clock()
+                    if delay > max_wait or delay < -max_wait:
+                        # A gap too long to wait for, time gone back, or far behind: pace from here.
+                        if last is not None:
+                            self._jumped(stats, (t - last).total_seconds(), t, speed)
+                        anchor, origin, delay = clock(), t, 0.0
                     if delay > _MIN_SLEEP and stop.wait(delay):
                         break
                 advance(t)
@@ -292,6 +318,18 @@ class ReplayRuntime(Runtime):
             stats.last = last
             for cls, n in skipped.items():
                 stats.lifecycle_skipped[type_name(cls)] += n
+
+    def _jumped(self, stats: ReplayStats, gap: float, to: datetime, speed: float) -> None:
+        """Count a jump of ``gap`` recorded seconds (negative: backwards) landing at ``to``."""
+        if gap / speed < -self.max_wait:
+            stats.backwards += 1
+            return
+        if gap / speed <= self.max_wait:
+            return  # not a jump: the replay fell behind the recorded pace
+        stats.jumps += 1
+        if gap > stats.largest_jump:
+            stats.largest_jump = gap
+            stats.jump_to = to
 
     def boot(self) -> None:
         """Boot; only valid once the replay clock runs, which ``replay()``/``run()`` arrange."""

@@ -4,6 +4,7 @@
 discovers the files again (a live recording may have grown), merges them by time and streams
 them line by line; nothing is loaded whole. Damaged lines are skipped and counted in
 ``source.stats`` unless ``strict=True``, which raises ``ReplayDataError`` on the first one.
+``source.records()`` is the raw pass of ``events cat``: the matching lines themselves.
 """
 
 from __future__ import annotations
@@ -11,16 +12,26 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
+from typing import Any
 
 from bussdcc.event import Event
 from bussdcc.message import Message
 
 from bussdcc_framework.codec import Codec, TypeRegistry, default_registry
 
-from .files import LogFile, discover, file_size
+from .files import discover, file_size
 from .filters import TimeBound, TypeFilter, resolve_bound
+from .logfile import FileBudget, LogFile
 from .merge import Segment, merge_segments
-from .reader import TypeNameFilter, peek_start, read_file
+from .reader import (
+    DEFAULT_MAX_LINE,
+    RawRecord,
+    ReadOptions,
+    ReplayDataError,
+    TypeNameFilter,
+    peek_start,
+    read_file,
+)
 from .stats import FileStats, SourceStats
 
 PathArg = str | os.PathLike[str]
@@ -33,7 +44,9 @@ class JsonlSource:
     UTC) or a ``timedelta`` counted from the first recorded event. ``types`` are shell
     patterns on ``module:QualName`` or the short class name (``!pattern`` excludes).
     ``registry`` decides which types can be rebuilt (default: kernel, framework, plugins and
-    imported classes); ``codec`` may be given instead to share one.
+    imported classes); ``codec`` may be given instead to share one. ``max_line`` is the
+    longest line read (bytes); a longer one is skipped as ``too_long`` without being held.
+    ``max_open`` caps the files held open at once (default: what the process's limit allows).
     """
 
     def __init__(
@@ -46,6 +59,8 @@ class JsonlSource:
         strict: bool = False,
         registry: TypeRegistry | None = None,
         codec: Codec | None = None,
+        max_line: int = DEFAULT_MAX_LINE,
+        max_open: int | None = None,
     ) -> None:
         if isinstance(path, (str, os.PathLike)):
             self.paths: tuple[PathArg, ...] = (path,)
@@ -53,13 +68,17 @@ class JsonlSource:
             self.paths = tuple(path)
         if not self.paths:
             raise ValueError("JsonlSource needs at least one path")
+        if max_line < 1:
+            raise ValueError(f"max_line must be at least 1 byte, not {max_line!r}")
         for p in self.paths:
-            if not os.path.exists(p):
+            if not os.path.lexists(p):
                 raise FileNotFoundError(f"no such file or directory: {os.fspath(p)}")
         self.start = start
         self.end = end
         self.types = TypeFilter(types)
         self.strict = strict
+        self.max_line = max_line
+        self.max_open = max_open
         self._registry = registry
         self._codec = codec
         self.stats = SourceStats()
@@ -79,15 +98,37 @@ class JsonlSource:
 
     def __iter__(self) -> Iterator[Event[Message]]:
         """One pass over the logs; ``stats`` counts this pass."""
+        return self._pass(raw=False)
+
+    def records(self) -> Iterator[RawRecord]:
+        """One raw pass: the matching records as ``RawRecord`` (time, type, line), whether or
+        not their type is known here; only ``time`` and ``type`` are decoded. ``stats`` counts
+        this pass."""
+        return self._pass(raw=True)
+
+    def _pass(self, *, raw: bool) -> Iterator[Any]:
         codec = self.codec
         found = discover(self.paths)
+        budget = FileBudget(self.max_open)
         stats = self.stats = SourceStats(shadowed=[str(p) for p in found.shadowed])
-        starts = [peek_start(path, codec) for path in found.files]
+        stats.notes = budget.notes
+        stats.import_errors = codec.registry.module_errors
+        for rejected in found.rejected:
+            if self.strict:
+                raise ReplayDataError(str(rejected.path), rejected.reason, rejected.detail)
+            stats.skip(rejected.reason, str(rejected.path), rejected.detail)
+        starts = [peek_start(path, codec, self.max_line) for path in found.files]
         known = [s for s in starts if s is not None]
         origin = min(known) if known else None
-        start = resolve_bound(self.start, origin)
-        end = resolve_bound(self.end, origin)
-        keep_type = TypeNameFilter(self.types, codec) if self.types else None
+        options = ReadOptions(
+            start=resolve_bound(self.start, origin),
+            end=resolve_bound(self.end, origin),
+            keep_type=TypeNameFilter(self.types, codec) if self.types else None,
+            strict=self.strict,
+            max_line=self.max_line,
+            raw=raw,
+        )
+        end = options.end
         segments: list[Segment] = []
         for index, (path, first) in enumerate(zip(found.files, starts, strict=True)):
             fstats = FileStats(path=str(path), size=file_size(path))
@@ -95,19 +136,7 @@ class JsonlSource:
             if end is not None and first is not None and first > end:
                 fstats.skipped_after_end = True
                 continue
-            opener = partial(
-                read_file,
-                path,
-                index,
-                codec,
-                stats,
-                fstats,
-                start=start,
-                end=end,
-                keep_type=keep_type,
-                strict=self.strict,
-                opened=self._opened,
-            )
+            opener = partial(read_file, path, index, codec, stats, fstats, options, self._opened, budget)
             segments.append(Segment(index=index, start=first, open=opener))
         return merge_segments(segments)
 
@@ -120,6 +149,6 @@ class JsonlSource:
         for f in stats.files:
             if f.path in reading:
                 done += min(reading[f.path], f.size)
-            elif f.records or f.damaged or f.skipped_after_end:
+            elif f.records or f.damaged or f.unknown or f.skipped_after_end:
                 done += f.size
         return done, total

@@ -17,9 +17,21 @@ from bussdcc_framework.codec import format_time
 #: Reasons of the codec (``DecodeError.reason``) plus those only a reader of files can see.
 READER_REASONS = {
     "torn_line": "the last line of a file is incomplete (a crash or a file still being written)",
+    "too_long": "a line longer than replay.max_line, read past without being held",
+    "bad_utf8": "a string holds bytes that are not UTF-8",
+    "too_deep": "JSON nested deeper than the decoder's recursion limit",
+    "undecodable": "the decoder failed in an unexpected way (the detail names the error)",
     "bad_gzip": "the compressed file is truncated or corrupt; records before the damage were read",
-    "unreadable": "the file could not be read (permissions, I/O error)",
+    "unreadable": "the file could not be read (permissions, I/O error, dangling link, link loop)",
+    "not_a_file": "a FIFO, device or socket named like a log: never opened",
 }
+
+#: The skip reason that is not damage: a well-formed record of a type not known here.
+UNKNOWN_TYPE = "unknown_type"
+
+#: How many distinct unknown type names are counted one by one; the rest share ``OTHER_TYPES``.
+MAX_UNKNOWN_NAMES = 1000
+OTHER_TYPES = "(other types)"
 
 #: How many ``file:line`` examples are kept per reason.
 MAX_EXAMPLES = 3
@@ -33,6 +45,8 @@ class FileStats:
     size: int
     records: int = 0
     damaged: int = 0
+    unknown: int = 0
+    """Records of unknown types (not damage, not counted in ``records``)."""
     first: datetime | None = None
     last: datetime | None = None
     skipped_after_end: bool = False
@@ -44,6 +58,7 @@ class FileStats:
             "size": self.size,
             "records": self.records,
             "damaged": self.damaged,
+            "unknown": self.unknown,
             "first": _time(self.first),
             "last": _time(self.last),
             "skipped_after_end": self.skipped_after_end,
@@ -66,6 +81,12 @@ class SourceStats:
     skipped: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
     unknown_types: Counter[str] = field(default_factory=Counter)
+    import_errors: dict[str, str] = field(default_factory=dict)
+    """Modules ``--import`` allowed whose import failed (tried once), with the error."""
+    blank_lines: int = 0
+    """Blank lines (whitespace only): skipped, not damage."""
+    notes: list[str] = field(default_factory=list)
+    """What the pass did that a user should know (e.g. the open-file limit raised), one line each."""
     first: datetime | None = None
     """The earliest time among the events yielded (set as each file is finished)."""
     last: datetime | None = None
@@ -73,8 +94,17 @@ class SourceStats:
 
     @property
     def damaged(self) -> int:
-        """Lines (or files) skipped because they could not be read or decoded."""
-        return sum(self.skipped.values())
+        """Lines (or files) skipped because they could not be read or decoded.
+
+        Records of unknown types are not damage (``unknown``): they are well-formed, this
+        process just has no class for them.
+        """
+        return sum(self.skipped.values()) - self.skipped[UNKNOWN_TYPE]
+
+    @property
+    def unknown(self) -> int:
+        """Well-formed records skipped because their type is not known here."""
+        return self.skipped[UNKNOWN_TYPE]
 
     def skip(self, reason: str, where: str, detail: str) -> None:
         """Count one damaged line (or file) and keep it as an example if it is among the first."""
@@ -83,10 +113,20 @@ class SourceStats:
         if len(examples) < MAX_EXAMPLES:
             examples.append(f"{where}: {_shorten(detail)}")
 
+    def count_unknown(self, name: str) -> None:
+        """Count one record of the unknown type ``name`` (a hostile file may name millions)."""
+        counter = self.unknown_types
+        if name in counter or len(counter) < MAX_UNKNOWN_NAMES:
+            counter[name] += 1
+        else:
+            counter[OTHER_TYPES] += 1
+
     def describe_skipped(self) -> list[str]:
-        """One line per reason: count, meaning and the first example."""
+        """One line per damage reason: count and the first example (unknown types excluded)."""
         lines = []
         for reason, count in self.skipped.most_common():
+            if reason == UNKNOWN_TYPE:
+                continue
             example = self.examples.get(reason, [""])[0]
             lines.append(f"{reason}: {count} (e.g. {example})" if example else f"{reason}: {count}")
         return lines
@@ -101,9 +141,13 @@ class SourceStats:
             "outside_window": self.outside_window,
             "filtered_type": self.filtered_type,
             "damaged": self.damaged,
+            "unknown": self.unknown,
             "skipped": dict(self.skipped.most_common()),
             "examples": {k: list(v) for k, v in self.examples.items()},
             "unknown_types": dict(self.unknown_types.most_common()),
+            "blank_lines": self.blank_lines,
+            "import_errors": dict(self.import_errors),
+            "notes": list(self.notes),
             "first": _time(self.first),
             "last": _time(self.last),
         }

@@ -14,15 +14,15 @@ import time
 from pathlib import Path
 
 from bussdcc_framework_replay import JsonlSource
-from replay_helpers import CODEC, ORIGINAL, bussdcc, cli_env, readings, registry, write_log
+from replay_helpers import CODEC, ORIGINAL, ORIGINAL_LOG, bussdcc, cli_env, readings, registry, write_log
 
 from bussdcc_framework.codec import type_name
 
+#: The damage in the original fixture (one line each); its unknown type is not damage.
 REASONS = (
     "bad_json",
     "missing_key",
     "bad_type_name",
-    "unknown_type",
     "invalid_data",
     "bad_time",
     "torn_line",
@@ -46,10 +46,12 @@ def test_replay_of_an_original_log_with_import_and_record(tmp_path: Path) -> Non
     assert "replayed 7 events from 1 file(s)" in summary
     assert "time span 2026-03-09T12:00:00.140552+00:00 .. 2026-03-09T12:00:04.500000+00:00" in summary
     assert "not re-emitted: 10 recorded lifecycle event(s)" in summary
-    assert "skipped 7 damaged line(s):" in summary
+    assert "skipped 6 damaged line(s):" in summary
     for reason in REASONS:
         assert f"  {reason}: 1 (e.g. " in summary
     assert "12-00-00.jsonl:24: incomplete last line" in summary
+    assert "unknown types (1 record(s) not decoded): greenhouse.legacy:ValveOpened (1)" in summary
+    assert "unknown_type" not in summary
     types = recorded_types(out)
     short = [t.rpartition(":")[2] for t in types]
     assert short.count("RuntimeBooting") == 1 and short.count("FrameworkBooted") == 1
@@ -66,8 +68,11 @@ def test_unknown_application_types_are_skipped_with_a_hint(tmp_path: Path) -> No
 
     assert result.returncode == 0, result.stderr
     assert "replayed 1 events" in result.stderr  # only the identity is a known type
-    assert "unknown types: greenhouse.messages:SoilMoisture (5)" in result.stderr
-    assert "--import greenhouse.messages" in result.stderr
+    assert "unknown types (8 record(s) not decoded): greenhouse.messages:SoilMoisture (5)" in result.stderr
+    # greenhouse.messages defines those classes (checked without importing it);
+    # greenhouse.legacy does not exist: not suggested.
+    assert result.stderr.count("--import") == 1
+    assert "or allow their modules: --import greenhouse.messages\n" in result.stderr
 
 
 def test_app_registers_types_and_runs_its_processes(tmp_path: Path) -> None:
@@ -226,16 +231,25 @@ def test_an_app_with_its_own_plugin_runtime_replays_without_the_plugins_services
 def test_events_info_text_and_json() -> None:
     text = bussdcc("events", "info", str(ORIGINAL), "--import", "greenhouse")
     assert text.returncode == 0, text.stderr
-    assert "records:    17 (7 damaged line(s) skipped)" in text.stdout
+    assert "records:    18 (1 of unknown types; 6 damaged line(s) skipped)" in text.stdout
+    assert "greenhouse.legacy:ValveOpened  (unknown type)" in text.stdout
     assert "start:      2026-03-09T12:00:00.101204+00:00" in text.stdout
     assert "severity:   INFO 16, ERROR 1" in text.stdout
     assert "greenhouse.messages:SoilMoisture" in text.stdout
 
     as_json = bussdcc("events", "info", str(ORIGINAL), "--import", "greenhouse", "--json")
     info = json.loads(as_json.stdout)
-    assert info["records"] == 17 and info["damaged"] == 7
+    assert info["records"] == 18 and info["damaged"] == 6 and info["unknown"] == 1
     assert info["skipped"] == dict.fromkeys(REASONS, 1)
-    assert {"type": "greenhouse.messages:SoilMoisture", "severity": "INFO", "count": 4} in info["types"]
+    assert {
+        "type": "greenhouse.messages:SoilMoisture",
+        "severity": "INFO",
+        "count": 4,
+        "known": True,
+    } in info["types"]
+    assert {"type": "greenhouse.legacy:ValveOpened", "severity": None, "count": 1, "known": False} in info[
+        "types"
+    ]
     assert info["duration_seconds"] == 4.900486
     assert info["files"][0]["records"] == 17
 
@@ -257,13 +271,27 @@ def test_events_cat_filters_by_type_and_time(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
+    # Raw: the records as they are, "wet" included (its data is not decoded).
     assert [(r["time"], r["data"]["percent"]) for r in lines] == [
         ("2026-03-09T12:00:02.000611+00:00", 41.0),
+        ("2026-03-09T12:00:03.7+00:00", "wet"),
         ("2026-03-09T12:00:04.000280+00:00", 37.75),
     ]
+    assert result.stdout.splitlines()[1] == ORIGINAL_LOG.read_text().splitlines()[14]
     # The unknown type and the malformed type name are not SoilMoisture: filtered, not damage.
-    assert "skipped 5 damaged line(s)" in result.stderr
-    assert "unknown_type" not in result.stderr and "bad_type_name" not in result.stderr
+    # Raw: the data of SoilMoisture records is not decoded, so "wet" is no damage either.
+    assert "skipped 4 damaged line(s)" in result.stderr
+    assert "unknown" not in result.stderr and "bad_type_name" not in result.stderr
+
+    validated = bussdcc("events", "cat", str(ORIGINAL), "--validate", "--import", "greenhouse", "-t", "Soil*")
+    assert validated.returncode == 0, validated.stderr
+    assert [json.loads(line)["data"]["percent"] for line in validated.stdout.splitlines()] == [
+        41.5,
+        38.25,
+        41.0,
+        37.75,
+    ]
+    assert "invalid_data: 1" in validated.stderr
 
     limited = bussdcc("events", "cat", str(ORIGINAL), "-n", "2")
     assert len(limited.stdout.splitlines()) == 2
@@ -292,8 +320,11 @@ def test_types_filter_before_decoding_so_strict_ignores_excluded_records(tmp_pat
     assert windowed.returncode == 0, windowed.stderr
     assert len(windowed.stdout.splitlines()) == 1
 
-    # A record the filter keeps is still decoded, and strict still stops on it.
-    kept = bussdcc("events", "cat", str(log), "--types", "Unrelated", "--strict")
+    # Raw: a record of an unknown type is printed; --validate decodes it and strict stops on it.
+    raw = bussdcc("events", "cat", str(log), "--types", "Unrelated", "--strict")
+    assert raw.returncode == 0, raw.stderr
+    assert [json.loads(line)["type"] for line in raw.stdout.splitlines()] == ["elsewhere.app:Unrelated"]
+    kept = bussdcc("events", "cat", str(log), "--types", "Unrelated", "--strict", "--validate")
     assert kept.returncode == 1
     assert "a.jsonl:2: unknown_type:" in kept.stderr
 
@@ -386,3 +417,64 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     assert proc.returncode == 0, text
     assert "replaying" in text and "%" in text
     assert "replayed 2,000 events" in text
+
+
+def test_events_commands_take_app_and_import_finds_modules_next_to_it(tmp_path: Path) -> None:
+    app_dir = tmp_path / "project"
+    app_dir.mkdir()
+    (app_dir / "plant_messages.py").write_text(
+        "from dataclasses import dataclass\n"
+        "from bussdcc.message import Message\n"
+        "@dataclass(frozen=True)\n"
+        "class Leaf(Message):\n"
+        "    green: bool\n"
+    )
+    (app_dir / "plant_app.py").write_text("def setup(runtime):\n    pass\n")
+    log = tmp_path / "a.jsonl"
+    log.write_text(
+        '{"time":"2026-03-09T12:00:00+00:00","type":"plant_messages:Leaf","data":{"green":true}}\n'
+    )
+
+    unknown = bussdcc("events", "info", str(log), cwd=tmp_path)
+    assert unknown.returncode == 0 and "plant_messages:Leaf  (unknown type)" in unknown.stdout
+
+    # --app puts the app's folder on sys.path, so --import finds plant_messages next to it.
+    known = bussdcc(
+        "events", "info", str(log), "--app", str(app_dir / "plant_app.py"), "--import", "plant_messages"
+    )
+    assert known.returncode == 0, known.stderr
+    assert "records:    1\n" in known.stdout and "unknown" not in known.stdout
+    validated = bussdcc(
+        "events",
+        "cat",
+        "--validate",
+        str(log),
+        "--app",
+        str(app_dir / "plant_app.py"),
+        "--import",
+        "plant_messages",
+    )
+    assert validated.returncode == 0 and json.loads(validated.stdout)["data"] == {"green": True}
+
+    missing = bussdcc("events", "info", str(log), "--app", str(app_dir / "nope.py"))
+    assert missing.returncode == 2 and missing.stderr.startswith("bussdcc: error: application file")
+    (app_dir / "broken_app.py").write_text("def setup(runtime:\n")
+    broken = bussdcc("events", "cat", str(log), "--app", str(app_dir / "broken_app.py"))
+    assert broken.returncode == 2 and "broken_app.py:1: SyntaxError" in broken.stderr
+    assert "Traceback" not in broken.stderr
+
+
+def test_a_filter_that_matches_nothing_says_so_and_exits_1() -> None:
+    for command in ("info", "cat"):
+        nothing = bussdcc("events", command, str(ORIGINAL), "--types", "NoSuchType")
+        assert nothing.returncode == 1, (command, nothing.stderr)
+        assert "bussdcc: no record matches --types NoSuchType (20 record(s) read)" in nothing.stderr
+
+        late = bussdcc("events", command, str(ORIGINAL), "--start", "2030-01-01")
+        assert late.returncode == 1 and "no record matches --start" in late.stderr
+
+        some = bussdcc("events", command, str(ORIGINAL), "--types", "SoilMoisture")
+        assert some.returncode == 0, (command, some.stderr)
+
+    # Without a filter an empty recording is not an error.
+    assert bussdcc("events", "cat", str(ORIGINAL), "-n", "0").returncode == 0

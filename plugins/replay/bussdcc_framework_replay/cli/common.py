@@ -13,15 +13,18 @@ import click
 from bussdcc.event import Event
 from bussdcc.message import Message
 
-from bussdcc_framework.codec import Codec, TypeRegistry, default_registry
+from bussdcc_framework.app import AppError, resolve
+from bussdcc_framework.codec import Codec, TypeRegistry, default_registry, type_name
 from bussdcc_framework.plugins import load_plugins, load_settings
-from bussdcc_framework.settings import Settings
+from bussdcc_framework.settings import SettingError, Settings
 from bussdcc_framework.sources import SourceFactory
 
 from ..factory import JsonlSourceFactory
 from ..filters import TimeBound
+from ..reader import RawRecord
 from ..source import JsonlSource
 from ..stats import SourceStats
+from .format import printable
 from .timeparse import TIME_BOUND
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -78,6 +81,32 @@ def source_options(function: F) -> F:
     return function
 
 
+def app_option(function: F) -> F:
+    """``--app APP`` for the ``events`` commands: import the application, so its types are known."""
+    return click.option(
+        "--app",
+        metavar="APP",
+        help="Import an application (module:attr or path/app.py[:attr], as for `bussdcc run`) "
+        "so its message types are known; --import then also finds modules next to it.",
+    )(function)
+
+
+def import_app(spec: str | None) -> None:
+    """Import the application ``spec`` names (nothing is called), or exit 2 with one line.
+
+    A file's folder goes on ``sys.path`` (``bussdcc_framework.app``), which is what lets
+    ``--import messages`` find ``messages.py`` next to ``path/app.py``.
+    """
+    if spec is None:
+        return
+    try:
+        resolve(spec)
+    except AppError as exc:  # a syntax or import error is one line with file:line already
+        fail(printable(str(exc)), 2)
+    except Exception as exc:
+        fail(f"--app {printable(spec)}: cannot import it: {type(exc).__name__}: {printable(str(exc))}", 2)
+
+
 def build_registry(imports: Sequence[str]) -> TypeRegistry:
     """The default registry plus the modules ``--import`` allows."""
     registry = default_registry()
@@ -92,13 +121,29 @@ def build_registry(imports: Sequence[str]) -> TypeRegistry:
 class MergedSource:
     """Several sources (from one or more factories) merged by event time, stable by order."""
 
-    def __init__(self, sources: Sequence[Any]) -> None:
+    def __init__(self, sources: Sequence[Any], codec: Codec | None = None) -> None:
         self.sources = list(sources)
+        self.codec = codec if codec is not None else Codec(default_registry(plugins=False))
 
     def __iter__(self) -> Iterator[Event[Message]]:
         if len(self.sources) == 1:
             return iter(self.sources[0])
         return heapq.merge(*self.sources, key=attrgetter("time"))
+
+    def records(self) -> Iterator[RawRecord]:
+        """The raw records of every source merged by time (``events cat``).
+
+        JSONL sources give their lines as they are; any other source's events are encoded.
+        """
+        streams = [s.records() if isinstance(s, JsonlSource) else self._encoded(s) for s in self.sources]
+        if len(streams) == 1:
+            return streams[0]
+        return heapq.merge(*streams, key=attrgetter("time"))
+
+    def _encoded(self, source: Any) -> Iterator[RawRecord]:
+        encode = self.codec.encode_record
+        for evt in source:
+            yield RawRecord(evt.time, type_name(type(evt.payload)), encode(evt))
 
     @property
     def stats(self) -> list[SourceStats]:
@@ -131,7 +176,10 @@ def open_sources(
     if missing:
         fail(f"no such file or directory: {missing[0]}", 2)
     pm = load_plugins()
-    resolved = settings if settings is not None else load_settings(plugins=pm)
+    try:
+        resolved = settings if settings is not None else load_settings(plugins=pm)
+    except SettingError as exc:
+        fail(str(exc), 2)
     factories: list[SourceFactory] = list(pm.collect("register_sources", settings=resolved))
     if not any(isinstance(f, JsonlSourceFactory) for f in factories):
         factories.append(JsonlSourceFactory())
@@ -151,4 +199,4 @@ def open_sources(
         if callable(configure):
             factory = configure(strict=strict, registry=registry, codec=codec)
         sources.append(factory.open(group, start=start, end=end, types=types))  # type: ignore[arg-type]
-    return MergedSource(sources)
+    return MergedSource(sources, codec)

@@ -1,4 +1,11 @@
-"""``bussdcc events info`` (what a recording holds, like ``ros2 bag info``) and ``events cat``."""
+"""``bussdcc events info`` (what a recording holds, like ``ros2 bag info``) and ``events cat``.
+
+Words matter here: a record of a type this process has no class for is an *unknown type*
+(well-formed, decodable once the application is loaded), never *damaged*; damaged means the
+bytes are broken. ``events cat`` is a raw tool: it prints the matching records as they are in
+the file, whether or not their type is importable here. Like grep, a filter (``--types``,
+``--start``, ``--end``) that matches nothing says so and exits 1.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ import json
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -15,9 +22,17 @@ from bussdcc_framework.codec import Codec, type_name
 
 from ..filters import TimeBound
 from ..reader import ReplayDataError
-from ..stats import SourceStats
-from .common import MergedSource, build_registry, fail, open_sources, source_options
-from .format import count, duration, size, when
+from ..stats import OTHER_TYPES, SourceStats
+from .common import (
+    MergedSource,
+    app_option,
+    build_registry,
+    fail,
+    import_app,
+    open_sources,
+    source_options,
+)
+from .format import count, duration, printable, size, when
 from .summary import combine, damage_lines
 
 
@@ -41,7 +56,9 @@ class LogInfo:
         for cls, n in self.per_type.most_common():
             severity = _severity(cls)
             severities[severity] += n
-            types.append({"type": type_name(cls), "severity": severity, "count": n})
+            types.append({"type": type_name(cls), "severity": severity, "count": n, "known": True})
+        for name, n in self.stats.unknown_types.most_common():
+            types.append({"type": name, "severity": None, "count": n, "known": False})
         first, last = self.stats.first, self.stats.last
         return {
             "paths": self.paths,
@@ -50,13 +67,16 @@ class LogInfo:
             "start": when(first) if first else None,
             "end": when(last) if last else None,
             "duration_seconds": (last - first).total_seconds() if first and last else None,
-            "records": sum(self.per_type.values()),
+            "records": sum(self.per_type.values()) + self.stats.unknown,
+            "unknown": self.stats.unknown,
             "types": types,
             "severities": dict(severities.most_common()),
             "damaged": self.stats.damaged,
-            "skipped": dict(self.stats.skipped.most_common()),
-            "examples": self.stats.examples,
+            "skipped": {k: v for k, v in self.stats.skipped.most_common() if k != "unknown_type"},
+            "examples": {k: v for k, v in self.stats.examples.items() if k != "unknown_type"},
             "unknown_types": dict(self.stats.unknown_types.most_common()),
+            "blank_lines": self.stats.blank_lines,
+            "notes": list(self.stats.notes),
             "outside_window": self.stats.outside_window,
             "filtered_type": self.stats.filtered_type,
         }
@@ -82,8 +102,26 @@ def _scan(source: MergedSource) -> tuple[Counter[type], SourceStats]:
     return per_type, stats
 
 
+def _filtered(start: TimeBound, end: TimeBound, types: tuple[str, ...]) -> str:
+    """The filters given, as the user would type them (empty when there are none)."""
+    parts = [f"--types {printable(','.join(types))}"] if types else []
+    if start is not None:
+        parts.append("--start")
+    if end is not None:
+        parts.append("--end")
+    return " ".join(parts)
+
+
+def _nothing_matched(filters: str, stats: SourceStats) -> NoReturn:
+    """grep's convention: say that the filters matched nothing, exit 1."""
+    read = stats.records + stats.unknown
+    click.echo(f"bussdcc: no record matches {filters} ({count(read)} record(s) read)", err=True)
+    sys.exit(1)
+
+
 @events_group.command("info")
 @source_options
+@app_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def info_command(
     paths: tuple[str, ...],
@@ -92,21 +130,38 @@ def info_command(
     types: tuple[str, ...],
     strict: bool,
     imports: tuple[str, ...],
+    app: str | None,
     as_json: bool,
 ) -> None:
-    """Files, time range, counts per type and severity, and damaged lines of a recording."""
+    """Files, time range, counts per type and severity, unknown types and damaged lines.
+
+    Exits 1 when --types/--start/--end match no record.
+    """
+    import_app(app)
     source = open_sources(
         paths, start=start, end=end, types=types, strict=strict, registry=build_registry(imports)
     )
     try:
         per_type, stats = _scan(source)
     except ReplayDataError as exc:
-        fail(f"--strict: {exc}", 1)
+        fail(f"--strict: {printable(str(exc))}", 1)
     info = LogInfo(paths=list(paths), stats=stats, per_type=per_type)
     if as_json:
         click.echo(json.dumps(info.as_dict(), indent=2))
-        return
-    click.echo("\n".join(_text(info)))
+    else:
+        click.echo("\n".join(_text(info)))
+    filters = _filtered(start, end, types)
+    if filters and not per_type and not stats.unknown:
+        _nothing_matched(filters, stats)
+
+
+def _records_line(data: dict[str, Any], stats: SourceStats) -> str:
+    notes = []
+    if stats.unknown:
+        notes.append(f"{count(stats.unknown)} of unknown types")
+    if stats.damaged:
+        notes.append(f"{count(stats.damaged)} damaged line(s) skipped")
+    return f"records:    {count(data['records'])}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _text(info: LogInfo) -> list[str]:
@@ -114,14 +169,13 @@ def _text(info: LogInfo) -> list[str]:
     stats = info.stats
     compressed = sum(1 for f in stats.files if f.path.endswith(".gz"))
     lines = [
-        f"paths:      {', '.join(info.paths)}",
+        f"paths:      {printable(', '.join(info.paths))}",
         f"files:      {len(stats.files)} ({size(data['size'])}"
         + (f", {compressed} compressed)" if compressed else ")"),
         f"start:      {data['start'] or '-'}",
         f"end:        {data['end'] or '-'}",
         f"duration:   {duration(data['duration_seconds']) if data['duration_seconds'] is not None else '-'}",
-        f"records:    {count(data['records'])}"
-        + (f" ({count(stats.damaged)} damaged line(s) skipped)" if stats.damaged else ""),
+        _records_line(data, stats),
         "severity:   " + (", ".join(f"{k} {count(v)}" for k, v in data["severities"].items()) or "-"),
     ]
     if stats.outside_window or stats.filtered_type:
@@ -134,16 +188,32 @@ def _text(info: LogInfo) -> list[str]:
         lines.append(
             format_table(
                 ["count", "severity", "type"],
-                [[count(t["count"]), t["severity"], t["type"]] for t in data["types"]],
+                [
+                    [
+                        count(t["count"]),
+                        t["severity"] or "-",
+                        printable(t["type"])
+                        + ("" if t["known"] or t["type"] == OTHER_TYPES else "  (unknown type)"),
+                    ]
+                    for t in data["types"]
+                ],
             )
         )
     if len(stats.files) > 1 or stats.damaged:
         lines.append("")
         lines.append(
             format_table(
-                ["file", "size", "records", "damaged", "first", "last"],
+                ["file", "size", "records", "unknown", "damaged", "first", "last"],
                 [
-                    [f.path, size(f.size), count(f.records), count(f.damaged), when(f.first), when(f.last)]
+                    [
+                        printable(f.path),
+                        size(f.size),
+                        count(f.records),
+                        count(f.unknown),
+                        count(f.damaged),
+                        when(f.first),
+                        when(f.last),
+                    ]
                     for f in stats.files
                 ],
             )
@@ -157,7 +227,14 @@ def _text(info: LogInfo) -> list[str]:
 
 @events_group.command("cat")
 @source_options
+@app_option
 @click.option("--limit", "-n", type=click.IntRange(min=0), default=None, help="Stop after N records.")
+@click.option(
+    "--validate",
+    is_flag=True,
+    help="Decode each record with its message class and print it re-encoded; records of "
+    "unknown types or with invalid data are skipped and counted.",
+)
 def cat_command(
     paths: tuple[str, ...],
     start: TimeBound,
@@ -165,24 +242,35 @@ def cat_command(
     types: tuple[str, ...],
     strict: bool,
     imports: tuple[str, ...],
+    app: str | None,
     limit: int | None,
+    validate: bool,
 ) -> None:
-    """Print the matching records as JSON lines, in time order (re-encoded, validated).
+    """Print the matching records as JSON lines, in time order, as they are in the files.
 
-    Damaged lines are skipped and summarised on stderr.
+    A raw tool: records are printed whether or not their type is known here (--validate
+    decodes them). Damaged lines are skipped and summarised on stderr. Exits 1 when
+    --types/--start/--end match no record.
     """
+    import_app(app)
     registry = build_registry(imports)
     source = open_sources(paths, start=start, end=end, types=types, strict=strict, registry=registry)
-    codec = Codec(registry)
-    encode = codec.encode_record
     out = sys.stdout.buffer
     written = 0
     try:
-        for evt in source:
-            if limit is not None and written >= limit:
-                break
-            out.write(encode(evt) + b"\n")
-            written += 1
+        if validate:
+            encode = Codec(registry).encode_record
+            for evt in source:
+                if limit is not None and written >= limit:
+                    break
+                out.write(encode(evt) + b"\n")
+                written += 1
+        else:
+            for record in source.records():
+                if limit is not None and written >= limit:
+                    break
+                out.write(record.line + b"\n")
+                written += 1
         out.flush()
     except BrokenPipeError:
         # `bussdcc events cat ... | head`: the reader is gone, which is not an error.
@@ -190,9 +278,13 @@ def cat_command(
         return
     except ReplayDataError as exc:
         out.flush()
-        fail(f"--strict: {exc}", 1)
-    for line in damage_lines(combine(source.stats)):
+        fail(f"--strict: {printable(str(exc))}", 1)
+    stats = combine(source.stats)
+    for line in damage_lines(stats):
         click.echo(line, err=True)
+    filters = _filtered(start, end, types)
+    if filters and not written and limit != 0:
+        _nothing_matched(filters, stats)
 
 
 def _silence_stdout() -> None:

@@ -24,6 +24,7 @@ from bussdcc_framework.plugins import load_plugins, load_settings
 from bussdcc_framework.runtime.signals import DUPLICATE_INTERRUPT_WINDOW
 from bussdcc_framework.settings import SettingError, parse_assignment
 
+from ..config import ReplayConfig
 from ..filters import TimeBound
 from ..reader import ReplayDataError
 from ..runtime import ReplayRuntime
@@ -113,11 +114,14 @@ def replay_command(
     """
     try:
         settings = load_settings(_overrides(assignments, record))
+        config = ReplayConfig.from_settings(settings)
     except SettingError as exc:
         fail(str(exc), 2)
     pm = load_plugins()
     try:
-        runtime, setup = load_app(app, lambda **kw: ReplayRuntime(speed=speed, **kw))
+        runtime, setup = load_app(
+            app, lambda **kw: ReplayRuntime(speed=speed, max_wait=config.max_wait, **kw)
+        )
     except AppError as exc:
         fail(str(exc), 2)
     registry = build_registry(imports)
