@@ -160,9 +160,13 @@ class ClientChannel:
                     value = self.state_changes.pop(path)
                     changes[path] = value
                     size += len(path) + len(value) + 4
-                removed = sorted(self.state_removed)
-                self.state_removed = set()
-                size += sum(len(path) + 3 for path in removed)
+                removed: list[str] = []
+                for path in sorted(self.state_removed):
+                    if size >= batch_bytes:
+                        break
+                    removed.append(path)
+                    size += len(path) + 3
+                self.state_removed.difference_update(removed)
                 batch["state"] = {"changes": changes, "removed": removed}
             if len(self.queue) < self.capacity // 2:
                 self.over_since = None

@@ -535,3 +535,42 @@ def test_a_plugin_that_failed_to_import_shows_as_failed_with_its_error(
     row = row[: row.index("</tr>")]
     assert ">broken<" in row and ">failed<" in row
     assert "needs libfoo, which is not installed" in row
+
+
+def test_push_batches_are_bounded_in_bytes_and_an_unacknowledged_snapshot_stalls(
+    types: SimpleNamespace,
+) -> None:
+    import msgspec
+
+    sent: list[dict[str, Any]] = []
+    dropped_clients: list[tuple[str, str]] = []
+    hub = PushHub(
+        lambda sid, batch, ack: sent.append(batch),
+        lambda sid, reason: dropped_clients.append((sid, reason)),
+        capacity=1000,
+        batch_size=256,
+        window=1000,
+        stall_timeout=0.2,
+    )
+    channel = hub.add("c1", EventFilter(), 0)
+    channel.activate(0)
+    for record in _records(20, types):
+        hub.publish(record, msgspec.Raw(b'"' + b"x" * 50_000 + b'"'))
+    hub.publish_state({f"p{i}": msgspec.Raw(b'"' + b"y" * 10_000 + b'"') for i in range(100)}, ["gone"])
+    hub.flush()
+    sizes = [len(msgspec.json.encode(batch)) for batch in sent]
+    assert len(sent) > 3 and max(sizes) < 256 * 1024 + 60_000, sizes
+    assert sum(len(b["events"]) for b in sent) == 20
+    assert sum(len(b.get("state", {}).get("changes", {})) for b in sent) == 100
+    assert [p for b in sent for p in b.get("state", {}).get("removed", [])] == ["gone"]
+    for _ in sent:
+        channel.acked()
+    # A client that never acknowledges its snapshot is dropped even though nothing else flows.
+    quiet = hub.add("c2", EventFilter(), 0)
+    quiet.sent(1000)
+    quiet.activate(0)
+    time.sleep(0.3)
+    hub.flush()
+    assert ("c2" in [sid for sid, _ in dropped_clients]) and hub.get("c2") is None
+    assert "stopped reading" in dict(dropped_clients)["c2"]
+    assert hub.get("c1") is not None  # it acknowledged everything: still here
