@@ -147,6 +147,8 @@ def build_runtime(spec: str | None, compose: Callable[[Runtime], Runtime]) -> Ru
     """Build the runtime for ``bussdcc run``: the app's own or a new one, composed with plugins."""
     app = load_app(spec)
     runtime = compose(app.runtime if app.runtime is not None else Runtime())
+    if runtime.app_name is None:
+        runtime.app_name = spec  # recorded as ApplicationStarted: runs say what they ran
     if app.setup is not None:
         app.setup(runtime)
     return runtime

@@ -30,3 +30,16 @@ class FrameworkBootFailed(Message):
     version: str
     error: str
     traceback: Optional[str] = None
+
+
+@dataclass(slots=True, frozen=True)
+class ApplicationStarted(Message):
+    """The application a run runs, right after ``FrameworkBooted`` (new in 1.1).
+
+    ``app`` is what ``bussdcc run`` was given (``greenhouse.py``, ``myapp:setup``), so that
+    ``bussdcc events runs`` can say what each recorded run was. Emitted only when the runtime
+    knows it (``Runtime.app_name``, set by ``bussdcc run``); ``FrameworkBooted`` itself keeps
+    the original framework's fields, so its records are byte for byte what they were.
+    """
+
+    app: str

@@ -19,7 +19,13 @@ from bussdcc.service import ServiceProtocol
 from bussdcc.state import StateStoreProtocol
 
 from ..interface import Interface
-from ..message import FrameworkBooted, FrameworkBootFailed, FrameworkShuttingDown, SinkHandlerError
+from ..message import (
+    ApplicationStarted,
+    FrameworkBooted,
+    FrameworkBootFailed,
+    FrameworkShuttingDown,
+    SinkHandlerError,
+)
 from ..state import NotifyingStateStore
 from ..version import get_version
 from .managers import InterfaceRegistry, ProcessRegistry, ServiceRegistry
@@ -59,6 +65,8 @@ class Runtime(KernelRuntime):
         self.interfaces: InterfaceRegistry = InterfaceRegistry(self.ctx)
         self.services: ServiceRegistry = ServiceRegistry(self.ctx)
         self.framework_version: str = get_version()
+        #: The application's name, emitted as ``ApplicationStarted`` after boot (``bussdcc run``).
+        self.app_name: str | None = None
         self.plugins: FrameworkPluginManager | None = None
         self.settings: Settings | None = None
         self._sinks: list[EventSinkProtocol] = []
@@ -245,6 +253,8 @@ class Runtime(KernelRuntime):
                     SinkHandlerError(sink=sink_name(sink), error=f"start failed: {error!r}", traceback=tb)
                 )
             self.ctx.emit(FrameworkBooted(version=self.framework_version))
+            if self.app_name is not None:
+                self.ctx.emit(ApplicationStarted(app=self.app_name))
 
     def _boot_failed(self, exc: BaseException) -> None:
         self.ctx.emit(

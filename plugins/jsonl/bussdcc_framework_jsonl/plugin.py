@@ -84,6 +84,7 @@ def sink_from_settings(settings: Settings) -> JsonlSink:
         flush=values.get("flush", "interval"),
         queue_size=queue_size,
         overflow=values.get("overflow", "block"),
+        announce=True,  # plugin-composed (bussdcc run): say where it records
     )
 
 

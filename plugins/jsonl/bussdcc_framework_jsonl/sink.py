@@ -3,7 +3,9 @@
 The emitting thread only encodes the event (msgspec, in C, no lock) and appends the bytes to a
 bounded queue; a writer thread drains the queue in batches and writes them to disk. The
 event is encoded when it is emitted, so later mutation of a mutable field cannot change what
-was recorded. See docs/recording.md for the guarantees.
+was recorded. An event that cannot be encoded (a value JSON cannot hold, a lone surrogate
+in a string, nesting deeper than the encoder's limit) is counted and reported, never raised
+into the emitter and never dropped silently. See docs/recording.md for the guarantees.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from bussdcc.context import ContextProtocol
 from bussdcc.event import Event
 from bussdcc.message import Message
 
-from bussdcc_framework.codec import Codec, EncodeError, TypeRegistry, type_name
+from bussdcc_framework.codec import Codec, TypeRegistry, type_name
 
+from .encoding import describe_error, holds_non_finite, may_hold_float
+from .indexing import Item
 from .messages import RecordingBackpressure, RecordingDropped, RecordingError
-from .writer import FlushMode, Item, SegmentWriter, stderr_line
+from .writer import FlushMode, SegmentWriter, stderr_line
 
 Overflow = Literal["block", "drop"]
 FLUSH_MODES: tuple[FlushMode, ...] = ("interval", "line", "fsync")
@@ -39,11 +43,13 @@ class JsonlSink:
     """Write every event to ``root/YYYY-MM-DD/HH-MM-SS.jsonl`` segments of ``interval`` seconds.
 
     ``max_size`` also rotates a segment at that many bytes; ``retention_age`` (seconds) and
-    ``retention_size`` (bytes, all segments together) delete the oldest segments; ``compress``
-    gzips closed segments. ``flush``: ``"interval"`` writes to the OS every ``flush_interval``
-    seconds (default), ``"line"`` as soon as possible after each event, ``"fsync"`` like
-    interval plus ``fsync`` (survives power loss). When ``queue_size`` events are waiting,
-    ``overflow="block"`` makes emitters wait for the writer, ``"drop"`` drops and reports.
+    ``retention_size`` (bytes, all segments together) delete the oldest segments (``None`` or
+    0: no limit, for all three); ``compress`` gzips closed segments. ``flush``:
+    ``"interval"`` writes to the OS every ``flush_interval`` seconds (default), ``"line"`` as
+    soon as possible after each event, ``"fsync"`` like interval plus ``fsync`` (survives
+    power loss). When ``queue_size`` events are waiting, ``overflow="block"`` makes emitters
+    wait for the writer, ``"drop"`` drops and reports. A sidecar index is written next to each
+    segment when it closes (see ``bussdcc_framework.recordings``).
     """
 
     name = "jsonl"
@@ -62,16 +68,18 @@ class JsonlSink:
         queue_size: int = DEFAULT_QUEUE_SIZE,
         overflow: Overflow = "block",
         codec: Codec | None = None,
+        announce: bool = False,
     ) -> None:
+        # ``announce``: print where it records on start (the plugin sets it for bussdcc run).
         _check(interval > 0, f"interval={interval!r}: expected seconds > 0, e.g. 600")
-        _check(max_size is None or max_size > 0, f"max_size={max_size!r}: expected bytes > 0")
+        _check(max_size is None or max_size >= 0, f"max_size={max_size!r}: expected bytes, 0 for no limit")
         _check(
-            retention_age is None or retention_age > 0,
-            f"retention_age={retention_age!r}: expected seconds > 0",
+            retention_age is None or retention_age >= 0,
+            f"retention_age={retention_age!r}: expected seconds, 0 to keep forever",
         )
         _check(
-            retention_size is None or retention_size > 0,
-            f"retention_size={retention_size!r}: expected bytes > 0",
+            retention_size is None or retention_size >= 0,
+            f"retention_size={retention_size!r}: expected bytes, 0 for no limit",
         )
         _check(flush in FLUSH_MODES, f"flush={flush!r}: expected one of {', '.join(FLUSH_MODES)}")
         _check(0 < flush_interval <= 1.0, f"flush_interval={flush_interval!r}: expected seconds in (0, 1]")
@@ -81,9 +89,10 @@ class JsonlSink:
         )
         self.root = Path(root)
         self.interval = float(interval)
-        self.max_size = max_size
-        self.retention_age = retention_age
-        self.retention_size = retention_size
+        self.max_size = max_size or None  # 0: no limit, as documented
+        self.retention_age = retention_age or None
+        self.retention_size = retention_size or None
+        self.announce = announce
         self.compress = compress
         self.flush = flush
         self.flush_interval = flush_interval
@@ -112,7 +121,10 @@ class JsonlSink:
         self._dropped_reported = 0
         self.late = 0  # handled after stop()
         self.unencodable = 0
-        self._unencodable_types: set[type] = set()
+        self._unencodable_types: dict[type, int] = {}
+        self.altered = 0  # recorded with NaN or infinity written as null
+        self._altered_types: dict[type, int] = {}
+        self._float_classes: dict[type, bool] = {}
         self._fast_handle = self._make_handle()
         self.handle = self._fast_handle  # type: ignore[method-assign, assignment]
 
@@ -130,16 +142,19 @@ class JsonlSink:
         encode, queue, append = self._encode, self._queue, self._queue.append
         capacity, wake_at, wake = self.queue_size, self._wake_at, self._wake
         is_set, admit, unencodable = wake.is_set, self._admit, self._unencodable
+        check_nulls = self._check_nulls
 
         def handle(evt: Event[Message]) -> None:
             try:
                 line = encode(evt)
-            except EncodeError as exc:
-                unencodable(evt, exc)
+            except Exception as exc:  # EncodeError, and what msgspec raises itself (a lone
+                unencodable(evt, exc)  # surrogate: UnicodeEncodeError; too deep: RecursionError)
                 return
+            if b"null" in line:  # a NaN or an infinity would have been written as null
+                check_nulls(evt)
             if len(queue) >= capacity and not admit():
                 return
-            append((evt.time, line))
+            append((evt.time, line, type(evt.payload)))
             if len(queue) >= wake_at and not is_set():
                 wake.set()
 
@@ -164,19 +179,57 @@ class JsonlSink:
             self.dropped += 1
         return False
 
-    def _unencodable(self, evt: Event[Message], exc: EncodeError) -> None:
+    def _unencodable(self, evt: Event[Message], exc: Exception) -> None:
+        """Count an event that could not be encoded; report the first of each type at once.
+
+        The rest are counted per type and listed in the summary ``stop()`` prints. The report
+        itself must be encodable: the error text is made printable and cut.
+        """
+        cls = type(evt.payload)
         with self._count_lock:
             self.unencodable += 1
-            first = type(evt.payload) not in self._unencodable_types
-            self._unencodable_types.add(type(evt.payload))
+            first = cls not in self._unencodable_types
+            self._unencodable_types[cls] = self._unencodable_types.get(cls, 0) + 1
         if first:
+            error = describe_error(cls, exc)
             self._reports.append(
                 (
-                    RecordingError(path=str(self.root), operation="encode", error=str(exc)),
-                    f"bussdcc jsonl: {exc}; events of {type_name(type(evt.payload))} are not recorded",
+                    RecordingError(path=str(self.root), operation="encode", error=error),
+                    f"bussdcc jsonl: {error}; such events are counted and not recorded",
                 )
             )
             self._wake.set()
+
+    def _check_nulls(self, evt: Event[Message]) -> None:
+        """Count (and report the first of its type) an event whose NaN/infinity became null."""
+        cls = type(evt.payload)
+        maybe = self._float_classes.get(cls)
+        if maybe is None:
+            maybe = self._float_classes[cls] = may_hold_float(cls)
+        if not maybe or not holds_non_finite(evt.payload):
+            return
+        with self._count_lock:
+            self.altered += 1
+            first = cls not in self._altered_types
+            self._altered_types[cls] = self._altered_types.get(cls, 0) + 1
+        if first:
+            error = (
+                f"{type_name(cls)} holds a float NaN or infinity, which JSON cannot hold: "
+                "recorded as null (a float field will not decode on replay)"
+            )
+            self._reports.append(
+                (
+                    RecordingError(path=str(self.root), operation="encode", error=error),
+                    f"bussdcc jsonl: {error}; such events are counted",
+                )
+            )
+            self._wake.set()
+
+    @property
+    def unencodable_types(self) -> dict[str, int]:
+        """Events that could not be encoded, per record type."""
+        with self._count_lock:
+            return {type_name(cls): n for cls, n in self._unencodable_types.items()}
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -199,6 +252,11 @@ class JsonlSink:
         self._accepting = True
         self._thread = threading.Thread(target=self._run, name="bussdcc-jsonl-writer", daemon=True)
         self._thread.start()
+        if self.announce:
+            stderr_line(
+                f"bussdcc jsonl: recording events to {_shown(self.root)} "
+                "(change with --record DIR or BUSSDCC_JSONL_DIR; turn off with BUSSDCC_JSONL_ENABLED=false)"
+            )
 
     def stop(self) -> None:
         """Drain the queue to disk, close the segment, print a summary of anything lost."""
@@ -215,11 +273,13 @@ class JsonlSink:
         self._emit_reports()
         self._thread = None
         self._space.set()
-        if self.dropped or writer.lost or self.unencodable or self.waits:
+        if self.dropped or writer.lost or self.unencodable or self.altered or self.waits:
+            kinds = ", ".join(f"{name}: {n}" for name, n in sorted(self.unencodable_types.items()))
             stderr_line(
                 f"bussdcc jsonl: recorded {writer.written} events in {self.root}; "
                 f"dropped {self.dropped} (queue full), lost {writer.lost} (write errors), "
-                f"{self.unencodable} could not be encoded, "
+                f"{self.unencodable} could not be encoded{f' ({kinds})' if kinds else ''}, "
+                f"{self.altered} had NaN or infinity written as null, "
                 f"{self.waits} emits waited {self.waited:.2f}s (queue full)"
             )
 
@@ -319,6 +379,16 @@ class JsonlSink:
 
     def __repr__(self) -> str:
         return f"JsonlSink({str(self.root)!r}, interval={self.interval:g})"
+
+
+def _shown(path: Path) -> str:
+    """A directory as the user would type it: relative to here when it is below, else absolute."""
+    resolved = path.resolve()
+    try:
+        relative = resolved.relative_to(Path.cwd())
+    except ValueError:
+        return str(resolved)
+    return f"./{relative}" if str(relative) != "." else "."
 
 
 def _check(ok: bool, problem: str) -> None:

@@ -5,6 +5,12 @@ no lock. Writes go straight to the file descriptor (``os.write``): a batch is in
 system as soon as the call returns, so a killed process loses only what was still queued, and
 a torn line can only be the last one of a file, because a file is never written again after a
 failed write and never reopened (see ``segments.create_segment``).
+
+While a segment is written, ``indexing.SegmentIndexer`` builds its index, stored next to it
+when it closes. A segment that got nothing because a write failed is removed again, so an
+outage (a full disk) leaves at most one new segment however often writing is retried. A run
+whose boot failed (``FrameworkBootFailed`` was recorded) leaves nothing: ``close()`` removes
+the segments it created.
 """
 
 from __future__ import annotations
@@ -15,21 +21,27 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Literal
 
 from bussdcc.message import Message
 
+from bussdcc_framework.recordings.index import SegmentIndex, load_index, remove_index
+
 from . import segments
+from .indexing import Item, SegmentIndexer
 from .messages import RecordingError, RecordingResumed
 
 FlushMode = Literal["interval", "line", "fsync"]
 Report = Callable[[Message, str], None]
-Item = tuple[datetime, bytes]
+_time = itemgetter(0)
 
 #: Events this much earlier than the open segment still go into it: threads race at a
 #: boundary and clocks get small corrections. A larger step back opens a new segment file.
 BACKSTEP_TOLERANCE = timedelta(seconds=5)
+#: Segments remembered until the boot is known to have succeeded (a failed one removes them).
+MAX_TRACKED = 10_000
 #: How often a failed recording is retried.
 RETRY_INTERVAL = 1.0
 
@@ -70,7 +82,11 @@ class SegmentWriter:
         self._lost_in_outage = 0
         self.written = 0
         self.segments_closed = 0
-        self._compressor = _Compressor(report, durable=self.durable) if compress else None
+        self.created: list[Path] = []  # segments this writer created, oldest first
+        self._root_existed = root.exists()
+        self._index_error_reported = False
+        self.indexer = SegmentIndexer(durable=self.durable, on_error=self._index_failed)
+        self._compressor = _Compressor(report, self.indexer, durable=self.durable) if compress else None
 
     # -- writing -------------------------------------------------------------------------
 
@@ -79,9 +95,11 @@ class SegmentWriter:
         if not items:
             return
         # The usual case, checked in C: the whole batch belongs to the open segment.
-        if self._fd is not None and self._low <= min(items)[0] and max(items)[0] < self._end:
-            self._write_lines([line for _, line in items])
-            return
+        if self._fd is not None:
+            lo, hi = min(map(_time, items)), max(map(_time, items))
+            if self._low <= lo and hi < self._end:
+                self._write_items(items, (lo, hi))
+                return
         i, n = 0, len(items)
         while i < n:
             t = items[i][0]
@@ -98,53 +116,72 @@ class SegmentWriter:
             low, end = self._low, self._end
             while j < n and low <= items[j][0] < end:
                 j += 1
-            self._write_lines([line for _, line in items[i:j]])
+            self._write_items(items[i:j])
             i = j
 
-    def _write_lines(self, lines: list[bytes]) -> None:
-        if self.max_size is not None:
+    def _write_items(self, items: list[Item], span: tuple[datetime, datetime] | None = None) -> None:
+        while self.max_size is not None:
             budget = self.max_size - self._size
             taken, total = 0, 0
-            for line in lines:
-                if total + len(line) + 1 > budget and (taken or self._size):
+            for item in items:
+                if total + len(item[1]) + 1 > budget and (taken or self._size):
                     break
-                total += len(line) + 1
+                total += len(item[1]) + 1
                 taken += 1
-            if taken < len(lines):
-                if taken:
-                    self._write_data(lines[:taken])
-                rest = lines[taken:]
-                if self._fd is not None:
-                    self._rotate_same_interval()
-                if self._fd is None:
-                    self._lose(len(rest))
-                    return
-                self._write_lines(rest)
+            if taken == len(items):
+                break
+            span = None  # split: the parts' spans are not known
+            if taken:
+                self._write_data(items[:taken])
+            items = items[taken:]
+            if self._fd is not None:
+                self._rotate_same_interval()
+            if self._fd is None:
+                self._lose(len(items))
                 return
-        self._write_data(lines)
+        self._write_data(items, span)
 
-    def _write_data(self, lines: list[bytes]) -> None:
-        assert self._fd is not None
-        lines.append(b"")  # a newline after the last line too, without copying the batch
+    def _write_data(self, items: list[Item], span: tuple[datetime, datetime] | None = None) -> None:
+        fd = self._fd
+        assert fd is not None
+        lines = [item[1] for item in items]
+        lines.append(b"")  # a newline after the last line too
         data = b"\n".join(lines)
-        lines.pop()
         view = memoryview(data)
         done = 0
+        start = self._size
         try:
             while done < len(data):
-                done += os.write(self._fd, view[done:])
+                done += os.write(fd, view[done:])
         except OSError as exc:
             complete = data.count(b"\n", 0, done)
             self.written += complete
             self._size += done
-            self._fail("write", self.path, exc)
-            self._lose(len(lines) - complete)
+            path = self.path
+            self.indexer.abandon()
+            self._fail("write", path, exc)
+            self._lose(len(items) - complete)
+            if start == 0 and done == 0 and path is not None:
+                self._remove_empty(path)
             return
         self._size += len(data)
-        self.written += len(lines)
+        self.written += len(items)
         self._dirty = True
+        self.indexer.add(items, start, span)
         if self._lost_in_outage or self.failing:
             self._resumed()
+
+    def _remove_empty(self, path: Path) -> None:
+        """A segment whose first write failed holds nothing: remove it, retries make no litter."""
+        try:
+            if os.stat(path).st_size == 0:
+                os.unlink(path)
+                if path in self.created:
+                    self.created.remove(path)
+                if self.path == path:
+                    self.path = None
+        except OSError:
+            pass
 
     # -- segments ------------------------------------------------------------------------
 
@@ -161,7 +198,7 @@ class SegmentWriter:
         except OSError as exc:
             self._fail("open", self.root, exc)
             return False
-        self.path, self._fd, self._size = path, fd, 0
+        self._opened(path, fd)
         self._start = datetime.fromtimestamp(start, UTC)
         self._end = datetime.fromtimestamp(start + self.interval, UTC)
         self._low = self._start - BACKSTEP_TOLERANCE
@@ -176,8 +213,14 @@ class SegmentWriter:
         except OSError as exc:
             self._fail("open", self.root, exc)
             return
-        self.path, self._fd, self._size = path, fd, 0
+        self._opened(path, fd)
         self.apply_retention()
+
+    def _opened(self, path: Path, fd: int) -> None:
+        self.path, self._fd, self._size = path, fd, 0
+        if not self.indexer.booted and len(self.created) < MAX_TRACKED:
+            self.created.append(path)  # until the boot succeeded: a failed one removes them
+        self.indexer.open()
 
     def _close_segment(self) -> None:
         fd, path = self._fd, self.path
@@ -192,8 +235,14 @@ class SegmentWriter:
         finally:
             os.close(fd)
         self.segments_closed += 1
-        if path is not None and self._compressor is not None:
-            self._compressor.submit(path)
+        if path is None:
+            return
+        if self.indexer.boot_failed:
+            self.indexer.abandon()  # close() removes this run's segments
+            return
+        index = self.indexer.finish(path, self._size)
+        if self._compressor is not None:
+            self._compressor.submit(path, index)
 
     def flush(self) -> None:
         """End of a writer cycle: in fsync mode, make what was written durable."""
@@ -205,11 +254,35 @@ class SegmentWriter:
         self._dirty = False
 
     def close(self) -> None:
-        """Close the open segment and wait for pending compressions (end of recording)."""
+        """Close the open segment and wait for pending compressions (end of recording).
+
+        When this run's boot failed, the segments it created are removed instead: a failed
+        start (a busy port, a bad setting) leaves no recording behind.
+        """
         self._close_segment()
         if self._compressor is not None:
             self._compressor.close()
+        if self.indexer.boot_failed:
+            self._discard_run()
         self.apply_retention()
+
+    def _discard_run(self) -> None:
+        for path in self.created:
+            gz = path.with_name(path.name[: -len(segments.SUFFIX)] + segments.GZ_SUFFIX)
+            for target in (path, gz):
+                try:
+                    target.unlink(missing_ok=True)
+                except OSError:
+                    pass
+            remove_index(path)
+        self.created.clear()
+        self.path = None
+        segments.remove_empty_days(self.root)
+        if not self._root_existed:
+            try:
+                self.root.rmdir()  # made for this run only, and empty
+            except OSError:
+                pass
 
     def compress_leftovers(self) -> None:
         """Compress plain segments a previous run left behind (it crashed before it could)."""
@@ -217,13 +290,16 @@ class SegmentWriter:
             return
         for path in segments.list_segments(self.root):
             if path.name.endswith(segments.SUFFIX) and path != self.path:
-                self._compressor.submit(path)
+                self._compressor.submit(path, load_index(path))  # an index it had stays good
 
     def apply_retention(self) -> None:
         """Delete the segments the retention settings no longer keep (never the open one)."""
         if self.retention_age is None and self.retention_size is None:
             return
         keep = {self.path} if self.path is not None and self._fd is not None else set()
+        if self._compressor is not None:
+            for pending in self._compressor.pending():  # the plain file and the .gz it becomes
+                keep.update((pending, pending.with_name(pending.name + ".gz")))
         try:
             for path in segments.expired(
                 segments.list_segments(self.root),
@@ -231,12 +307,24 @@ class SegmentWriter:
                 max_age=self.retention_age,
                 max_total=self.retention_size,
             ):
-                path.unlink(missing_ok=True)
+                segments.remove_segment(path)
             segments.remove_empty_days(self.root)
         except OSError as exc:
             self._fail("retention", self.root, exc)
 
     # -- errors --------------------------------------------------------------------------
+
+    def _index_failed(self, path: Path, exc: OSError) -> None:
+        """An index could not be written: say so once (a reader rebuilds it; nothing is lost)."""
+        if self._index_error_reported:
+            return
+        self._index_error_reported = True
+        error = f"{type(exc).__name__}: {exc.strerror or exc}"
+        self.report(
+            RecordingError(path=str(path), operation="index", error=error),
+            f"bussdcc jsonl: could not write the index of {path} ({error}); recording goes on, "
+            "readers scan such segments instead",
+        )
 
     def _lose(self, count: int) -> None:
         self.lost += count
@@ -276,19 +364,23 @@ class SegmentWriter:
 class _Compressor:
     """Gzips closed segments on its own thread, so compression never stalls the writer."""
 
-    def __init__(self, report: Report, *, durable: bool) -> None:
+    def __init__(self, report: Report, indexer: SegmentIndexer, *, durable: bool) -> None:
         self._report = report
+        self._indexer = indexer
         self._durable = durable
         self._pending: list[Path] = []
+        self._indexes: dict[Path, SegmentIndex | None] = {}
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closing = False
 
-    def submit(self, path: Path) -> None:
+    def submit(self, path: Path, index: SegmentIndex | None) -> None:
+        """Compress ``path`` soon; ``index`` (its index, if written) is rewritten for the .gz."""
         with self._cond:
             if path in self._pending:
                 return
             self._pending.append(path)
+            self._indexes[path] = index
             if self._thread is None or not self._thread.is_alive():
                 self._closing = False
                 self._thread = threading.Thread(target=self._run, name="bussdcc-jsonl-compress", daemon=True)
@@ -303,15 +395,26 @@ class _Compressor:
                 if not self._pending:
                     return
                 path = self._pending[0]
+                index = self._indexes.pop(path, None)
             try:
-                segments.compress(path, durable=self._durable)
+                target = segments.compress(path, durable=self._durable)
+            except FileNotFoundError:
+                pass  # removed meanwhile (a failed boot's segments)
             except OSError as exc:
                 self._report(
                     RecordingError(path=str(path), operation="compress", error=repr(exc)),
                     f"bussdcc jsonl: could not compress {path} ({exc}); it stays uncompressed",
                 )
+            else:
+                if index is not None:
+                    self._indexer.recompressed(index, target)
             with self._cond:
                 self._pending.remove(path)
+
+    def pending(self) -> list[Path]:
+        """Segments waiting for (or in) compression: retention leaves them alone."""
+        with self._cond:
+            return list(self._pending)
 
     def close(self) -> None:
         with self._cond:

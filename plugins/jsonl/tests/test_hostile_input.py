@@ -1,0 +1,244 @@
+"""Hostile input for the recorder: whatever a message holds, the sink records it faithfully or
+counts and reports it; nothing raises into the emitter and nothing vanishes (issue 10 §1, §4).
+
+This module only grows: each attack found stays here so that no change can bring it back.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+from bussdcc.event import Event
+from bussdcc.message import Message
+from bussdcc_framework_jsonl import JsonlSink, RecordingError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bussdcc_framework.codec import Codec, DecodeError, TypeRegistry
+from bussdcc_framework.message import SinkHandlerError
+from bussdcc_framework.recordings import scan_file
+from bussdcc_framework.runtime import Runtime
+from bussdcc_framework.testing import MemorySink
+
+T0 = datetime(2026, 3, 9, 12, 0, 0, tzinfo=UTC)
+
+
+@dataclass(slots=True, frozen=True)
+class Free(Message):
+    """An ``Any`` field: the place where anything can arrive (``/api/emit``, MQTT, apps)."""
+
+    value: Any
+
+
+@dataclass(slots=True, frozen=True)
+class Typed(Message):
+    text: str
+    number: int
+    reading: float
+    flag: bool
+    note: Optional[str] = None
+    series: list[float] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    extra: Any = None
+
+
+REGISTRY = TypeRegistry(include_imported=False)
+REGISTRY.register_all([Free, Typed])
+CODEC = Codec(REGISTRY)
+
+
+class Ctx:
+    def __init__(self) -> None:
+        self.emitted: list[Message] = []
+
+    def emit(self, message: Message) -> None:
+        self.emitted.append(message)
+
+
+def deep(levels: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def lines(root: Path) -> list[bytes]:
+    out: list[bytes] = []
+    for path in sorted(root.rglob("*.jsonl*")):
+        raw = path.read_bytes()
+        out.extend((gzip.decompress(raw) if path.name.endswith(".gz") else raw).splitlines())
+    return out
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[tuple[JsonlSink, Ctx]]:
+    ctx = Ctx()
+    s = JsonlSink(tmp_path / "rec")
+    s.start(ctx)  # type: ignore[arg-type]
+    yield s, ctx
+    s.stop()
+
+
+def encode_errors(ctx: Ctx) -> list[RecordingError]:
+    return [m for m in ctx.emitted if isinstance(m, RecordingError) and m.operation == "encode"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        Free("\udcff"),  # a lone surrogate, accepted by POST /api/emit
+        Free({"key\ud800": 1}),  # ... in a key
+        Free(deep(1000)),  # nested ~1,000 deep: vanished without a trace before
+        Free(deep(100_000)),
+        Free(object()),
+        Free(10**5000),  # more digits than int -> str allows
+        Typed(text="\udcff", number=1, reading=1.0, flag=True),
+    ],
+    ids=["surrogate", "surrogate-key", "deep-1000", "deep-100000", "object", "huge-int", "typed-surrogate"],
+)
+def test_an_unencodable_event_is_counted_and_reported_not_raised(
+    tmp_path: Path, sink: tuple[JsonlSink, Ctx], payload: Message
+) -> None:
+    s, ctx = sink
+    s.handle(Event(time=T0, payload=payload))  # must not raise
+    s.handle(Event(time=T0, payload=payload))
+    s.handle(Event(time=T0, payload=Free("fine")))
+    s.stop()
+    assert s.unencodable == 2
+    (error,) = encode_errors(ctx)
+    assert type(payload).__name__ in error.error
+    error.error.encode("utf-8")  # the report itself can be recorded
+    CODEC.encode_record(Event(time=T0, payload=error))
+    assert s.unencodable_types == {f"{type(payload).__module__}:{type(payload).__qualname__}": 2}
+    assert [json.loads(x)["data"]["value"] for x in lines(tmp_path / "rec")] == ["fine"]
+
+
+def test_through_a_runtime_the_sink_reports_instead_of_failing(tmp_path: Path) -> None:
+    """Before the fix a lone surrogate made the sink raise (SinkHandlerError)."""
+    rt = Runtime()
+    sink = JsonlSink(tmp_path)
+    memory = MemorySink()
+    rt.add_sink(sink)
+    rt.add_sink(memory)
+    rt.boot()
+    rt.ctx.emit(Free("\udcff"))
+    rt.ctx.emit(Free(deep(1000)))
+    deadline = time.monotonic() + 10
+    while not memory.of_type(RecordingError) and time.monotonic() < deadline:
+        time.sleep(0.01)  # reported from the writer thread, like any event
+    rt.shutdown()
+    assert memory.of_type(SinkHandlerError) == []
+    errors = [e for e in memory.of_type(RecordingError) if e.operation == "encode"]
+    assert len(errors) == 1 and sink.unencodable == 2  # one report per type, every event counted
+    recorded = [json.loads(x)["type"] for x in lines(tmp_path)]
+    assert recorded.count(f"{Free.__module__}:{Free.__qualname__}") == 0
+    assert any(t.endswith(":RecordingError") for t in recorded)
+
+
+def test_the_stop_summary_counts_per_type(
+    tmp_path: Path, sink: tuple[JsonlSink, Ctx], capsys: pytest.CaptureFixture[str]
+) -> None:
+    s, _ = sink
+    for _ in range(3):
+        s.handle(Event(time=T0, payload=Free("\udcff")))
+    s.stop()
+    err = capsys.readouterr().err
+    assert "3 could not be encoded (" in err and "Free: 3" in err
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_nan_and_infinity_are_recorded_as_null_and_reported(
+    tmp_path: Path, sink: tuple[JsonlSink, Ctx], bad: float
+) -> None:
+    s, ctx = sink
+    s.handle(Event(time=T0, payload=Typed(text="t", number=1, reading=bad, flag=False)))
+    s.handle(Event(time=T0, payload=Free({"deep": [1.0, {"x": bad}]})))
+    s.handle(Event(time=T0, payload=Typed(text="t", number=1, reading=2.0, flag=False, note=None)))
+    s.stop()
+    assert s.altered == 2 and s.unencodable == 0
+    assert len(encode_errors(ctx)) == 2  # one per type
+    first = json.loads(lines(tmp_path / "rec")[0])
+    assert first["data"]["reading"] is None
+
+
+def test_a_null_without_nan_costs_no_report(tmp_path: Path, sink: tuple[JsonlSink, Ctx]) -> None:
+    s, ctx = sink
+    for i in range(100):
+        s.handle(Event(time=T0, payload=Typed(text="t", number=i, reading=1.5, flag=True, extra=None)))
+    s.stop()
+    assert s.altered == 0 and encode_errors(ctx) == [] and s.written == 100
+
+
+# -- property: anything a message can hold -------------------------------------------------
+
+JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(alphabet=st.characters(codec=None, blacklist_categories=()), max_size=30),
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5),
+        st.dictionaries(st.text(max_size=10), inner, max_size=5),
+    ),
+    max_leaves=30,
+)
+TEXT = st.text(alphabet=st.characters(codec=None, blacklist_categories=()), max_size=40)
+PAYLOADS = st.one_of(
+    st.builds(Free, JSON_VALUES),
+    st.builds(Free, st.integers(min_value=0, max_value=1500).map(deep)),
+    st.builds(
+        Typed,
+        text=TEXT,
+        number=st.integers(min_value=-(2**63), max_value=2**63),
+        reading=st.floats(),
+        flag=st.booleans(),
+        note=st.none() | TEXT,
+        series=st.lists(st.floats(), max_size=5),
+        labels=st.dictionaries(TEXT, TEXT, max_size=4),
+        extra=JSON_VALUES,
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payloads=st.lists(PAYLOADS, min_size=1, max_size=8))
+def test_whatever_a_payload_holds_it_is_recorded_faithfully_or_counted(
+    tmp_path_factory: pytest.TempPathFactory, payloads: list[Message]
+) -> None:
+    root = tmp_path_factory.mktemp("rec")
+    ctx = Ctx()
+    sink = JsonlSink(root)
+    sink.start(ctx)  # type: ignore[arg-type]
+    for i, payload in enumerate(payloads):
+        sink.handle(Event(time=T0 + timedelta(microseconds=i), payload=payload))
+    sink.stop()
+    recorded = lines(root)
+    # Nothing vanished: every event is on disk or counted as unencodable.
+    assert len(recorded) + sink.unencodable == len(payloads)
+    faithful = 0
+    for line in recorded:
+        try:
+            evt = CODEC.decode_record(line)  # every recorded line decodes ...
+        except DecodeError:
+            continue
+        faithful += evt.payload in payloads  # ... to what was emitted,
+    # ... except the events whose NaN/infinity became null (a float field then fails to
+    # decode, an Any field reads None), which are counted and reported.
+    assert faithful + sink.altered == len(recorded)
+    if sink.unencodable or sink.altered:
+        assert encode_errors(ctx), "counted but not reported"
+    index = scan_file(next(root.rglob("*.jsonl"))) if recorded else None
+    assert index is None or index.records == len(recorded)

@@ -1,0 +1,254 @@
+"""A full disk and a failed boot leave no litter; 0 means "no limit" (issue 10 §1, 11 §3)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bussdcc.event import Event
+from bussdcc.message import Message
+from bussdcc_framework_jsonl import JsonlSink, RecordingError, RecordingResumed
+from bussdcc_framework_jsonl import writer as writer_module
+
+from bussdcc_framework.interface import Interface
+from bussdcc_framework.recordings import read_index
+from bussdcc_framework.runtime import Runtime
+
+
+@dataclass(slots=True, frozen=True)
+class Big(Message):
+    n: int
+    pad: str = "p" * 200
+
+
+class Ctx:
+    def __init__(self) -> None:
+        self.emitted: list[Message] = []
+
+    def emit(self, message: Message) -> None:
+        self.emitted.append(message)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+def segments(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.jsonl"))
+
+
+DISK_FULL_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys, time
+    from dataclasses import dataclass
+    from datetime import datetime, timezone
+    from pathlib import Path
+    from bussdcc.event import Event
+    from bussdcc.message import Message
+    from bussdcc_framework_jsonl import JsonlSink
+
+    @dataclass(slots=True, frozen=True)
+    class Big(Message):
+        n: int
+        pad: str = "p" * 200
+
+    class Ctx:
+        def emit(self, m):
+            print("EMIT", type(m).__name__, flush=True)
+
+    mount = Path(sys.argv[1])
+    filler = mount / "filler"
+    filler.write_bytes(b"f" * 160 * 1024)  # most of the 256 KiB file system
+    sink = JsonlSink(mount / "rec", flush="line")
+    sink.start(Ctx())
+    n = 0
+    def emit_for(seconds):
+        global n
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            sink.handle(Event(datetime.now(timezone.utc), Big(n)))
+            n += 1
+            time.sleep(0.004)      # about 50 KB a second
+    emit_for(3.0)                  # fills the disk: the outage starts
+    emit_for(4.5)                  # about four retries, one a second, all failing
+    filler.unlink()                # 160 KiB free again
+    emit_for(1.5)                  # recording resumes
+    sink.stop()
+    names = sorted(str(p.relative_to(mount / "rec")) for p in (mount / "rec").rglob("*.jsonl"))
+    print("RESULT", json.dumps({"lost": sink.lost, "written": sink.written, "emitted": n, "files": names}))
+    """
+)
+
+
+def can_mount_tmpfs(tmp_path: Path) -> str | None:
+    """None when this machine lets a test mount a private tmpfs, else why not."""
+    if shutil.which("unshare") is None:
+        return "unshare (util-linux) is not installed"
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=64k tmpfs {tmp_path} && echo ok"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return None if probe.stdout.strip() == "ok" else f"cannot mount a tmpfs: {probe.stderr.strip()}"
+
+
+def test_a_real_full_disk_leaves_at_most_one_new_segment_per_outage(tmp_path: Path) -> None:
+    """A 256 KiB tmpfs in a private mount namespace: ENOSPC from a real file system."""
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    reason = can_mount_tmpfs(mount)
+    if reason is not None:
+        pytest.skip(reason + " (test_enospc_retries_leave_no_empty_segments covers the logic)")
+    script = tmp_path / "fill.py"
+    script.write_text(DISK_FULL_SCRIPT)
+    out = subprocess.run(
+        [
+            "unshare",
+            "-rm",
+            "sh",
+            "-c",
+            f'mount -t tmpfs -o size=256k tmpfs "{mount}" && exec "{sys.executable}" "{script}" "{mount}"',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "EMIT RecordingError" in out.stdout and "EMIT RecordingResumed" in out.stdout
+    assert out.stderr.count("recording failed") == 1
+    result = json.loads(out.stdout.split("RESULT ", 1)[1])
+    # The segment that filled up, plus the one recording resumed in: nothing from the retries.
+    assert len(result["files"]) == 2, result["files"]
+    assert result["lost"] > 0 and result["written"] + result["lost"] == result["emitted"]
+
+
+class FullDisk:
+    """``os`` for the writer module, whose ``write`` fails with ENOSPC while ``full``."""
+
+    def __init__(self) -> None:
+        self.full = False
+        self.failed_writes = 0
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        proxy = types.SimpleNamespace(
+            **{name: getattr(os, name) for name in dir(os) if not name.startswith("__")}
+        )
+        proxy.write = self.write
+        monkeypatch.setattr(writer_module, "os", proxy)
+
+    def write(self, fd: int, data: Any) -> int:
+        if self.full:
+            self.failed_writes += 1
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return os.write(fd, data)
+
+
+def test_enospc_retries_leave_no_empty_segments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    disk = FullDisk()
+    disk.install(monkeypatch)
+    ctx = Ctx()
+    sink = JsonlSink(tmp_path, flush="line")
+    sink.start(ctx)  # type: ignore[arg-type]
+    sink.handle(Event(datetime.now(UTC), Big(0)))
+    wait_for(lambda: sink.written == 1)
+    disk.full = True
+    n = 1
+    deadline = time.monotonic() + 3.5  # the writer retries about three times
+    while time.monotonic() < deadline:
+        sink.handle(Event(datetime.now(UTC), Big(n)))
+        n += 1
+        time.sleep(0.01)
+    assert disk.failed_writes >= 3
+    assert len(segments(tmp_path)) == 1  # the retries left nothing behind
+    disk.full = False
+
+    def resumed() -> bool:
+        nonlocal n
+        sink.handle(Event(datetime.now(UTC), Big(n)))
+        n += 1
+        time.sleep(0.05)
+        return any(isinstance(m, RecordingResumed) for m in ctx.emitted)
+
+    wait_for(resumed)
+    sink.stop()
+    assert len(segments(tmp_path)) == 2
+    assert [m.operation for m in ctx.emitted if isinstance(m, RecordingError)] == ["write"]
+    assert sink.written + sink.lost == n
+    recorded = [json.loads(line)["data"]["n"] for p in segments(tmp_path) for line in p.open()]
+    assert recorded[0] == 0 and recorded[-1] == n - 1 and len(recorded) == sink.written
+
+
+class BrokenInterface(Interface):
+    """An interface whose start fails, as the web interface does on a busy port."""
+
+    name = "broken"
+
+    def start(self, ctx: Any) -> None:
+        raise OSError(errno.EADDRINUSE, "address already in use")
+
+
+def test_a_failed_boot_leaves_no_segment(tmp_path: Path) -> None:
+    root = tmp_path / "events"
+    rt = Runtime()
+    rt.add_sink(JsonlSink(root, max_size=300))  # several segments before the failure
+    rt.add_interface(BrokenInterface())
+    for i in range(20):
+        rt.ctx.emit(Big(i))  # not booted: nothing is recorded yet
+    with pytest.raises(Exception, match="address already in use"):
+        rt.boot()
+    assert not root.exists(), sorted(root.rglob("*"))
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+def test_a_failed_boot_keeps_the_recordings_already_there(tmp_path: Path, compress: bool) -> None:
+    rt = Runtime()
+    rt.add_sink(JsonlSink(tmp_path))
+    rt.boot()
+    rt.shutdown("fine")
+    (earlier,) = segments(tmp_path)
+    failing = Runtime()
+    failing.add_sink(JsonlSink(tmp_path, compress=compress))
+    failing.add_interface(BrokenInterface())
+    with pytest.raises(OSError):
+        failing.boot()
+    names = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    day = earlier.parent.name
+    kept = earlier.name + (".gz" if compress else "")  # leftovers are compressed at start
+    assert names == [day, f"{day}/.{earlier.name[: -len('.jsonl')]}.idx", f"{day}/{kept}"]
+    assert read_index(earlier.with_name(kept)).status == "ok"
+
+
+@pytest.mark.parametrize("option", ["max_size", "retention_size", "retention_age"])
+def test_zero_means_no_limit(tmp_path: Path, option: str) -> None:
+    sink = JsonlSink(tmp_path, **{option: 0})
+    assert getattr(sink, option) is None
+    sink.start(Ctx())  # type: ignore[arg-type]
+    for i in range(100):
+        sink.handle(Event(datetime.now(UTC), Big(i)))
+    sink.stop()
+    assert sink.written == 100 and len(segments(tmp_path)) == 1
+
+
+def test_negative_limits_are_still_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="max_size=-1"):
+        JsonlSink(tmp_path, max_size=-1)
