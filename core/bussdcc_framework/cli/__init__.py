@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from ..plugins import PluginHookError, PluginLoadError, load_plugins
-from ..settings import SettingError
+from ..plugins import FrameworkPluginManager, PluginHookError, PluginLoadError, load_plugins, load_settings
+from ..settings import SettingError, Settings
 from .core_commands import plugins_command, run_command, settings_command
 from .new_plugin import new_plugin_command
 from .versions import print_versions
@@ -25,24 +25,18 @@ class PluginGroup(click.Group):
         self._plugins_added = True
         pm = load_plugins()
         owners: dict[str, str] = {}
-        for plugin, command in pm.collect_by_plugin("register_commands"):
-            if not isinstance(command, click.Command) or not command.name:
+        for plugin, command in pm.commands(_command_settings(pm)):
+            name = command.name or ""  # the manager passes only named commands
+            if name in self.commands:
+                owner = owners.get(name, "bussdcc itself")
                 click.echo(
-                    f'bussdcc: plugin "{plugin}" returned {command!r} from register_commands, '
-                    "which is not a named click command; ignoring it",
-                    err=True,
-                )
-                continue
-            if command.name in self.commands:
-                owner = owners.get(command.name, "bussdcc itself")
-                click.echo(
-                    f'bussdcc: plugin "{plugin}" registers the command "{command.name}", which '
+                    f'bussdcc: plugin "{plugin}" registers the command "{name}", which '
                     f"{owner} already provides; ignoring it (rename the command, or disable "
                     f"the plugin with BUSSDCC_DISABLE_PLUGINS={plugin})",
                     err=True,
                 )
                 continue
-            owners[command.name] = f'plugin "{plugin}"'
+            owners[name] = f'plugin "{plugin}"'
             self.add_command(command)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -52,6 +46,19 @@ class PluginGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         self._add_plugin_commands()
         return super().get_command(ctx, cmd_name)
+
+
+def _command_settings(pm: FrameworkPluginManager) -> Settings:
+    """The settings ``register_commands`` receives: from the environment, or the defaults.
+
+    Commands are added before any of them runs; a value the user set wrongly must not hide
+    every plugin command (nor ``--help``). The command that uses the settings (``run``,
+    ``replay``, ``settings``...) resolves them again and stops on the error (exit 2).
+    """
+    try:
+        return load_settings(plugins=pm)
+    except SettingError:
+        return load_settings(plugins=pm, environ={})
 
 
 @click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -31,7 +31,7 @@ def collect_overrides(assignments: tuple[str, ...], **options: Any) -> dict[str,
         key, value = parse_assignment(text)
         overrides[key] = value
     pm = load_plugins()
-    declared = {s.key for s in pm.collect("register_settings")}
+    declared = {s.key for s in pm.declared_settings()}
     for option, value in options.items():
         if value is None:
             continue
@@ -106,18 +106,37 @@ def run_command(app: str | None, assignments: tuple[str, ...], **options: Any) -
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--hook", metavar="NAME", help="Only plugins that implement hook NAME.")
-def plugins_command(show_all: bool, as_json: bool, hook: str | None) -> None:
+@click.option(
+    "--traceback",
+    "show_traceback",
+    is_flag=True,
+    help="Also print the full traceback of each plugin that failed to load or whose hook raised.",
+)
+def plugins_command(show_all: bool, as_json: bool, hook: str | None, show_traceback: bool) -> None:
     """List plugins: name, version, entry point, hooks and status (failed ones with their error)."""
     if hook is not None and hook not in hook_names():
         fail(f"--hook {hook!r} is not a hook; hooks: {', '.join(hook_names())}", 2)
     pm = load_plugins()
+    if show_traceback:
+        # The hooks every command calls, so that their failures are known and shown.
+        pm.declared_settings()
+        pm.message_types()
     records = list(pm.records.values())
     if not show_all:
         records = [r for r in records if r.status in ("loaded", "failed", "duplicate")]
     if hook:
         records = [r for r in records if hook in r.hooks]
+    failures = {r.name: [f for f in pm.failures if f.plugin == r.name] for r in records}
     if as_json:
-        click.echo(json.dumps([r.as_dict() for r in records], indent=2))
+        listed = [r.as_dict() for r in records]
+        if show_traceback:
+            for item, r in zip(listed, records, strict=True):
+                item["traceback"] = r.traceback
+                item["hook_failures"] = [
+                    {"hook": f.hook, "error": f.summary, "location": f.location, "traceback": f.traceback}
+                    for f in failures[r.name]
+                ]
+        click.echo(json.dumps(listed, indent=2))
         return
     if not records:
         click.echo("no plugins" + (" implement " + hook if hook else " loaded"))
@@ -127,6 +146,12 @@ def plugins_command(show_all: bool, as_json: bool, hook: str | None) -> None:
         status = r.status if not r.error else f"{r.status}: {r.error}"
         rows.append([r.name, r.version or "-", r.entry_point, ", ".join(r.hooks) or "-", status])
     click.echo(format_table(["name", "version", "entry point", "hooks", "status"], rows))
+    if show_traceback:
+        for r in records:
+            if r.traceback:
+                click.echo(f"\n{r.name} failed to load:\n{r.traceback.rstrip()}")
+            for f in failures[r.name]:
+                click.echo(f"\n{r.name} failed in hook {f.hook} ({f.location}):\n{f.traceback.rstrip()}")
 
 
 @click.command("settings")

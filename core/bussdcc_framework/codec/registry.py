@@ -215,7 +215,7 @@ def default_registry(*, plugins: bool = True) -> TypeRegistry:
     if plugins:
         from ..plugins import load_plugins
 
-        for cls in load_plugins().collect("register_message_types"):
+        for cls in load_plugins().message_types():
             try:
                 registry.register(cls)
             except TypeError as exc:  # one bad declaration must not stop replay or recording

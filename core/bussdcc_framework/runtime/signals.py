@@ -60,9 +60,9 @@ class _SignalLoop:
         try:
             with runtime._lifecycle:
                 if not runtime.booted:
-                    runtime._stop_event.clear()
+                    runtime._stop_requested.clear()
                     runtime.boot()
-            while not runtime._stop_event.is_set():
+            while not runtime._stop_requested.is_set():
                 self.wakeup.wait(0.25)
                 self.wakeup.clear()
                 while self.pending:

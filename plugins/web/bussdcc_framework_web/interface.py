@@ -36,6 +36,7 @@ from bussdcc_framework.message.web import (
     WebInterfaceStopped,
 )
 from bussdcc_framework.report import printable, report
+from bussdcc_framework.runtime import Runtime
 from bussdcc_framework.settings import Settings
 
 from . import weblog
@@ -140,7 +141,7 @@ class WebInterface(Interface):
         self.ctx = ctx
         if self.codec is None:
             self.registry = default_registry()
-            for cls in self._extra_types:
+            for cls in self.message_types:
                 self.registry.register(cls)
             self.codec = Codec(self.registry)
             self.records = RecordMaker(self.codec)
@@ -250,8 +251,14 @@ class WebInterface(Interface):
 
     @property
     def message_types(self) -> tuple[type[Message], ...]:
-        """The message types the application gave (``message_types=``), offered first."""
-        return self._extra_types
+        """The application's message types, offered first on the send form and ``/api/emit``.
+
+        Those given to the interface (``message_types=``) and those the application declared
+        with ``runtime.add_message_types(...)`` (read each time: ``setup`` may run later).
+        """
+        runtime = self.ctx.runtime if self.ctx is not None else None
+        declared = runtime.message_types if isinstance(runtime, Runtime) else []
+        return tuple(dict.fromkeys((*self._extra_types, *declared)))
 
     @property
     def url(self) -> str:

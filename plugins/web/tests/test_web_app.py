@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -302,8 +303,14 @@ def _runtime_with(pm: Any) -> KernelRuntime:
     return runtime
 
 
+# The line names the file and line in the plugin's code: here, the raise in Bad above.
+BOOM_LINE = next(
+    n
+    for n, text in enumerate(Path(__file__).read_text().splitlines(), 1)
+    if 'raise RuntimeError("boom")' in text
+)
 BAD_LINE = (
-    'bussdcc: plugin "bad" failed in hook register_routes: RuntimeError: boom; '
+    f'bussdcc: plugin "bad" failed in hook register_routes: RuntimeError: boom ({__file__}:{BOOM_LINE}); '
     "disable it with BUSSDCC_DISABLE_PLUGINS=bad"
 )
 

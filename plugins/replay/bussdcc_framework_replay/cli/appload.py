@@ -41,6 +41,7 @@ def _adopt(app_runtime: Runtime, make: RuntimeMaker) -> ReplayRuntime:
     if isinstance(app_runtime, ReplayRuntime):
         return app_runtime
     runtime = make(state=app_runtime.state)
+    runtime.add_message_types(*app_runtime.message_types)
     from_plugin = app_runtime.from_plugin
     for process in app_runtime.processes.list():
         if not from_plugin(process):

@@ -180,7 +180,7 @@ def open_sources(
         resolved = settings if settings is not None else load_settings(plugins=pm)
     except SettingError as exc:
         fail(str(exc), 2)
-    factories: list[SourceFactory] = list(pm.collect("register_sources", settings=resolved))
+    factories: list[SourceFactory] = pm.sources(resolved)
     if not any(isinstance(f, JsonlSourceFactory) for f in factories):
         factories.append(JsonlSourceFactory())
     codec = Codec(registry)

@@ -39,7 +39,7 @@ def _overrides(assignments: tuple[str, ...], record: str | None) -> dict[str, An
     for text in assignments:
         key, value = parse_assignment(text)
         overrides[key] = value
-    declared = {s.key for s in load_plugins().collect("register_settings")}
+    declared = {s.key for s in load_plugins().declared_settings()}
     if record is not None:
         if "jsonl.dir" not in declared:
             raise SettingError(
@@ -140,6 +140,8 @@ def replay_command(
         setup(runtime)
     except Exception as exc:
         fail(f"--app {app}: setup failed: {type(exc).__name__}: {exc}", 2)
+    # The types the app declared (runtime.add_message_types) rebuild recorded events.
+    registry.register_all(runtime.message_types)
 
     outcome: dict[str, BaseException] = {}
 
