@@ -532,3 +532,37 @@ def test_no_private_pluggy_api_in_the_framework() -> None:
         if private.search(line)
     ]
     assert offenders == []
+
+
+# -- register_commands(settings) through the real CLI ---------------------------------------
+
+SETTING_COMMAND_PLUGIN = """
+import click
+from bussdcc_framework import hookimpl
+from bussdcc_framework.settings import Setting
+
+@hookimpl
+def register_settings():
+    return [Setting("vents", "count", "int", 2, "roof vents")]
+
+@hookimpl
+def register_commands(settings):
+    @click.command("vents")
+    def vents():
+        click.echo(f"{settings['vents.count']} vents")
+    return [vents]
+"""
+
+
+def test_register_commands_gets_the_settings_from_the_environment(site: Any, run_cli: Any) -> None:
+    site.add("bussdcc-test-vents", SETTING_COMMAND_PLUGIN, entry_point="vents")
+    env = {"BUSSDCC_PLUGINS": "vents"}
+    assert run_cli("vents", env=env).stdout == "2 vents\n"
+    assert run_cli("vents", env={**env, "BUSSDCC_VENTS_COUNT": "4"}).stdout == "4 vents\n"
+    # A wrong value does not hide the plugin's commands (nor --help) ...
+    bad = {**env, "BUSSDCC_VENTS_COUNT": "many"}
+    helped = run_cli("--help", env=bad)
+    assert helped.returncode == 0 and "vents" in helped.stdout, helped.stderr
+    # ... and the commands that resolve settings stop on it.
+    refused = run_cli("settings", env=bad)
+    assert refused.returncode == 2 and "BUSSDCC_VENTS_COUNT" in refused.stderr

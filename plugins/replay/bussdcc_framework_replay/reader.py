@@ -100,6 +100,22 @@ def _mib(n: int) -> str:
 
 
 @dataclass(frozen=True)
+class Span:
+    """The part of a file to read: from byte ``begin`` to the line starting at ``stop``.
+
+    ``begin`` must be the start of a line (an index checkpoint, a run's first record);
+    ``skipped`` is the number of records before it, which a pass counts as outside its window.
+    """
+
+    begin: int = 0
+    stop: int | None = None
+    skipped: int = 0
+
+
+WHOLE: Final = Span()
+
+
+@dataclass(frozen=True)
 class ReadOptions:
     """How a pass reads every file: the window, the type filter, the limits, the mode."""
 
@@ -177,12 +193,17 @@ def read_file(
     options: ReadOptions,
     opened: set[LogFile],
     budget: FileBudget | None = None,
+    span: Span = WHOLE,
 ) -> Iterator[Item]:
     """Yield the records of one file that pass the filters, counting everything else.
 
     ``options.keep_type`` judges a record's raw type name (a ``TypeNameFilter``). Records
     outside the window or of other types are counted as filtered without decoding their data.
     ``opened`` holds the file while it is being read, so the source can report progress.
+    ``span`` reads only part of the file (a checkpoint of its index to the end, or one run):
+    from byte ``span.begin`` (a line start; ``span.skipped`` records lie before it and are
+    counted as outside the window) to the line starting at ``span.stop`` included. Lines of a
+    part are located as ``FILE@BYTE`` in examples, since their line numbers are not known.
     """
     start, end, keep_type, strict = options.start, options.end, options.keep_type, options.strict
     raw = options.raw
@@ -193,9 +214,11 @@ def read_file(
     limit = options.max_line + 1
     skipped = stats.skipped
     lineno = 0
-    records = 0
+    pos = span.begin
+    stop = span.stop
+    records = span.skipped
     kept = 0
-    outside = 0
+    outside = span.skipped
     other_type = 0
     blank = 0
     unknown: dict[str, None] = {}
@@ -209,7 +232,12 @@ def read_file(
             fstats.unknown += 1
         else:
             fstats.damaged += 1
-        where = f"{name}:{lineno}" if lineno else name
+        if not lineno:
+            where = name
+        elif span.begin or stop is not None:
+            where = f"{name}@{line_at}"
+        else:
+            where = f"{name}:{lineno}"
         if strict:
             raise ReplayDataError(where, reason, detail)
         stats.skip(reason, where, detail)
@@ -220,8 +248,21 @@ def read_file(
                 if len(unknown) < UNKNOWN_CACHE_SIZE:
                     unknown[type_name] = None
 
+    def unknown_at(t: datetime) -> None:
+        """A record of an unknown type lies in the file's and the window's time range."""
+        nonlocal first, last, kept_first, kept_last
+        if first is None or t < first:
+            first = t
+        if last is None or t > last:
+            last = t
+        if kept_first is None or t < kept_first:
+            kept_first = t
+        if kept_last is None or t > kept_last:
+            kept_last = t
+
+    line_at = pos
     try:
-        log = LogFile(path, budget)
+        log = LogFile(path, budget, span.begin)
     except NotRegularFile as exc:
         damaged("not_a_file", str(exc))
         return
@@ -234,11 +275,14 @@ def read_file(
     try:
         while True:
             line = readline(limit)
-            if not line:
+            if not line or (stop is not None and pos > stop):
                 break
             lineno += 1
+            line_at = pos
+            pos += len(line)
             if len(line) == limit and line[-1] != 0x0A:
                 rest, ended = skip_rest(readline)
+                pos += rest
                 damaged(
                     "too_long",
                     f"a line of {_mib(limit + rest - ended)} is longer than replay.max_line "
@@ -267,14 +311,20 @@ def read_file(
                     fstats.unknown += 1
                     skipped[UNKNOWN_TYPE] += 1
                     stats.count_unknown(head.type)
+                    unknown_at(t)
                     continue
                 else:
                     item = decode_event(head)
             except DecodeError as exc:
+                if exc.reason == UNKNOWN_TYPE:  # the head was decoded: t is this record's
+                    damaged(exc.reason, exc.detail, line)
+                    unknown_at(t)
+                    continue
                 if not line.strip():
-                    more = skip_blank(stream)  # a blank line is not damage
+                    more, length = skip_blank(stream)  # a blank line is not damage
                     blank += 1 + more
                     lineno += more
+                    pos += length
                     continue
                 if exc.reason == "bad_json" and line[-1] != 0x0A:
                     damaged("torn_line", f"incomplete last line ({len(line)} bytes)")

@@ -31,6 +31,7 @@ from ..runtime import ReplayRuntime
 from .appload import load_app
 from .common import build_registry, fail, open_sources, source_options
 from .progress import Progress, wanted
+from .runsource import run_source
 from .summary import combine, replay_summary
 
 
@@ -92,6 +93,13 @@ def _speed(ctx: click.Context, param: click.Parameter, value: float) -> float:
     default=None,
     help="Show a progress bar (default: when stdout and stderr are terminals).",
 )
+@click.option(
+    "--run",
+    "which_run",
+    metavar="N",
+    help="Replay one run of the recording: latest, first, N or -N (see `bussdcc events runs`); "
+    "--start/--end offsets then count from its start.",
+)
 def replay_command(
     paths: tuple[str, ...],
     start: TimeBound,
@@ -105,6 +113,7 @@ def replay_command(
     assignments: tuple[str, ...],
     progress: bool | None,
     hold: bool,
+    which_run: str | None,
 ) -> None:
     """Replay recorded events (directories, .jsonl and .jsonl.gz files, merged by time).
 
@@ -125,15 +134,27 @@ def replay_command(
     except AppError as exc:
         fail(str(exc), 2)
     registry = build_registry(imports)
-    source = open_sources(
-        paths,
-        start=start,
-        end=end,
-        types=types,
-        strict=strict,
-        registry=registry,
-        settings=settings,
-    )
+    if which_run is not None:
+        source = run_source(
+            paths,
+            which_run,
+            start=start,
+            end=end,
+            types=types,
+            strict=strict,
+            registry=registry,
+            config=config,
+        )
+    else:
+        source = open_sources(
+            paths,
+            start=start,
+            end=end,
+            types=types,
+            strict=strict,
+            registry=registry,
+            settings=settings,
+        )
     # Without the plugins' services: they produce live data, a replay shows the recorded.
     runtime.add_plugins(settings=settings, plugins=pm, services=False)
     try:
