@@ -586,3 +586,30 @@ def test_push_batches_are_bounded_in_bytes_and_an_unacknowledged_snapshot_stalls
     assert ("c2" in [sid for sid, _ in dropped_clients]) and hub.get("c2") is None
     assert "stopped reading" in dict(dropped_clients)["c2"]
     assert hub.get("c1") is not None  # it acknowledged everything: still here
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("BUSSDCC_WEB_REQUEST_TIMEOUT", "0", "0.1"),
+        ("BUSSDCC_WEB_REQUEST_TIMEOUT", "2h", "to 1h"),
+        ("BUSSDCC_WEB_MAX_CONNECTIONS", "0", "1"),
+    ],
+)
+def test_request_timeout_and_max_connections_are_checked_where_they_are_set(
+    variable: str, value: str, expected: str
+) -> None:
+    from bussdcc_framework.settings import SettingError
+
+    with pytest.raises(SettingError) as refused:
+        Settings.from_declarations(declared_settings(), environ={variable: value})
+    assert variable in str(refused.value) and expected in str(refused.value)
+    config = WebConfig.from_settings(
+        Settings.from_declarations(
+            declared_settings(),
+            environ={"BUSSDCC_WEB_REQUEST_TIMEOUT": "2.5s", "BUSSDCC_WEB_MAX_CONNECTIONS": "7"},
+        )
+    )
+    assert (config.request_timeout, config.max_connections) == (2.5, 7)
+    with pytest.raises(WebConfigError, match="max_connections"):
+        WebInterface(max_connections=0)
