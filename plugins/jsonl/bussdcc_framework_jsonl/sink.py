@@ -143,7 +143,7 @@ class JsonlSink:
 
     def _make_handle(self) -> Callable[[Event[Message]], None]:
         encode, queue, append = self._encode, self._queue, self._queue.append
-        capacity, wake_at, wake = self.queue_size, self._wake_at, self._wake
+        capacity, woken_by, wake = self.queue_size, self._wake_at - 1, self._wake
         is_set, admit, unencodable = wake.is_set, self._admit, self._unencodable
         numbers, number, checks, altered = self._class_numbers, self._number, self._nan_checks, self._altered
 
@@ -162,10 +162,11 @@ class JsonlSink:
                 n = ~n
                 if checks[n](payload, line):  # type: ignore[misc]
                     altered(type(payload))
-            if len(queue) >= capacity and not admit():
+            size = len(queue)
+            if size >= capacity and not admit():
                 return
             append((evt.time, line, n))
-            if len(queue) >= wake_at and not is_set():
+            if size >= woken_by and not is_set():  # this one makes wake_at events waiting
                 wake.set()
 
         return handle
