@@ -61,8 +61,14 @@ def test_skeleton_is_complete_and_valid_python() -> None:
         "CHANGELOG.md",
         "README.md",
         "bussdcc_csv_sink/__init__.py",
+        "bussdcc_csv_sink/command.py",
+        "bussdcc_csv_sink/config.py",
+        "bussdcc_csv_sink/messages.py",
         "bussdcc_csv_sink/plugin.py",
         "bussdcc_csv_sink/py.typed",
+        "bussdcc_csv_sink/service.py",
+        "bussdcc_csv_sink/sink.py",
+        "bussdcc_csv_sink/web.py",
         "pyproject.toml",
         "tests/test_plugin.py",
     ]
@@ -90,6 +96,22 @@ def test_cli_writes_the_skeleton_and_refuses_to_overwrite(tmp_path: Path) -> Non
     assert "already exists" in again.output
     bad = runner.invoke(cli, ["new-plugin", "no good", "--dir", str(tmp_path)])
     assert bad.exit_code == 2 and "is not a plugin name" in bad.output
+
+
+@pytest.mark.parametrize("name", ["weather", "greenhouse-extras"])
+def test_generated_code_is_formatted_lint_clean_and_typed(name: str, tmp_path: Path) -> None:
+    """An author starts from code that passes ruff and mypy --strict under the project's settings."""
+    runner = CliRunner()
+    assert runner.invoke(cli, ["new-plugin", name, "--dir", str(tmp_path)]).exit_code == 0
+    project = tmp_path / PluginNames.from_name(name).dist
+    bin_dir = Path(sys.executable).parent
+    for command in (
+        [str(bin_dir / "ruff"), "check", "--no-cache", "."],
+        [str(bin_dir / "ruff"), "format", "--no-cache", "--check", "."],
+        [str(bin_dir / "mypy"), "--strict", "--no-incremental", PluginNames.from_name(name).package],
+    ):
+        done = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{command[0]}: {done.stdout}{done.stderr}"
 
 
 # -- installed into a fresh environment, as an outside author would (slow) -----------------
@@ -161,7 +183,18 @@ def test_generated_plugin_installs_is_discovered_and_passes_its_tests(venv: Venv
 
     tests = venv.pytest(cwd=project)
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "4 passed" in tests.stdout
+    # a service, a sink, a command and a route, each tested, plus settings and discovery
+    assert "7 passed" in tests.stdout
+    tree = ast.parse((project / "tests" / "test_plugin.py").read_text())
+    names = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    assert {
+        "test_the_service_greets_on_every_tick",
+        "test_the_sink_counts_every_event_by_type",
+        "test_the_command_prints_the_greeting",
+        "test_the_route_reports_the_ticks",
+    } <= names
+    command = venv.bussdcc("greenhouse-extras", "--text", "hi")
+    assert (command.returncode, command.stdout) == (0, "hi\n"), command.stderr
 
 
 @pytest.mark.slow

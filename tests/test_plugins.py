@@ -315,9 +315,10 @@ def test_a_failing_hook_is_reported_naming_plugin_and_hook(two_plugins: Any, run
     )
     result = run_cli("settings", "--json", env={"BUSSDCC_PLUGINS": "alpha,broken"})
     assert result.returncode == 0
+    source = two_plugins.root / "bussdcc_test_broken.py"
     assert result.stderr.splitlines() == [
-        'bussdcc: plugin "broken" failed in hook register_settings: ValueError: no settings today;'
-        " disable it with BUSSDCC_DISABLE_PLUGINS=broken"
+        'bussdcc: plugin "broken" failed in hook register_settings: ValueError: no settings today'
+        f" ({source}:6); disable it with BUSSDCC_DISABLE_PLUGINS=broken"
     ]
     assert [s["key"] for s in json.loads(result.stdout)] == ["alpha.greeting"]
     strict = run_cli("settings", env={"BUSSDCC_PLUGINS": "alpha,broken", "BUSSDCC_STRICT_PLUGINS": "1"})
@@ -343,6 +344,104 @@ def test_a_hook_returning_a_non_iterable_is_reported(site: Any, run_cli: Any) ->
     [line] = result.stderr.splitlines()
     assert line.startswith('bussdcc: plugin "single" failed in hook register_settings: returned ')
     assert "register_settings must return a list (or any iterable) or None" in line
+
+
+def test_trace_plugins_prints_the_full_traceback_of_a_failing_hook(two_plugins: Any, run_cli: Any) -> None:
+    two_plugins.add(
+        "bussdcc-test-broken",
+        """
+        from bussdcc_framework import hookimpl
+
+        def helper():
+            raise ValueError("no settings today")
+
+        @hookimpl
+        def register_settings():
+            return helper()
+    """,
+        entry_point="broken",
+    )
+    source = two_plugins.root / "bussdcc_test_broken.py"
+    result = run_cli("settings", "--json", env={"BUSSDCC_PLUGINS": "broken", "BUSSDCC_TRACE_PLUGINS": "1"})
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stderr.splitlines() if "failed in hook register_settings" in x)
+    assert f"({source}:5)" in line  # the innermost line in the plugin's code: the raise in helper
+    trace = result.stderr[result.stderr.index(line) :]
+    assert "Traceback (most recent call last):" in trace
+    assert f'File "{source}", line 9, in register_settings' in trace
+    assert f'File "{source}", line 5, in helper' in trace
+    assert "ValueError: no settings today" in trace
+
+
+def test_plugins_traceback_shows_load_and_hook_failures(site: Any, run_cli: Any) -> None:
+    site.add(
+        "bussdcc-test-noimport",
+        """
+        import a_module_that_is_not_installed
+    """,
+        entry_point="noimport",
+    )
+    site.add(
+        "bussdcc-test-hookfails",
+        """
+        from bussdcc_framework import hookimpl
+
+        @hookimpl
+        def register_message_types():
+            raise LookupError("no types")
+    """,
+        entry_point="hookfails",
+    )
+    env = {"BUSSDCC_PLUGINS": "noimport,hookfails"}
+    plain = run_cli("plugins", env=env)
+    assert plain.returncode == 0
+    assert "Traceback" not in plain.stdout + plain.stderr
+    result = run_cli("plugins", "--traceback", env=env)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "noimport failed to load:\nTraceback (most recent call last):" in out
+    assert "ModuleNotFoundError: No module named 'a_module_that_is_not_installed'" in out
+    source = site.root / "bussdcc_test_hookfails.py"
+    assert f"hookfails failed in hook register_message_types ({source}:6):\nTraceback" in out
+    assert "LookupError: no types" in out
+    listed = {p["name"]: p for p in json.loads(run_cli("plugins", "--json", "--traceback", env=env).stdout)}
+    assert "ModuleNotFoundError" in listed["noimport"]["traceback"]
+    [failure] = listed["hookfails"]["hook_failures"]
+    assert failure["hook"] == "register_message_types"
+    assert failure["location"] == f"{source}:6"
+    assert "LookupError: no types" in failure["traceback"]
+
+
+def test_a_hook_named_function_without_hookimpl_is_reported(site: Any, run_cli: Any) -> None:
+    site.add(
+        "bussdcc-test-unmarked",
+        """
+        from bussdcc_framework import hookimpl
+
+        @hookimpl
+        def register_message_types():
+            return []
+
+        def register_sinks(settings):
+            return []
+    """,
+        entry_point="unmarked",
+    )
+    source = site.root / "bussdcc_test_unmarked.py"
+    result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "unmarked"})
+    assert result.returncode == 0
+    expected = (
+        f"register_sinks ({source}:8) is named like a hook but not marked @hookimpl, so it is "
+        "never called; mark it with @hookimpl (from bussdcc_framework import hookimpl) or rename it"
+    )
+    assert result.stderr.splitlines() == [
+        f'bussdcc: plugin "bussdcc-test-unmarked 1.0.0" (unmarked = bussdcc_test_unmarked): {expected}'
+    ]
+    [listed] = json.loads(result.stdout)
+    assert listed["status"] == "loaded" and listed["warnings"] == [expected]
+    strict = run_cli("plugins", env={"BUSSDCC_PLUGINS": "unmarked", "BUSSDCC_STRICT_PLUGINS": "1"})
+    assert strict.returncode == 1
+    assert "is named like a hook but not marked @hookimpl" in strict.stderr
 
 
 # -- tracing -------------------------------------------------------------------------------
@@ -421,8 +520,9 @@ def test_loading_every_plugin_does_not_import_flask(python: Any) -> None:
         from bussdcc_framework.runtime import Runtime
         pm = load_plugins()
         settings = load_settings()
-        for hook in ("register_message_types", "register_sources", "register_commands"):
-            pm.collect(hook) if hook != "register_sources" else pm.collect(hook, settings=settings)
+        pm.message_types()
+        pm.sources(settings)
+        pm.commands(settings)
         heavy = sorted(m for m in sys.modules
                        if m.split(".")[0] in {"flask", "flask_socketio", "socketio", "engineio"})
         print(len(pm.loaded()), heavy)

@@ -7,6 +7,7 @@ test file gets them without a conftest.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -284,8 +285,127 @@ def test_fixtures_are_available_without_a_conftest(pytester_free_run: RunPytest)
 
         def test_make_runtime(make_runtime):
             rt = make_runtime(plugin)
-            assert rt.plugins.collect("register_message_types") == [Hello]
+            assert rt.plugins.message_types() == [Hello]
         """
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout
+
+
+def test_make_runtime_is_strict_by_default(pytester_free_run: RunPytest) -> None:
+    result = pytester_free_run(
+        """
+        import pytest
+        from bussdcc_framework import hookimpl
+        from bussdcc_framework.plugins import PluginHookError, PluginLoadError
+
+        class Observer:
+            @staticmethod
+            @hookimpl
+            def on_event(evt):
+                raise RuntimeError("observer bug")
+
+        class BadSinks:
+            @staticmethod
+            @hookimpl
+            def register_sinks(settings):
+                raise OSError("no disk")
+
+        class Forgotten:
+            @staticmethod
+            def register_sinks(settings):  # no @hookimpl: never called
+                return []
+
+        def test_an_on_event_failure_fails_the_test(make_runtime):
+            make_runtime(Observer)
+
+        def test_a_register_failure_raises(make_runtime):
+            with pytest.raises(PluginHookError, match="no disk"):
+                make_runtime(BadSinks)
+
+        def test_an_unmarked_hook_is_an_error(make_runtime):
+            with pytest.raises(PluginLoadError, match="not marked @hookimpl"):
+                make_runtime(Forgotten)
+
+        def test_strict_false_opts_out(make_runtime):
+            rt = make_runtime(Observer, BadSinks, strict=False)
+            assert sorted(f.hook for f in rt.plugins.failures) == ["on_event", "register_sinks"]
+        """
+    )
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr
+    assert "4 passed, 1 error" in out, out  # the test body passed; its teardown failed it
+    assert "ERROR at teardown of test_an_on_event_failure_fails_the_test" in out
+    assert "make_runtime is strict; pass strict=False" in out
+    assert 'bussdcc: plugin "Observer" failed in hook on_event: RuntimeError: observer bug' in out
+    assert 'raise RuntimeError("observer bug")' in out  # the plugin's traceback
+
+
+def test_plugin_registry_accepts_the_installed_plugin_under_test(tmp_path: Path) -> None:
+    """After ``pip install -e .`` the plugin under test is loaded through its entry point too."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "regplug.py").write_text(
+        "from bussdcc_framework import hookimpl\n\n@hookimpl\ndef register_message_types():\n    return []\n"
+    )
+    info = site / "regplug-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: regplug\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[bussdcc_framework]\nregplug = regplug\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
+    (project / "test_it.py").write_text(
+        textwrap.dedent(
+            """
+            import regplug
+            from bussdcc_framework.plugins import load_plugins
+
+            def test_register(plugin_registry):
+                pm = plugin_registry(regplug)
+                assert pm.get_plugin("regplug") is regplug
+
+            def test_still_loaded_afterwards():
+                pm = load_plugins()
+                assert pm.get_plugin("regplug") is regplug
+                assert pm.records["regplug"].status == load_plugins().records["regplug"].status
+            """
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUSSDCC_")}
+
+    def run(selection: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_it.py"],
+            cwd=project,
+            env={**env, "PYTHONPATH": str(site), "BUSSDCC_PLUGINS": selection},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    installed = run("regplug")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert "2 passed" in installed.stdout
+
+    # Not selected: registered for the test, then gone again, its record as it was.
+    (project / "test_it.py").write_text(
+        textwrap.dedent(
+            """
+            import regplug
+            from bussdcc_framework.plugins import load_plugins
+
+            def test_register(plugin_registry):
+                assert load_plugins().records["regplug"].status == "not selected"
+                pm = plugin_registry(regplug, "regplug")
+                assert pm.get_plugin("regplug") is regplug
+
+            def test_gone_afterwards():
+                pm = load_plugins()
+                assert pm.get_plugin("regplug") is None
+                assert pm.records["regplug"].status == "not selected"
+            """
+        )
+    )
+    unselected = run("")
+    assert unselected.returncode == 0, unselected.stdout + unselected.stderr

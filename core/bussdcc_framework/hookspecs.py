@@ -3,6 +3,9 @@
 Every ``register_*`` hook returns an iterable of things (or ``None``); the framework flattens the
 results of all plugins. ``register_routes`` and ``on_event`` act instead of returning.
 Each hook has a section with an example in ``docs/plugin-hooks.md``.
+
+Nothing calls these through ``pm.hook``: the typed methods of ``FrameworkPluginManager``
+(``pm.sinks(settings)``, ``pm.commands(settings)``, ...) call each plugin on its own.
 """
 
 from __future__ import annotations
@@ -57,8 +60,8 @@ def register_sources(settings: Settings) -> Iterable[SourceFactory] | None:
 
 
 @hookspec
-def register_commands() -> Iterable[click.Command] | None:
-    """Return click commands to add as ``bussdcc`` sub-commands."""
+def register_commands(settings: Settings) -> Iterable[click.Command] | None:
+    """Return click commands to add as ``bussdcc`` sub-commands (``settings`` is optional)."""
 
 
 @hookspec

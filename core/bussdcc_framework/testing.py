@@ -31,8 +31,10 @@ from bussdcc.context import ContextProtocol
 from bussdcc.event import Event
 from bussdcc.message import Message
 
+from .names import type_name
+
 if TYPE_CHECKING:
-    from .plugins import FrameworkPluginManager
+    from .plugins import FrameworkPluginManager, PluginRecord
     from .runtime import Runtime
 
 M = TypeVar("M", bound=Message)
@@ -44,11 +46,6 @@ __all__ = [
     "isolated_plugin_manager",
     "type_name",
 ]
-
-
-def type_name(cls: type) -> str:
-    """The ``module:QualName`` a message type is recorded under."""
-    return f"{cls.__module__}:{cls.__qualname__}"
 
 
 class MemorySink:
@@ -156,8 +153,8 @@ class ManualClock(ClockProtocol):
     """
 
     def __init__(self, start: Optional[datetime] = None) -> None:
-        self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
-        if self._now.tzinfo is None:
+        self._time = start or datetime(2026, 1, 1, tzinfo=UTC)
+        if self._time.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime, e.g. tzinfo=timezone.utc")
         self._mono = 0.0
         self._sleepers = 0
@@ -165,7 +162,7 @@ class ManualClock(ClockProtocol):
 
     def now_utc(self) -> datetime:
         with self._cond:
-            return self._now
+            return self._time
 
     def monotonic(self) -> float:
         with self._cond:
@@ -186,10 +183,10 @@ class ManualClock(ClockProtocol):
         if step < 0:
             raise ValueError("a ManualClock never goes backwards; advance by >= 0 seconds")
         with self._cond:
-            self._now += timedelta(seconds=step)
+            self._time += timedelta(seconds=step)
             self._mono += step
             self._cond.notify_all()
-            return self._now
+            return self._time
 
     def wait_for_sleepers(self, count: int = 1, timeout: float = 5.0) -> None:
         """Block until at least ``count`` threads sleep on this clock; ``AssertionError`` if not."""
@@ -220,33 +217,21 @@ class ManualClock(ClockProtocol):
         return False
 
 
-def isolated_plugin_manager(plugins: Iterable[object]) -> FrameworkPluginManager:
+def isolated_plugin_manager(plugins: Iterable[object], *, strict: bool = False) -> FrameworkPluginManager:
     """A plugin manager holding only ``plugins`` (modules or objects with hookimpls).
 
     Nothing is discovered from entry points, so a test sees its own plugin and no other,
     whatever else is installed. Each plugin is validated like an installed one: a misspelt hook
-    or a wrong argument fails here, naming the plugin and the hook.
+    or a wrong argument fails here, naming the plugin and the hook. ``strict=True`` makes a
+    hook failure raise ``PluginHookError`` and a hook-named function without ``@hookimpl``
+    raise ``PluginLoadError`` (as ``BUSSDCC_STRICT_PLUGINS=1`` does).
     """
-    import pluggy
+    from .plugins import FrameworkPluginManager, add_plugin
 
-    from .plugins import FrameworkPluginManager, PluginRecord, validate_plugin
-
-    pm = FrameworkPluginManager()
+    pm = FrameworkPluginManager(strict=strict)
     for index, plugin in enumerate(plugins):
         name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{index}"
-        errors = validate_plugin(pm, plugin)
-        if errors:
-            raise pluggy.PluginValidationError(plugin, f'plugin "{name}": ' + "; ".join(errors))
-        pm.register(plugin, name=name)
-        pm.records[name] = PluginRecord(
-            name=name,
-            dist=None,
-            version=None,
-            entry_point=f"{name} (test)",
-            status="loaded",
-            plugin=plugin,
-            hooks=sorted(h.name for h in pm.get_hookcallers(plugin) or []),
-        )
+        add_plugin(pm, plugin, name, f"{name} (test)")
     return pm
 
 
@@ -260,6 +245,7 @@ class RuntimeFactory(Protocol):
         environ: Mapping[str, str] | None = None,
         clock: ClockProtocol | None = None,
         boot: bool = True,
+        strict: bool = True,
     ) -> Runtime: ...
 
 
@@ -291,17 +277,23 @@ def runtime(captured_events: MemorySink) -> Iterator[Runtime]:
 
 @pytest.fixture
 def make_runtime(captured_events: MemorySink) -> Iterator[RuntimeFactory]:
-    """``make_runtime(*plugins, settings=..., clock=..., boot=True)``: a runtime of these plugins.
+    """``make_runtime(*plugins, settings=..., clock=..., boot=True, strict=True)``.
 
-    The runtime is composed (sinks, services, processes, ``on_event``) from the given plugins
+    A runtime composed (sinks, services, processes, ``on_event``) from the given plugins
     only. ``settings`` are overrides keyed ``plugin.name`` (strings are parsed like
     ``--set``); the environment is ignored unless ``environ`` is given, so tests do not depend
     on the developer's shell. Every runtime made is shut down when the test ends.
+
+    Strict by default: a hook of the plugin that raises (or returns the wrong thing) fails the
+    test. A ``register_*`` hook raises ``PluginHookError`` from ``make_runtime`` itself; an
+    ``on_event`` failure (which the runtime isolates, as it must in production) fails the
+    test when it ends, with the plugin's traceback. ``strict=False`` restores production
+    behaviour: one line on stderr, the failure in ``runtime.plugins.failures``.
     """
     from .runtime import Runtime
     from .settings import Settings
 
-    made: list[Runtime] = []
+    made: list[tuple[Runtime, bool]] = []
 
     def make(
         *plugins: object,
@@ -309,15 +301,16 @@ def make_runtime(captured_events: MemorySink) -> Iterator[RuntimeFactory]:
         environ: Mapping[str, str] | None = None,
         clock: ClockProtocol | None = None,
         boot: bool = True,
+        strict: bool = True,
     ) -> Runtime:
-        pm = isolated_plugin_manager(plugins)
+        pm = isolated_plugin_manager(plugins, strict=strict)
         resolved = Settings.from_declarations(
-            pm.collect("register_settings"), settings, environ if environ is not None else {}
+            pm.declared_settings(), settings, environ if environ is not None else {}
         )
         rt = Runtime(clock=clock)
         rt.add_sink(captured_events)
         rt.add_plugins(settings=resolved, plugins=pm)
-        made.append(rt)
+        made.append((rt, strict))
         if boot:
             rt.boot()
         return rt
@@ -325,8 +318,16 @@ def make_runtime(captured_events: MemorySink) -> Iterator[RuntimeFactory]:
     try:
         yield make
     finally:
-        for rt in reversed(made):
+        for rt, _strict in reversed(made):
             rt.shutdown("test finished")
+    failures = [f for rt, strict in made if strict and rt.plugins is not None for f in rt.plugins.failures]
+    if failures:
+        details = "\n".join(f"{f.line}\n{f.traceback}" for f in failures)
+        pytest.fail(
+            f"a plugin hook failed during the test (make_runtime is strict; pass strict=False "
+            f"to allow it):\n{details}",
+            pytrace=False,
+        )
 
 
 @pytest.fixture
@@ -336,19 +337,28 @@ def plugin_registry() -> Iterator[Callable[..., FrameworkPluginManager]]:
     Use it when the code under test calls ``load_plugins()`` itself (the CLI, ``bussdcc run``
     helpers, ``Runtime.from_plugins()``); for a runtime of just your plugin, ``make_runtime``
     is simpler and does not discover installed plugins.
-    """
-    from .plugins import register_plugin, unregister_plugin
 
-    names: list[str] = []
+    A plugin that is registered already, such as the plugin under test found through its
+    entry point after ``pip install -e .``, is left as it is (and stays after the test).
+    """
+    from .plugins import load_plugins, register_plugin, unregister_plugin
+
+    added: list[tuple[str, PluginRecord | None]] = []
 
     def register(plugin: object, name: Optional[str] = None) -> FrameworkPluginManager:
-        plugin_name = name or getattr(plugin, "__name__", None) or f"test-plugin-{len(names)}"
-        pm = register_plugin(plugin, plugin_name)
-        names.append(plugin_name)
+        pm = load_plugins()
+        if pm.is_registered(plugin):
+            return pm
+        plugin_name = name or getattr(plugin, "__name__", None) or f"test-plugin-{len(added)}"
+        previous = pm.records.get(plugin_name)
+        register_plugin(plugin, plugin_name)
+        added.append((plugin_name, previous))
         return pm
 
     try:
         yield register
     finally:
-        for plugin_name in reversed(names):
+        for plugin_name, previous in reversed(added):
             unregister_plugin(plugin_name)
+            if previous is not None:  # e.g. the record of a not-selected entry point
+                load_plugins().records[plugin_name] = previous

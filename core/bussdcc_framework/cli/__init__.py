@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
-from ..plugins import PluginHookError, PluginLoadError, load_plugins
-from ..settings import SettingError
+from ..plugins import FrameworkPluginManager, PluginHookError, PluginLoadError, load_plugins, load_settings
+from ..report import report
+from ..settings import SettingError, Settings
 from .core_commands import plugins_command, run_command, settings_command
 from .new_plugin import new_plugin_command
 from .versions import print_versions
@@ -25,24 +26,17 @@ class PluginGroup(click.Group):
         self._plugins_added = True
         pm = load_plugins()
         owners: dict[str, str] = {}
-        for plugin, command in pm.collect_by_plugin("register_commands"):
-            if not isinstance(command, click.Command) or not command.name:
-                click.echo(
-                    f'bussdcc: plugin "{plugin}" returned {command!r} from register_commands, '
-                    "which is not a named click command; ignoring it",
-                    err=True,
-                )
-                continue
-            if command.name in self.commands:
-                owner = owners.get(command.name, "bussdcc itself")
-                click.echo(
-                    f'bussdcc: plugin "{plugin}" registers the command "{command.name}", which '
+        for plugin, command in pm.commands(_command_settings(pm)):
+            name = command.name or ""  # the manager passes only named commands
+            if name in self.commands:
+                owner = owners.get(name, "bussdcc itself")
+                report(
+                    f'bussdcc: plugin "{plugin}" registers the command "{name}", which '
                     f"{owner} already provides; ignoring it (rename the command, or disable "
-                    f"the plugin with BUSSDCC_DISABLE_PLUGINS={plugin})",
-                    err=True,
+                    f"the plugin with BUSSDCC_DISABLE_PLUGINS={plugin})"
                 )
                 continue
-            owners[command.name] = f'plugin "{plugin}"'
+            owners[name] = f'plugin "{plugin}"'
             self.add_command(command)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -52,6 +46,32 @@ class PluginGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         self._add_plugin_commands()
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the sub-command; a Ctrl-C it does not handle itself ends it with status 130.
+
+        The one Ctrl-C policy (``runtime.signals.Interrupts``) starts once a command runs its
+        runtime; a Ctrl-C before that (plugins loading, an app importing) or in a command that
+        leaves it alone is an interrupt like any other: status 130, no "Aborted!", no traceback.
+        """
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            report("")  # ends the terminal's "^C" line
+            ctx.exit(130)
+
+
+def _command_settings(pm: FrameworkPluginManager) -> Settings:
+    """The settings ``register_commands`` receives: from the environment, or the defaults.
+
+    Commands are added before any of them runs; a value the user set wrongly must not hide
+    every plugin command (nor ``--help``). The command that uses the settings (``run``,
+    ``replay``, ``settings``...) resolves them again and stops on the error (exit 2).
+    """
+    try:
+        return load_settings(plugins=pm)
+    except SettingError:
+        return load_settings(plugins=pm, environ={})
 
 
 @click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -86,10 +106,10 @@ def main(argv: list[str] | None = None) -> Any:
     try:
         return cli.main(args=argv, prog_name="bussdcc")
     except (PluginLoadError, PluginHookError) as exc:
-        click.echo(f"{exc} (BUSSDCC_STRICT_PLUGINS is on)", err=True)
+        report(f"{exc} (BUSSDCC_STRICT_PLUGINS is on)")
         sys.exit(1)
     except SettingError as exc:
-        click.echo(f"bussdcc: error: {exc}", err=True)
+        report(f"bussdcc: error: {exc}")
         sys.exit(2)
 
 

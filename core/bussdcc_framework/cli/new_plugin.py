@@ -1,10 +1,12 @@
 """``bussdcc new-plugin NAME``: write the skeleton of a third-party plugin distribution.
 
-The skeleton is a complete distribution (pyproject with the entry point, a hook module, tests
-using the framework's pytest fixtures, a README) whose tests pass as generated, so an author
-starts from green and changes one thing at a time. Templates are plain files in
-``bussdcc_framework/templates/new_plugin/`` filled with ``string.Template``: no template
-engine, no code execution, and a missing placeholder is an error rather than a silent blank.
+The skeleton is a complete distribution (pyproject with the entry point; a hook module, its
+settings, a message, a service, a sink, a ``bussdcc NAME`` command and a web route, each in its
+own module and each with a test using the framework's pytest fixtures; a README) whose tests
+pass as generated, so an author starts from green and changes one thing at a time. Templates
+are plain files in ``bussdcc_framework/templates/new_plugin/`` filled with
+``string.Template``: no template engine, no code execution, and a missing placeholder is an
+error rather than a silent blank.
 """
 
 from __future__ import annotations
@@ -35,8 +37,10 @@ class PluginNames:
     dist: str
     package: str
     env_var: str
+    class_prefix: str
     message_class: str
-    process_class: str
+    service_class: str
+    sink_class: str
 
     @classmethod
     def from_name(cls, raw: str) -> PluginNames:
@@ -59,8 +63,10 @@ class PluginNames:
             dist="bussdcc-" + short.replace("_", "-"),
             package="bussdcc_" + short,
             env_var=f"BUSSDCC_{short.upper()}_GREETING",
+            class_prefix=camel,
             message_class=f"{camel}Greeting",
-            process_class=f"{camel}Process",
+            service_class=f"{camel}Service",
+            sink_class=f"{camel}Sink",
         )
 
     def mapping(self) -> dict[str, str]:

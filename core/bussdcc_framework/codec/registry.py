@@ -22,6 +22,7 @@ from collections.abc import Iterable
 
 from bussdcc.message import Message
 
+from ..report import report
 from .names import split_type_name, type_name
 
 
@@ -215,9 +216,9 @@ def default_registry(*, plugins: bool = True) -> TypeRegistry:
     if plugins:
         from ..plugins import load_plugins
 
-        for cls in load_plugins().collect("register_message_types"):
+        for cls in load_plugins().message_types():
             try:
                 registry.register(cls)
             except TypeError as exc:  # one bad declaration must not stop replay or recording
-                print(f"bussdcc: register_message_types: {exc}", file=sys.stderr)
+                report(f"bussdcc: register_message_types: {exc}")
     return registry

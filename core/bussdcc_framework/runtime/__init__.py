@@ -6,10 +6,10 @@
 from typing import Any
 
 from ._lazy import plugin_attribute
-from .runtime import Runtime
+from .runtime import Runtime, is_replaying
 from .signals import SignalRuntime, run_with_signals
 
-__all__ = ["ReplayRuntime", "Runtime", "SignalRuntime", "run_with_signals"]
+__all__ = ["ReplayRuntime", "Runtime", "SignalRuntime", "is_replaying", "run_with_signals"]
 
 
 def __getattr__(name: str) -> Any:

@@ -4,7 +4,7 @@ The kernel rebuilds the list of processes, interfaces and running services for e
 (``list()``, and ``running()`` under the supervisor's lock): about half a microsecond of the
 per-event budget. These subclasses keep the same API and behaviour but hold immutable
 snapshots that change only when a process or interface is registered or a service starts or
-stops, so ``Runtime._dispatch`` reads a tuple instead.
+stops, so ``Runtime._dispatch_event`` reads a tuple instead.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from bussdcc.context import ContextProtocol
 from bussdcc.interface import InterfaceManager
 from bussdcc.process import ProcessManager, ProcessProtocol
 from bussdcc.service import ServiceProtocol, ServiceSupervisor
-from bussdcc.service.supervisor import _ServiceEntry
+
+from .._kernel import TrackedServiceEntry, supervisor_entries, supervisor_lock
 
 
 class ProcessRegistry(ProcessManager):
@@ -40,27 +41,6 @@ class InterfaceRegistry(InterfaceManager):
         self.snapshot = tuple(self.list())
 
 
-class _TrackedEntry(_ServiceEntry):
-    """A supervisor entry that tells its supervisor when ``running`` changes.
-
-    The kernel only writes ``running`` while holding the supervisor's lock, so invalidating
-    the snapshot here is ordered with the rebuild in ``running_snapshot``.
-    """
-
-    owner: ServiceRegistry | None = None
-
-    @property
-    def running(self) -> bool:
-        return bool(self.__dict__.get("_running", False))
-
-    @running.setter
-    def running(self, value: bool) -> None:
-        self.__dict__["_running"] = value
-        owner = self.__dict__.get("owner")
-        if owner is not None:
-            owner._running = None
-
-
 class ServiceRegistry(ServiceSupervisor):
     """``ServiceSupervisor`` with ``running_snapshot()``: the running services, cached."""
 
@@ -69,20 +49,25 @@ class ServiceRegistry(ServiceSupervisor):
         self._running: tuple[ServiceProtocol, ...] | None = ()
 
     def register(self, service: ServiceProtocol) -> None:
-        with self._lock:
-            if service.name in self._services:
+        with supervisor_lock(self):
+            entries = supervisor_entries(self)
+            if service.name in entries:
                 raise ValueError(f"Service `{service.name}` already registered")
-            entry = _TrackedEntry(service=service)
+            entry = TrackedServiceEntry(service=service)
             entry.owner = self
-            self._services[service.name] = entry
+            entries[service.name] = entry
             self._running = None
+
+    def _running_changed(self) -> None:
+        # Called by a TrackedServiceEntry, under the supervisor's lock.
+        self._running = None
 
     def running_snapshot(self) -> tuple[ServiceProtocol, ...]:
         """The running services as a tuple, rebuilt only after a start or stop."""
         snapshot = self._running
         if snapshot is None:
-            with self._lock:
-                snapshot = tuple(e.service for e in self._services.values() if e.running)
+            with supervisor_lock(self):
+                snapshot = tuple(e.service for e in supervisor_entries(self).values() if e.running)
                 self._running = snapshot
         return snapshot
 

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import sys
+import dataclasses
 import threading
 import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Optional, Self
 
 from bussdcc.clock import ClockProtocol
+from bussdcc.context import ContextProtocol
 from bussdcc.device import DeviceProtocol
 from bussdcc.event import Event, EventBusProtocol
 from bussdcc.io import EventSinkProtocol
 from bussdcc.message import Message, Severity
 from bussdcc.process import ProcessProtocol
-from bussdcc.runtime import Runtime as KernelRuntime
+from bussdcc.runtime.replay import ReplayRuntime as KernelReplayRuntime
 from bussdcc.service import ServiceProtocol
 from bussdcc.state import StateStoreProtocol
 
+from .._kernel import KernelRuntime
 from ..interface import Interface
 from ..message import (
     ApplicationStarted,
@@ -26,6 +28,7 @@ from ..message import (
     FrameworkShuttingDown,
     SinkHandlerError,
 )
+from ..report import report
 from ..state import NotifyingStateStore
 from ..version import get_version
 from .managers import InterfaceRegistry, ProcessRegistry, ServiceRegistry
@@ -51,6 +54,9 @@ class Runtime(KernelRuntime):
     to changes (``runtime.state.subscribe(prefix, callback)``) instead of polling.
     """
 
+    replaying: bool = False
+    """True for a runtime that replays a recording (``ReplayRuntime``); see ``is_replaying``."""
+
     def __init__(
         self,
         *,
@@ -73,6 +79,7 @@ class Runtime(KernelRuntime):
         self._plugin_parts: set[int] = set()  # ids of what add_plugins() added
         self._active_sinks: tuple[EventSinkProtocol, ...] = ()
         self._event_observers: tuple[tuple[str, Callable[[Event[Message]], Any]], ...] = ()
+        self._message_types: dict[type[Message], None] = {}
         self._lifecycle = threading.RLock()
         self._shutting_down = False
         self._sink_start_errors: list[tuple[EventSinkProtocol, BaseException, str]] = []
@@ -83,7 +90,7 @@ class Runtime(KernelRuntime):
         """Add an event sink; every event reaches every sink, in the order they were added."""
         with self._lifecycle:
             self._sinks.append(sink)
-            if self._booted:
+            if self.booted:
                 self._start_sink(sink)
 
     def add_service(self, service: ServiceProtocol) -> None:
@@ -101,6 +108,32 @@ class Runtime(KernelRuntime):
     def add_device(self, device: DeviceProtocol[Any]) -> None:
         """Attach a device."""
         self.devices.attach(device)
+
+    def add_message_types(self, *types: type[Message]) -> None:
+        """Declare the application's own message types, in one line from ``setup(runtime)``.
+
+        The web interface offers them on its send form and ``/api/emit`` (first), and
+        ``bussdcc replay --app`` registers them to rebuild recorded events, as if a plugin had
+        returned them from ``register_message_types``. Declaring a type twice is harmless.
+        """
+        for cls in types:
+            if not (
+                isinstance(cls, type)
+                and issubclass(cls, Message)
+                and cls is not Message
+                and dataclasses.is_dataclass(cls)
+            ):
+                raise TypeError(
+                    "add_message_types() takes message classes (@dataclass subclasses of "
+                    f"bussdcc.message.Message), not {cls!r}"
+                )
+        for cls in types:
+            self._message_types[cls] = None
+
+    @property
+    def message_types(self) -> list[type[Message]]:
+        """The application's message types given to ``add_message_types``, in order."""
+        return list(self._message_types)
 
     @property
     def sinks(self) -> list[EventSinkProtocol]:
@@ -135,20 +168,20 @@ class Runtime(KernelRuntime):
         resolved = settings if settings is not None else load_settings(plugins=pm)
         self.plugins = pm
         self.settings = resolved
-        for sink in pm.collect("register_sinks", settings=resolved):
+        for sink in pm.sinks(resolved):
             self._plugin_parts.add(id(sink))
             self.add_sink(sink)
         if services:
-            for service in pm.collect("register_services", settings=resolved):
+            for service in pm.services(resolved):
                 self._plugin_parts.add(id(service))
                 self.add_service(service)
-        for process in pm.collect("register_processes", settings=resolved):
+        for process in pm.processes(resolved):
             self._plugin_parts.add(id(process))
             if isinstance(process, Interface):
                 self.add_interface(process)
             else:
                 self.add_process(process)
-        self._event_observers = _event_observers(pm, self.ctx)
+        self._event_observers = pm.event_observers(self.ctx)
         return self
 
     def from_plugin(self, part: object) -> bool:
@@ -173,8 +206,9 @@ class Runtime(KernelRuntime):
 
     # -- the sink pipeline ---------------------------------------------------------------
 
-    def _dispatch(self, evt: Event[Message]) -> None:
-        # The hot path: every event of the runtime passes here, on the emitting thread.
+    def _dispatch_event(self, evt: Event[Message]) -> None:
+        # The hot path: every event of the runtime passes here, on the emitting thread (the
+        # kernel calls it as its ``_dispatch``; see ``_kernel.KernelRuntime``).
         # Failures are reported after every sink, observer and process has seen ``evt``:
         # emitting is synchronous, so reporting at once would show the report to the later
         # sinks before the event it is about, and recordings would have them out of order.
@@ -189,13 +223,15 @@ class Runtime(KernelRuntime):
                 observe(evt)
             except Exception as exc:
                 failures = self._sink_failed(failures, f"on_event[{name}]", evt, exc)
+                if self.plugins is not None:
+                    self.plugins.record_failure(name, "on_event", exc)
         # The kernel's dispatch, over snapshots instead of lists rebuilt per event.
         for process in self.processes.snapshot:
-            self._dispatch_to_process(process, evt)
+            self._deliver_to_process(process, evt)
         for interface in self.interfaces.snapshot:
-            self._dispatch_to_process(interface, evt)
+            self._deliver_to_process(interface, evt)
         for service in self.services.running_snapshot():
-            self._dispatch_to_service(service, evt)
+            self._deliver_to_service(service, evt)
         if failures:
             for failure in failures:
                 self.ctx.emit(failure)
@@ -227,17 +263,14 @@ class Runtime(KernelRuntime):
             try:
                 sink.stop()
             except Exception as exc:
-                print(
-                    f"bussdcc: sink {sink_name(sink)} failed to stop: {type(exc).__name__}: {exc}",
-                    file=sys.stderr,
-                )
+                report(f"bussdcc: sink {sink_name(sink)} failed to stop: {type(exc).__name__}: {exc}")
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def boot(self) -> None:
         """Start the sinks, boot the kernel, then emit ``FrameworkBooted`` (once per boot)."""
         with self._lifecycle:
-            if self._booted:
+            if self.booted:
                 return
             self._shutting_down = False
             self._sink_start_errors = []
@@ -265,13 +298,13 @@ class Runtime(KernelRuntime):
             )
         )
         # Tear down whatever did start, best effort: the boot error is what the caller sees.
-        self._booted = True
+        self._set_booted(True)
         try:
             self.shutdown(reason=f"boot failed: {type(exc).__name__}: {exc}")
         except Exception:
             pass
         finally:
-            self._booted = False
+            self._set_booted(False)
             self._stop_sinks()
 
     def shutdown(self, reason: Optional[str] = None) -> None:
@@ -283,8 +316,8 @@ class Runtime(KernelRuntime):
             ).start()
             return
         with self._lifecycle:
-            if not self._booted or self._shutting_down:
-                self._stop_event.set()
+            if not self.booted or self._shutting_down:
+                self._stop_requested.set()
                 return
             self._shutting_down = True
             try:
@@ -292,26 +325,24 @@ class Runtime(KernelRuntime):
                 try:
                     super().shutdown(reason)
                 except Exception as exc:
-                    print(f"bussdcc: shutdown raised {type(exc).__name__}: {exc}", file=sys.stderr)
+                    report(f"bussdcc: shutdown raised {type(exc).__name__}: {exc}")
                     raise
             finally:
-                self._booted = False
+                self._set_booted(False)
                 # The kernel cancels its bus subscription only when every stop() succeeded;
                 # a leaked one would deliver each event twice after the next boot.
-                subscription = getattr(self, "_sub", None)
-                if subscription is not None:
-                    subscription.cancel()
+                self._cancel_dispatch_subscription()
                 self._stop_sinks()
-                self._stop_event.set()
+                self._stop_requested.set()
 
     def run(self) -> None:
         """Boot (unless already booted) and block until ``shutdown()``; works on any thread."""
         with self._lifecycle:
-            if not self._booted:
-                self._stop_event.clear()
+            if not self.booted:
+                self._stop_requested.clear()
                 self.boot()
         try:
-            while not self._stop_event.wait(0.5):
+            while not self._stop_requested.wait(0.5):
                 pass
         except KeyboardInterrupt:
             self.shutdown("KeyboardInterrupt")
@@ -319,23 +350,14 @@ class Runtime(KernelRuntime):
             self.shutdown()
 
 
-def _event_observers(
-    pm: FrameworkPluginManager, ctx: Any
-) -> tuple[tuple[str, Callable[[Event[Message]], Any]], ...]:
-    """One callable per ``on_event`` implementation, so one failing plugin cannot hide another.
+def is_replaying(ctx: ContextProtocol) -> bool:
+    """Whether ``ctx`` belongs to a runtime that replays a recording.
 
-    With tracing on, the hook is called through pluggy so every call is traced.
+    The one documented way for sinks, services, processes and pages to tell a replay from a
+    live run (e.g. not to switch real hardware, or not to send notifications again). True for
+    the replay plugin's ``ReplayRuntime`` and the kernel's own ``ReplayRuntime``.
     """
-    impls = pm.hook.on_event.get_hookimpls()
-    if not impls:
-        return ()
-    if pm.tracing:
-        hook = pm.hook.on_event
-        return (("plugins", lambda evt: hook(ctx=ctx, evt=evt)),)
-
-    def bind(function: Callable[..., Any], argnames: tuple[str, ...]) -> Callable[[Event[Message]], Any]:
-        if argnames == ("ctx", "evt"):
-            return lambda evt: function(ctx, evt)
-        return lambda evt: function(**{n: ctx if n == "ctx" else evt for n in argnames})
-
-    return tuple((impl.plugin_name, bind(impl.function, tuple(impl.argnames))) for impl in impls)
+    runtime = ctx.runtime
+    if isinstance(runtime, Runtime):
+        return runtime.replaying
+    return isinstance(runtime, KernelReplayRuntime)

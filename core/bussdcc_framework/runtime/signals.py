@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 import time
 from collections import deque
@@ -17,6 +16,7 @@ from typing import Optional
 
 from bussdcc.message import SystemReload, SystemSignal
 
+from ..report import report
 from .runtime import Runtime
 
 #: A repeated SIGINT within this many seconds is the same Ctrl-C delivered twice (the terminal
@@ -32,23 +32,46 @@ SIGNAL_ACTIONS: dict[int, str] = {
 }
 
 
+class Interrupts:
+    """The one Ctrl-C policy of every ``bussdcc`` command that runs until interrupted.
+
+    The first interrupt asks for a graceful stop; the same Ctrl-C delivered again within
+    ``DUPLICATE_INTERRUPT_WINDOW`` (the terminal signals the whole process group, ``uv run``
+    forwards it once more) is ignored; a real second one exits at once with status 130, for
+    when a graceful stop hangs. ``bussdcc run`` (``run_with_signals``) and ``bussdcc replay``
+    use it.
+    """
+
+    def __init__(self, window: float = DUPLICATE_INTERRUPT_WINDOW) -> None:
+        self.window = window
+        self.count = 0
+        """Interrupts acted on: 0 or 1 (a second one does not return)."""
+        self._first: float | None = None
+
+    def interrupt(self) -> bool:
+        """Register one interrupt: True to stop gracefully now, False for a duplicate."""
+        now = time.monotonic()
+        if self._first is not None:
+            if now - self._first < self.window:
+                return False
+            report("bussdcc: second interrupt, exiting now")
+            os._exit(130)
+        self._first = now
+        self.count = 1
+        return True
+
+
 class _SignalLoop:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.pending: deque[int] = deque()
         self.wakeup = threading.Event()
         self.shutdown_requested = False
-        self.first_interrupt: float | None = None
+        self.interrupts = Interrupts()
 
     def handle(self, signum: int, frame: Optional[FrameType]) -> None:
-        if signum == signal.SIGINT:
-            now = time.monotonic()
-            if self.first_interrupt is not None:
-                if now - self.first_interrupt < DUPLICATE_INTERRUPT_WINDOW:
-                    return
-                print("bussdcc: second interrupt, exiting now", file=sys.stderr, flush=True)
-                os._exit(130)
-            self.first_interrupt = now
+        if signum == signal.SIGINT and not self.interrupts.interrupt():
+            return
         if SIGNAL_ACTIONS.get(signum) == "shutdown":
             self.shutdown_requested = True
         self.pending.append(signum)
@@ -60,9 +83,9 @@ class _SignalLoop:
         try:
             with runtime._lifecycle:
                 if not runtime.booted:
-                    runtime._stop_event.clear()
+                    runtime._stop_requested.clear()
                     runtime.boot()
-            while not runtime._stop_event.is_set():
+            while not runtime._stop_requested.is_set():
                 self.wakeup.wait(0.25)
                 self.wakeup.clear()
                 while self.pending:

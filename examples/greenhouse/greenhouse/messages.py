@@ -2,7 +2,7 @@
 
 Every fact the demo produces is one of these frozen dataclasses. Because they live in an
 importable module, a recording names them ``greenhouse.messages:<Class>`` and replay rebuilds the
-very same objects (see ``plugin.register_message_types``).
+very same objects (``app.setup`` declares them with ``runtime.add_message_types``).
 """
 
 from __future__ import annotations
@@ -74,4 +74,4 @@ MESSAGE_TYPES: tuple[type[Message], ...] = (
     AlertRaised,
     AlertCleared,
 )
-"""Every greenhouse message, for ``register_message_types``."""
+"""Every greenhouse message, for ``runtime.add_message_types`` in ``app.setup``."""

@@ -19,6 +19,7 @@ if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
 from flaky_proxy import FlakyProxy  # noqa: E402
+from mqtt_helpers import kill_leftovers  # noqa: E402
 
 BrokerFactory = Callable[..., MosquittoBroker]
 
@@ -51,3 +52,9 @@ def proxy(broker: MosquittoBroker) -> Iterator[FlakyProxy]:
     link = FlakyProxy(broker.host, broker.port)
     yield link
     link.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test() -> Iterator[None]:
+    yield
+    kill_leftovers()

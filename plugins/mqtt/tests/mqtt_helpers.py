@@ -3,10 +3,15 @@ and waiting on conditions (never on wall-clock bounds: the test machine is busy)
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -103,3 +108,186 @@ class Peer:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+APPS = Path(__file__).parent / "apps"
+BUSSDCC = Path(sys.executable).parent / "bussdcc"
+
+
+def clean_env(extra: dict[str, str]) -> dict[str, str]:
+    """The environment of a child process: no BUSSDCC_* from the caller, then ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUSSDCC_")}
+    env["PYTHONPATH"] = str(APPS)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+#: Every process the helpers started; the conftest kills what a test left running.
+STARTED: list[subprocess.Popen[str]] = []
+
+
+def kill_leftovers() -> None:
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+class Device:
+    """``bussdcc run`` of a test app as a real subprocess (a device of the fleet)."""
+
+    def __init__(
+        self,
+        url: str,
+        workdir: Path,
+        *,
+        node: str = "dev1",
+        app: str = "counter_app.py",
+        plugins: str = "mqtt",
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+    ) -> None:
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.node = node
+        self.env = clean_env(
+            {
+                "BUSSDCC_PLUGINS": plugins,
+                "BUSSDCC_MQTT_URL": url,
+                "BUSSDCC_MQTT_NODE": node,
+                "BUSSDCC_MQTT_OUTBOX": str(workdir / "outbox"),
+                "BUSSDCC_MQTT_KEEPALIVE": "2",
+                "BUSSDCC_MQTT_RECONNECT_MIN": "0.2",
+                "BUSSDCC_MQTT_RECONNECT_MAX": "1",
+                "COUNTER_MARKER": str(workdir / "marker"),
+                **(env or {}),
+            }
+        )
+        self.args = args
+        self.app = str(APPS / app)
+        self.process: subprocess.Popen[str] | None = None
+        self.stderr_path = workdir / "stderr.log"
+        self.runs = 0
+
+    def start(self, **extra: str) -> Device:
+        marker = self.workdir / "marker"
+        marker.unlink(missing_ok=True)
+        self.runs += 1
+        with open(self.stderr_path, "a") as err:
+            self.process = subprocess.Popen(
+                [str(BUSSDCC), "run", self.app, *self.args],
+                env={**self.env, **extra},
+                cwd=self.workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                text=True,
+            )
+        STARTED.append(self.process)
+        return self
+
+    def wait_emitted(self, timeout: float = 60) -> None:
+        """Until the app says every Tick is in the outbox (``COUNTER_MARKER``)."""
+        wait_for(lambda: (self.workdir / "marker").exists() or self._died(), timeout, "the device's marker")
+        assert not self._died(), self.stderr()
+
+    def _died(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
+    def kill(self) -> None:
+        """SIGKILL: no clean stop, no offline status, nothing flushed beyond the outbox."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM and wait (a clean stop)."""
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.terminate()
+        return self.process.wait(timeout)
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text() if self.stderr_path.exists() else ""
+
+
+def events(peer: Peer, node: str, type_level: str = "tick") -> list[dict[str, Any]]:
+    """The decoded event payloads ``peer`` received from ``node`` on ``evt/<type_level>``."""
+    return [json.loads(m.payload) for m in peer.received(f"bussdcc/v1/default/{node}/evt/{type_level}")]
+
+
+def unique_ns(payloads: list[dict[str, Any]]) -> list[int]:
+    """The Tick numbers after de-duplication by (node, boot, seq), sorted."""
+    seen: dict[tuple[str, str, int], int] = {}
+    for p in payloads:
+        seen[(p["node"], p["boot"], p["seq"])] = p["data"]["n"]
+    return sorted(seen.values())
+
+
+class CollectorProcess:
+    """``bussdcc fleet collect`` as a real subprocess."""
+
+    def __init__(
+        self,
+        url: str,
+        record: Path,
+        workdir: Path,
+        *,
+        plugins: str = "mqtt",
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.url = url
+        self.record = record
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.env = clean_env({"BUSSDCC_PLUGINS": plugins, "BUSSDCC_MQTT_KEEPALIVE": "2", **(env or {})})
+        self.process: subprocess.Popen[str] | None = None
+        self.stderr_path = workdir / "collector.log"
+
+    def start(self) -> CollectorProcess:
+        with open(self.stderr_path, "a") as err:
+            self.process = subprocess.Popen(
+                [str(BUSSDCC), "fleet", "collect", "--broker", self.url, "--record", str(self.record)],
+                env=self.env,
+                cwd=self.workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                text=True,
+            )
+        STARTED.append(self.process)
+        return self
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.terminate()
+        return self.process.wait(timeout)
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text() if self.stderr_path.exists() else ""
+
+
+def recorded(root: Path, node: str = "dev1", site: str = "default") -> list[dict[str, Any]]:
+    """Every record the collector wrote for ``site/node``, in file order."""
+    out: list[dict[str, Any]] = []
+    for path in sorted((root / site / node).glob("*/*.jsonl")):
+        for line in path.read_bytes().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+    return out
+
+
+def recorded_ticks(root: Path, node: str = "dev1", site: str = "default") -> list[int]:
+    return [r["data"]["n"] for r in recorded(root, node, site) if r.get("type") == "counter_app:Tick"]

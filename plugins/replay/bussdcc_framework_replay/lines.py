@@ -39,21 +39,23 @@ def skip_rest(readline: Callable[[int], bytes]) -> tuple[int, bool]:
             return skipped, True
 
 
-def skip_blank(stream: Peekable) -> int:
-    """Consume the blank lines (whitespace only) that follow in ``stream``; return how many.
+def skip_blank(stream: Peekable) -> tuple[int, int]:
+    """Consume the blank lines (whitespace only) that follow in ``stream``: (lines, bytes).
 
     Only whole lines are consumed: the leading whitespace of a non-blank line is left.
     """
     count = 0
+    consumed = 0
     while True:
         buffer = stream.peek(SKIP_BLOCK)
         if not buffer:
-            return count
+            return count, consumed
         blank = len(buffer) - len(buffer.lstrip(_BLANK))
         cut = buffer.rfind(b"\n", 0, blank) + 1
         if cut == 0:
-            return count
+            return count, consumed
         count += buffer.count(b"\n", 0, cut)
+        consumed += cut
         stream.read(cut)
         if cut < len(buffer):
-            return count
+            return count, consumed

@@ -144,6 +144,12 @@ class _DetachedRaw(io.RawIOBase):
         self.path = path
         self.pos = offset
 
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence != os.SEEK_SET:
+            raise io.UnsupportedOperation("only absolute positions")
+        self.pos = offset
+        return offset
+
     def readable(self) -> bool:
         return True
 
@@ -213,7 +219,7 @@ class LogFile:
     included) when the file cannot be opened; a detached file raises it at its first read.
     """
 
-    def __init__(self, path: Path, budget: FileBudget | None = None) -> None:
+    def __init__(self, path: Path, budget: FileBudget | None = None, offset: int = 0) -> None:
         self.path = path
         self._budget = budget
         self._held = budget is None or budget.acquire()
@@ -235,8 +241,35 @@ class LogFile:
                 os.close(fd)
             size = DETACHED_BLOCK
         self.compressed = is_gzip_name(path.name) or head == b"\x1f\x8b"
+        if offset and not self.compressed:
+            self._source.seek(offset)
         raw: io.RawIOBase = _GzipRaw(self._source) if self.compressed else self._source
         self.stream: io.BufferedReader = io.BufferedReader(raw, size)
+        if offset and self.compressed:
+            self._discard(offset)
+
+    def _discard(self, count: int) -> None:
+        """Read past the first ``count`` decompressed bytes (a gzip stream cannot seek)."""
+        read = self.stream.read
+        while count > 0:
+            chunk = read(min(count, 1 << 20))
+            if not chunk:
+                return
+            count -= len(chunk)
+
+    @staticmethod
+    def starts_line(path: Path, offset: int) -> bool:
+        """Whether ``offset`` of a plain file is the start of a line (a checkpoint to trust)."""
+        if offset == 0:
+            return True
+        try:
+            fd = open_regular(path)
+        except OSError:
+            return False
+        try:
+            return os.pread(fd, 1, offset - 1) == b"\n"
+        finally:
+            os.close(fd)
 
     @property
     def held(self) -> bool:

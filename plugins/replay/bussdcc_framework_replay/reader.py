@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 import msgspec
+from bussdcc.event import Event
+from bussdcc.message import Message
 
 from bussdcc_framework.codec import Codec, DecodeError
 
@@ -72,6 +74,36 @@ class ReplayDataError(ValueError):
         self.detail = detail
 
 
+@dataclass(frozen=True)
+class NodeEvent(Event[Message]):
+    """An event of a fleet recording (``bussdcc fleet collect``), with the node that sent it.
+
+    ``node`` is ``site/node`` from the record's keys; sinks that know about it (the console)
+    show it, the others see a plain ``Event``.
+    """
+
+    node: str | None = None
+
+
+class _NodeKeys(msgspec.Struct):
+    site: str | None = None
+    node: str | None = None
+
+
+_node_keys = msgspec.json.Decoder(_NodeKeys)
+
+
+def _node_of(line: bytes) -> str | None:
+    """``site/node`` of a fleet record, None for any other (only looked for when it may be there)."""
+    try:
+        keys = _node_keys.decode(line)
+    except Exception:
+        return None
+    if not isinstance(keys.node, str):
+        return None
+    return f"{keys.site}/{keys.node}" if isinstance(keys.site, str) else keys.node
+
+
 class _TypeOnly(msgspec.Struct):
     type: str
 
@@ -97,6 +129,22 @@ def _outside_utc(t: datetime) -> bool:
 
 def _mib(n: int) -> str:
     return f"{n / (1024 * 1024):,.1f} MiB"
+
+
+@dataclass(frozen=True)
+class Span:
+    """The part of a file to read: from byte ``begin`` to the line starting at ``stop``.
+
+    ``begin`` must be the start of a line (an index checkpoint, a run's first record);
+    ``skipped`` is the number of records before it, which a pass counts as outside its window.
+    """
+
+    begin: int = 0
+    stop: int | None = None
+    skipped: int = 0
+
+
+WHOLE: Final = Span()
 
 
 @dataclass(frozen=True)
@@ -163,6 +211,9 @@ class TypeNameFilter:
         return keep
 
 
+#: How many records of a file are probed for the ``node`` key of a fleet recording.
+NODE_PROBE = 64
+
 #: How many distinct unknown type names one file remembers so as to skip their records
 #: without an exception each.
 UNKNOWN_CACHE_SIZE = 1024
@@ -177,12 +228,17 @@ def read_file(
     options: ReadOptions,
     opened: set[LogFile],
     budget: FileBudget | None = None,
+    span: Span = WHOLE,
 ) -> Iterator[Item]:
     """Yield the records of one file that pass the filters, counting everything else.
 
     ``options.keep_type`` judges a record's raw type name (a ``TypeNameFilter``). Records
     outside the window or of other types are counted as filtered without decoding their data.
     ``opened`` holds the file while it is being read, so the source can report progress.
+    ``span`` reads only part of the file (a checkpoint of its index to the end, or one run):
+    from byte ``span.begin`` (a line start; ``span.skipped`` records lie before it and are
+    counted as outside the window) to the line starting at ``span.stop`` included. Lines of a
+    part are located as ``FILE@BYTE`` in examples, since their line numbers are not known.
     """
     start, end, keep_type, strict = options.start, options.end, options.keep_type, options.strict
     raw = options.raw
@@ -193,12 +249,16 @@ def read_file(
     limit = options.max_line + 1
     skipped = stats.skipped
     lineno = 0
-    records = 0
+    pos = span.begin
+    stop = span.stop
+    records = span.skipped
     kept = 0
-    outside = 0
+    outside = span.skipped
     other_type = 0
     blank = 0
     unknown: dict[str, None] = {}
+    fleet = False
+    probe_nodes = NODE_PROBE
     first: datetime | None = None
     last: datetime | None = None
     kept_first: datetime | None = None
@@ -207,9 +267,16 @@ def read_file(
     def damaged(reason: str, detail: str, line: bytes | None = None) -> None:
         if reason == UNKNOWN_TYPE:
             fstats.unknown += 1
+            if fstats.node is None and line is not None and b'"node":' in line:
+                fstats.node = _node_of(line)
         else:
             fstats.damaged += 1
-        where = f"{name}:{lineno}" if lineno else name
+        if not lineno:
+            where = name
+        elif span.begin or stop is not None:
+            where = f"{name}@{line_at}"
+        else:
+            where = f"{name}:{lineno}"
         if strict:
             raise ReplayDataError(where, reason, detail)
         stats.skip(reason, where, detail)
@@ -220,8 +287,21 @@ def read_file(
                 if len(unknown) < UNKNOWN_CACHE_SIZE:
                     unknown[type_name] = None
 
+    def unknown_at(t: datetime) -> None:
+        """A record of an unknown type lies in the file's and the window's time range."""
+        nonlocal first, last, kept_first, kept_last
+        if first is None or t < first:
+            first = t
+        if last is None or t > last:
+            last = t
+        if kept_first is None or t < kept_first:
+            kept_first = t
+        if kept_last is None or t > kept_last:
+            kept_last = t
+
+    line_at = pos
     try:
-        log = LogFile(path, budget)
+        log = LogFile(path, budget, span.begin)
     except NotRegularFile as exc:
         damaged("not_a_file", str(exc))
         return
@@ -234,11 +314,14 @@ def read_file(
     try:
         while True:
             line = readline(limit)
-            if not line:
+            if not line or (stop is not None and pos > stop):
                 break
             lineno += 1
+            line_at = pos
+            pos += len(line)
             if len(line) == limit and line[-1] != 0x0A:
                 rest, ended = skip_rest(readline)
+                pos += rest
                 damaged(
                     "too_long",
                     f"a line of {_mib(limit + rest - ended)} is longer than replay.max_line "
@@ -267,14 +350,31 @@ def read_file(
                     fstats.unknown += 1
                     skipped[UNKNOWN_TYPE] += 1
                     stats.count_unknown(head.type)
+                    unknown_at(t)
                     continue
                 else:
                     item = decode_event(head)
+                    if probe_nodes:
+                        # Looking for "node" in every line costs a third of a record's time:
+                        # only the first lines of a file are probed, and a fleet file (node
+                        # keys found) is then read for them line by line.
+                        probe_nodes -= 1
+                        if b'"node":' in line:
+                            fleet = True
+                    if fleet and (node := _node_of(line)) is not None:
+                        item = NodeEvent(item.time, item.payload, node)
+                        if fstats.node is None:
+                            fstats.node = node
             except DecodeError as exc:
+                if exc.reason == UNKNOWN_TYPE:  # the head was decoded: t is this record's
+                    damaged(exc.reason, exc.detail, line)
+                    unknown_at(t)
+                    continue
                 if not line.strip():
-                    more = skip_blank(stream)  # a blank line is not damage
+                    more, length = skip_blank(stream)  # a blank line is not damage
                     blank += 1 + more
                     lineno += more
+                    pos += length
                     continue
                 if exc.reason == "bad_json" and line[-1] != 0x0A:
                     damaged("torn_line", f"incomplete last line ({len(line)} bytes)")

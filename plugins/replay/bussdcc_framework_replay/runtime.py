@@ -49,7 +49,7 @@ from bussdcc.state import StateStoreProtocol
 from bussdcc_framework.codec import type_name
 from bussdcc_framework.runtime import Runtime
 
-from .clock import ReplayClock
+from .clock import ReplayClock, replay_time
 from .config import DEFAULT_MAX_WAIT
 from .lifecycle import LIFECYCLE_TYPES
 
@@ -110,6 +110,9 @@ class ReplayStats:
 
 class ReplayRuntime(Runtime):
     """A framework runtime that replays recorded events (see the module docstring)."""
+
+    replaying = True
+    """Always True: what ``bussdcc_framework.runtime.is_replaying(ctx)`` reports."""
 
     def __init__(
         self,
@@ -251,9 +254,8 @@ class ReplayRuntime(Runtime):
 
     def _start_clock(self, origin: datetime) -> None:
         clock = self._replay_clock
-        reset = getattr(clock, "reset", None)
-        if callable(reset):
-            reset()
+        if isinstance(clock, ReplayClock):
+            clock.reset()
         clock.speed = 0.0  # pacing is done here, against the wall clock
         try:
             clock.start(origin)
@@ -333,7 +335,7 @@ class ReplayRuntime(Runtime):
 
     def boot(self) -> None:
         """Boot; only valid once the replay clock runs, which ``replay()``/``run()`` arrange."""
-        if getattr(self._replay_clock, "_now", None) is None:
+        if replay_time(self._replay_clock) is None:
             raise RuntimeError(
                 "ReplayRuntime boots itself when the replay starts: use run() after "
                 "add_source(), or replay(source)"

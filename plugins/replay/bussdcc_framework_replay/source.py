@@ -10,24 +10,30 @@ them line by line; nothing is loaded whole. Damaged lines are skipped and counte
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from bussdcc.event import Event
 from bussdcc.message import Message
 
 from bussdcc_framework.codec import Codec, TypeRegistry, default_registry
+from bussdcc_framework.recordings import Run, SegmentIndex
 
 from .files import discover, file_size
 from .filters import TimeBound, TypeFilter, resolve_bound
+from .indexes import check_index, confirms_end, confirms_start
 from .logfile import FileBudget, LogFile
 from .merge import Segment, merge_segments
 from .reader import (
     DEFAULT_MAX_LINE,
+    WHOLE,
     RawRecord,
     ReadOptions,
     ReplayDataError,
+    Span,
     TypeNameFilter,
     peek_start,
     read_file,
@@ -61,6 +67,9 @@ class JsonlSource:
         codec: Codec | None = None,
         max_line: int = DEFAULT_MAX_LINE,
         max_open: int | None = None,
+        use_index: bool = True,
+        spans: Mapping[str, Span] | None = None,
+        origin: datetime | None = None,
     ) -> None:
         if isinstance(path, (str, os.PathLike)):
             self.paths: tuple[PathArg, ...] = (path,)
@@ -79,6 +88,9 @@ class JsonlSource:
         self.strict = strict
         self.max_line = max_line
         self.max_open = max_open
+        self.use_index = use_index
+        self.spans = dict(spans or {})
+        self.origin = origin
         self._registry = registry
         self._codec = codec
         self.stats = SourceStats()
@@ -92,6 +104,19 @@ class JsonlSource:
             registry = self._registry if self._registry is not None else default_registry()
             self._codec = Codec(registry)
         return self._codec
+
+    @classmethod
+    def of_run(cls, run: Run, **options: Any) -> JsonlSource:
+        """The records of one run (``bussdcc events runs``): its files, from its first record to
+        its last (offsets from the indexes), offsets such as ``start=timedelta(...)`` counted
+        from the run's start."""
+        spans: dict[str, Span] = {}
+        for i, name in enumerate(run.files):
+            begin = run.start_offset if i == 0 else 0
+            stop = run.end_offset if i == len(run.files) - 1 else None
+            if begin or stop is not None:
+                spans[name] = Span(begin=begin, stop=stop)
+        return cls(list(run.files), spans=spans, origin=run.start, **options)
 
     def __repr__(self) -> str:
         return f"JsonlSource({', '.join(os.fspath(p) for p in self.paths)})"
@@ -117,9 +142,18 @@ class JsonlSource:
             if self.strict:
                 raise ReplayDataError(str(rejected.path), rejected.reason, rejected.detail)
             stats.skip(rejected.reason, str(rejected.path), rejected.detail)
-        starts = [peek_start(path, codec, self.max_line) for path in found.files]
+        indexes: list[SegmentIndex | None] = []
+        for path in found.files:
+            check = check_index(path) if self.use_index else None
+            if check is not None:
+                stats.indexes[check.status] += 1
+            indexes.append(check.index if check is not None else None)
+        starts = [
+            idx.start if idx is not None else peek_start(path, codec, self.max_line)
+            for path, idx in zip(found.files, indexes, strict=True)
+        ]
         known = [s for s in starts if s is not None]
-        origin = min(known) if known else None
+        origin = self.origin if self.origin is not None else (min(known) if known else None)
         options = ReadOptions(
             start=resolve_bound(self.start, origin),
             end=resolve_bound(self.end, origin),
@@ -128,17 +162,66 @@ class JsonlSource:
             max_line=self.max_line,
             raw=raw,
         )
-        end = options.end
         segments: list[Segment] = []
-        for index, (path, first) in enumerate(zip(found.files, starts, strict=True)):
+        for number, (path, first, idx) in enumerate(zip(found.files, starts, indexes, strict=True)):
             fstats = FileStats(path=str(path), size=file_size(path))
             stats.files.append(fstats)
-            if end is not None and first is not None and first > end:
+            span = self.spans.get(str(path), WHOLE)
+            if span is WHOLE and idx is not None:
+                planned = self._plan(path, idx, options, stats, fstats, codec, self.max_line)
+                if planned is None:
+                    continue
+                span = planned
+            elif options.end is not None and first is not None and first > options.end:
                 fstats.skipped_after_end = True
                 continue
-            opener = partial(read_file, path, index, codec, stats, fstats, options, self._opened, budget)
-            segments.append(Segment(index=index, start=first, open=opener))
+            opener = partial(
+                read_file, path, number, codec, stats, fstats, options, self._opened, budget, span
+            )
+            segments.append(Segment(index=number, start=first, open=opener))
         return merge_segments(segments)
+
+    @staticmethod
+    def _plan(
+        path: Path,
+        index: SegmentIndex,
+        options: ReadOptions,
+        stats: SourceStats,
+        fstats: FileStats,
+        codec: Codec,
+        max_line: int,
+    ) -> Span | None:
+        """What of an indexed file a pass reads: all, from a checkpoint, or nothing (None).
+
+        A file whose records all lie outside the window is not read (its records count as
+        outside) once a glance at the data confirms the index (``indexes.confirms_*``);
+        otherwise reading starts at the last checkpoint before ``start``, when that offset is a
+        line start (an index is never trusted over the data).
+        """
+        start, end = options.start, options.end
+        before = start is not None and index.end is not None and index.end < start
+        after = end is not None and index.start is not None and index.start > end
+        if index.records and (
+            (before and confirms_end(path, index, codec, max_line))
+            or (after and confirms_start(path, index, peek_start(path, codec, max_line)))
+        ):
+            fstats.records = index.records
+            fstats.first, fstats.last = index.start, index.end
+            fstats.skipped_after_end = end is not None and index.start is not None and index.start > end
+            stats.records += index.records
+            stats.outside_window += index.records
+            stats.index_skipped_files += 1
+            return None
+        if start is None:
+            return WHOLE
+        checkpoint = index.seek(start)
+        if checkpoint is None:
+            return WHOLE
+        if not index.compressed and not LogFile.starts_line(path, checkpoint.offset):
+            stats.notes.append(f"{path}: its index points inside a line; read from the start")
+            return WHOLE
+        stats.index_seeks += 1
+        return Span(begin=checkpoint.offset, skipped=checkpoint.record)
 
     def progress(self) -> tuple[int, int]:
         """(bytes read, bytes in all files) of the pass in progress; safe from another thread."""

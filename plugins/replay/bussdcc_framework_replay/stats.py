@@ -50,11 +50,14 @@ class FileStats:
     first: datetime | None = None
     last: datetime | None = None
     skipped_after_end: bool = False
+    node: str | None = None
+    """``site/node`` of a fleet recording's file (its records' ``site`` and ``node`` keys)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready figures (``bussdcc events info --json``)."""
         return {
             "path": self.path,
+            "node": self.node,
             "size": self.size,
             "records": self.records,
             "damaged": self.damaged,
@@ -85,12 +88,19 @@ class SourceStats:
     """Modules ``--import`` allowed whose import failed (tried once), with the error."""
     blank_lines: int = 0
     """Blank lines (whitespace only): skipped, not damage."""
+    indexes: Counter[str] = field(default_factory=Counter)
+    """Files by the state of their index: ``ok`` (used), ``missing``, ``stale``, ``damaged``."""
+    index_seeks: int = 0
+    """Files read from an index checkpoint instead of their start (``start`` given)."""
+    index_skipped_files: int = 0
+    """Files not opened at all: their index says every record lies outside the window."""
     notes: list[str] = field(default_factory=list)
     """What the pass did that a user should know (e.g. the open-file limit raised), one line each."""
     first: datetime | None = None
-    """The earliest time among the events yielded (set as each file is finished)."""
+    """The earliest time among the records that passed the filters, those of unknown types
+    included (set as each file is finished)."""
     last: datetime | None = None
-    """The latest time among the events yielded."""
+    """The latest time among them."""
 
     @property
     def damaged(self) -> int:
@@ -113,13 +123,13 @@ class SourceStats:
         if len(examples) < MAX_EXAMPLES:
             examples.append(f"{where}: {_shorten(detail)}")
 
-    def count_unknown(self, name: str) -> None:
-        """Count one record of the unknown type ``name`` (a hostile file may name millions)."""
+    def count_unknown(self, name: str, n: int = 1) -> None:
+        """Count ``n`` records of the unknown type ``name`` (a hostile file may name millions)."""
         counter = self.unknown_types
         if name in counter or len(counter) < MAX_UNKNOWN_NAMES:
-            counter[name] += 1
+            counter[name] += n
         else:
-            counter[OTHER_TYPES] += 1
+            counter[OTHER_TYPES] += n
 
     def describe_skipped(self) -> list[str]:
         """One line per damage reason: count and the first example (unknown types excluded)."""
@@ -146,6 +156,9 @@ class SourceStats:
             "examples": {k: list(v) for k, v in self.examples.items()},
             "unknown_types": dict(self.unknown_types.most_common()),
             "blank_lines": self.blank_lines,
+            "indexes": dict(self.indexes),
+            "index_seeks": self.index_seeks,
+            "index_skipped_files": self.index_skipped_files,
             "import_errors": dict(self.import_errors),
             "notes": list(self.notes),
             "first": _time(self.first),

@@ -58,6 +58,6 @@ def test_plugin_registers_the_factory_and_the_commands() -> None:
     pm = load_plugins()
     if pm.get_plugin("replay") is None:
         pytest.skip("the replay plugin is not selected in this environment")
-    factories = pm.collect("register_sources", settings=None)
+    factories = pm.sources(None)
     assert any(isinstance(f, JsonlSourceFactory) for f in factories)
-    assert {c.name for c in pm.collect("register_commands")} >= {"replay", "events"}
+    assert {c.name for _, c in pm.commands(None)} >= {"replay", "events"}

@@ -12,6 +12,7 @@ from bussdcc.event import Event
 from bussdcc.message import Message, RuntimeBooting
 from bussdcc_framework_replay import JsonlSource, ReplayDataError
 from replay_helpers import (
+    CODEC,
     ORIGINAL,
     PumpFault,
     SoilMoisture,
@@ -281,3 +282,34 @@ def test_original_import_path_still_works() -> None:
     from bussdcc_framework.io.jsonl import JsonlSource as Shimmed
 
     assert Shimmed is JsonlSource
+
+
+def test_a_span_of_a_file_reads_from_a_line_start_to_a_line(tmp_path: Path) -> None:
+    from bussdcc_framework_replay.logfile import FileBudget
+    from bussdcc_framework_replay.reader import ReadOptions, Span, read_file
+    from bussdcc_framework_replay.stats import FileStats, SourceStats
+
+    lines = [CODEC.encode_record(e) + b"\n" for e in readings(range(10))]
+    body = lines[0] + lines[1] + b"\n\n" + b"garbage\n" + b"".join(lines[2:])
+    starts = [0]
+    for line in body.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    for name in ("a.jsonl", "a.jsonl.gz"):
+        path = tmp_path / name
+        path.write_bytes(gzip.compress(body) if name.endswith(".gz") else body)
+        for max_open in (None, 0):
+            stats = SourceStats()
+            fstats = FileStats(path=str(path), size=0)
+            # From the line after the garbage to the line of the record 7, both included.
+            span = Span(begin=starts[5], stop=starts[10], skipped=2)
+            got = list(
+                read_file(path, 0, CODEC, stats, fstats, ReadOptions(), set(), FileBudget(max_open), span)
+            )
+            assert [item[3].payload.percent for item in got] == [2, 3, 4, 5, 6, 7], (name, max_open)
+            assert stats.outside_window == 2 and stats.damaged == 0
+            # Damage inside a span is located by byte offset (its line number is not known).
+            stats = SourceStats()
+            list(read_file(path, 0, CODEC, stats, fstats, ReadOptions(), set(), None, Span(begin=starts[2])))
+            assert stats.blank_lines == 2 and stats.examples["bad_json"][0].startswith(
+                f"{path}@{starts[4]}: "
+            )

@@ -13,6 +13,8 @@ from flask import Flask, Response, jsonify, request
 from flask_socketio import SocketIO  # type: ignore[import-untyped]
 from werkzeug.exceptions import HTTPException
 
+from bussdcc_framework.plugins import FrameworkPluginManager
+
 from . import auth
 from .context import EXTENSION
 from .fastjson import FastPacket
@@ -74,20 +76,20 @@ def _json_errors(app: Flask) -> None:
 
 
 def _plugin_routes(interface: WebInterface, app: Flask, ctx: ContextProtocol) -> None:
-    """Call every plugin's ``register_routes`` through the plugin manager.
+    """Call every plugin's ``register_routes`` through the plugin manager (``pm.routes``).
 
-    ``collect_by_plugin`` calls each plugin on its own: one that raises is reported in the
-    standard one line (``bussdcc: plugin "X" failed in hook register_routes: ...``), the others
+    The manager calls each plugin on its own: one that raises is reported in the standard one
+    line (``bussdcc: plugin "X" failed in hook register_routes: ... (file:line)``), the others
     still add their routes, ``BUSSDCC_TRACE_PLUGINS`` traces the call and
-    ``BUSSDCC_STRICT_PLUGINS`` turns a failure into an error. The lines are also kept for the
+    ``BUSSDCC_STRICT_PLUGINS`` turns a failure into an error. The failures are kept for the
     Plugins page. Afterwards the pages plugins added are collected for the navigation.
     """
     pm = getattr(ctx.runtime, "plugins", None)
-    if pm is not None and hasattr(pm, "collect_by_plugin"):
-        pm.collect_by_plugin("register_routes", app=app, ctx=ctx)
-        # The manager reports a plugin's failure once, however often the hook is called: take
-        # every register_routes line it holds, so a rebuilt app shows them too.
-        interface.route_errors = [line for line in pm.problems if "failed in hook register_routes:" in line]
+    if isinstance(pm, FrameworkPluginManager):
+        pm.routes(app, ctx)
+        # The manager records a plugin's failure once, however often the hook is called: take
+        # every register_routes failure it holds, so a rebuilt app shows them too.
+        interface.route_errors = [f.line for f in pm.failures if f.hook == "register_routes"]
     interface.plugin_pages = plugin_pages(app)
 
 

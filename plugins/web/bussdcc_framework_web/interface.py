@@ -18,7 +18,6 @@ Routes a subclass registers come first (its ``/`` wins; the dashboard stays at
 from __future__ import annotations
 
 import socket
-import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -36,6 +35,8 @@ from bussdcc_framework.message.web import (
     WebInterfaceStarted,
     WebInterfaceStopped,
 )
+from bussdcc_framework.report import report
+from bussdcc_framework.runtime import Runtime
 from bussdcc_framework.settings import Settings
 
 from .assets import check_assets
@@ -138,7 +139,7 @@ class WebInterface(Interface):
         self.ctx = ctx
         if self.codec is None:
             self.registry = default_registry()
-            for cls in self._extra_types:
+            for cls in self.message_types:
                 self.registry.register(cls)
             self.codec = Codec(self.registry)
             self.records = RecordMaker(self.codec)
@@ -158,10 +159,9 @@ class WebInterface(Interface):
 
     def start(self, ctx: ContextProtocol) -> None:
         if self.from_plugin and self._application_has_its_own(ctx):
-            print(
+            report(
                 "bussdcc web: the application adds its own WebInterface; the web plugin's "
-                "is not started (set web.enabled=false to silence this)",
-                file=sys.stderr,
+                "is not started (set web.enabled=false to silence this)"
             )
             return
         self._stop.clear()
@@ -222,8 +222,14 @@ class WebInterface(Interface):
 
     @property
     def message_types(self) -> tuple[type[Message], ...]:
-        """The message types the application gave (``message_types=``), offered first."""
-        return self._extra_types
+        """The application's message types, offered first on the send form and ``/api/emit``.
+
+        Those given to the interface (``message_types=``) and those the application declared
+        with ``runtime.add_message_types(...)`` (read each time: ``setup`` may run later).
+        """
+        runtime = self.ctx.runtime if self.ctx is not None else None
+        declared = runtime.message_types if isinstance(runtime, Runtime) else []
+        return tuple(dict.fromkeys((*self._extra_types, *declared)))
 
     @property
     def url(self) -> str:
@@ -239,25 +245,20 @@ class WebInterface(Interface):
     def _announce(self) -> None:
         where = self.url
         if self.config.token_generated:
-            print(f"bussdcc web: serving on {where}?token={self.config.token}", file=sys.stderr)
-            print(
+            report(f"bussdcc web: serving on {where}?token={self.config.token}")
+            report(
                 "bussdcc web: an access token was generated for this run (set web.token / "
-                "BUSSDCC_WEB_TOKEN to choose one); it is printed only once",
-                file=sys.stderr,
+                "BUSSDCC_WEB_TOKEN to choose one); it is printed only once"
             )
         else:
-            print(f"bussdcc web: serving on {where}", file=sys.stderr)
+            report(f"bussdcc web: serving on {where}")
         if not is_loopback(self.config.host):
-            print(
+            report(
                 f"bussdcc web: warning: listening on {format_address(self.host, self.port)}, "
-                "reachable from other machines; every request needs the access token",
-                file=sys.stderr,
+                "reachable from other machines; every request needs the access token"
             )
             if self.config.host in ("0.0.0.0", "::", ""):
-                print(
-                    f"bussdcc web: from other machines: http://{socket.gethostname()}:{self.port}/",
-                    file=sys.stderr,
-                )
+                report(f"bussdcc web: from other machines: http://{socket.gethostname()}:{self.port}/")
 
     # -- live push plumbing --------------------------------------------------------------
 

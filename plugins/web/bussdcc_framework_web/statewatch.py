@@ -13,7 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
+from bussdcc.state import StateStore
 
+from bussdcc_framework._kernel import state_store_tree
 from bussdcc_framework.state import ObservableStateProtocol
 
 #: More leaves than this are not sent (the state page says the tree was cut).
@@ -28,14 +30,9 @@ def raw_state(store: Any) -> dict[str, Any]:
     """A JSON-ready deep copy of the whole store (empty for stores that cannot be listed)."""
     if isinstance(store, ObservableStateProtocol):
         return _builtins(store.snapshot())
-    tree = getattr(store, "_state", None)
-    lock = getattr(store, "_lock", None)
-    if not isinstance(tree, dict):
-        return {}
-    if lock is not None:
-        with lock:
-            return _builtins(tree)
-    return _builtins(dict(tree))
+    if isinstance(store, StateStore):
+        return _builtins(state_store_tree(store))
+    return {}
 
 
 def _builtins(tree: dict[str, Any]) -> dict[str, Any]:

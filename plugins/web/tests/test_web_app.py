@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -301,8 +302,14 @@ def _runtime_with(pm: Any) -> KernelRuntime:
     return runtime
 
 
+# The line names the file and line in the plugin's code: here, the raise in Bad above.
+BOOM_LINE = next(
+    n
+    for n, text in enumerate(Path(__file__).read_text().splitlines(), 1)
+    if 'raise RuntimeError("boom")' in text
+)
 BAD_LINE = (
-    'bussdcc: plugin "bad" failed in hook register_routes: RuntimeError: boom; '
+    f'bussdcc: plugin "bad" failed in hook register_routes: RuntimeError: boom ({__file__}:{BOOM_LINE}); '
     "disable it with BUSSDCC_DISABLE_PLUGINS=bad"
 )
 
@@ -392,8 +399,13 @@ def test_filters() -> None:
     f = EventFilter.parse("Service*, -ServiceRestart", "info")
     assert f.matches(rec("ServiceStarted")) and not f.matches(rec("ServiceRestart"))
     assert not f.matches(rec("Ping"))
-    assert EventFilter.parse("ping").matches(rec("Ping"))  # substring, case-insensitive
+    assert EventFilter.parse("ping").matches(rec("Ping"))  # the whole name, case-insensitive
+    assert not EventFilter.parse("pin").matches(rec("Ping"))  # a bare word is not a substring
+    assert EventFilter.parse("*booted").matches(rec("FrameworkBooted"))
     assert EventFilter.parse("app.mod:*").matches(rec("Ping"))
+    assert EventFilter.parse("!Ping").matches(rec("Pong")) and not EventFilter.parse("!Ping").matches(
+        rec("Ping")
+    )
     assert not EventFilter.parse(None, "warning").matches(rec("Ping"))
     with pytest.raises(FilterError):
         EventFilter.parse(None, "loud")

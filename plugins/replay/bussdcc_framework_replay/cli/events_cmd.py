@@ -13,17 +13,22 @@ import json
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from bussdcc_framework.cli.table import format_table
-from bussdcc_framework.codec import Codec, type_name
+from bussdcc_framework.codec import Codec, TypeRegistry, type_name
+from bussdcc_framework.report import report
 
+from ..files import discover
 from ..filters import TimeBound
 from ..reader import ReplayDataError
+from ..source import JsonlSource
 from ..stats import OTHER_TYPES, SourceStats
 from .common import (
+    FLEET_MARKER,
     MergedSource,
     app_option,
     build_registry,
@@ -33,12 +38,18 @@ from .common import (
     source_options,
 )
 from .format import count, duration, printable, size, when
+from .index_cmd import index_command, runs_command
+from .indexed_info import from_indexes, split_by_index
 from .summary import combine, damage_lines
 
 
 @click.group("events")
 def events_group() -> None:
     """Inspect recorded event logs (directories, .jsonl and .jsonl.gz files)."""
+
+
+events_group.add_command(index_command)
+events_group.add_command(runs_command)
 
 
 @dataclass
@@ -48,6 +59,8 @@ class LogInfo:
     paths: list[str]
     stats: SourceStats
     per_type: Counter[type] = field(default_factory=Counter)
+    from_index: bool = False
+    """Whether the files with a current index were answered from it (not read)."""
 
     def as_dict(self) -> dict[str, Any]:
         """The ``--json`` form."""
@@ -77,9 +90,31 @@ class LogInfo:
             "unknown_types": dict(self.stats.unknown_types.most_common()),
             "blank_lines": self.stats.blank_lines,
             "notes": list(self.stats.notes),
+            "indexes": dict(self.stats.indexes),
+            "from_index": self.from_index and bool(self.stats.indexes.get("ok")),
             "outside_window": self.stats.outside_window,
             "filtered_type": self.stats.filtered_type,
+            "nodes": self.per_node(),
         }
+
+    def per_node(self) -> dict[str, int]:
+        """Records per node of a fleet recording (``site/node``), most first; empty otherwise."""
+        nodes: Counter[str] = Counter()
+        for f in self.stats.files:
+            node = f.node or node_of_path(f.path)  # files counted from their index are not read
+            if node is not None:
+                nodes[node] += f.records + f.unknown
+        return dict(nodes.most_common())
+
+
+def node_of_path(path: str) -> str | None:
+    """``site/node`` of a file in a fleet recording (``ROOT/<site>/<node>/<day>/<file>`` with the
+    collector's marker in ``ROOT``), None for any other file."""
+    parts = Path(path).parts
+    if len(parts) < 5:
+        return None
+    root = Path(*parts[:-4])
+    return f"{parts[-4]}/{parts[-3]}" if (root / FLEET_MARKER).is_file() else None
 
 
 def _severity(cls: type) -> str:
@@ -89,16 +124,31 @@ def _severity(cls: type) -> str:
 
 def _scan(source: MergedSource) -> tuple[Counter[type], SourceStats]:
     per_type: Counter[type] = Counter()
-    first = last = None
     for evt in source:
         per_type[type(evt.payload)] += 1
-        t = evt.time
-        if first is None or t < first:
-            first = t
-        if last is None or t > last:
-            last = t
-    stats = combine(source.stats)
-    stats.first, stats.last = first, last
+    return per_type, combine(source.stats)
+
+
+def _scan_indexed(source: MergedSource, registry: TypeRegistry) -> tuple[Counter[type], SourceStats]:
+    """``_scan`` with the files that have a current index answered from it (the rest read)."""
+    jsonl = [s for s in source.sources if isinstance(s, JsonlSource)]
+    found = discover([p for s in jsonl for p in s.paths])
+    indexed, unindexed, statuses = split_by_index(found)
+    per_type, stats = from_indexes(indexed, registry)
+    stats.shadowed = [str(p) for p in found.shadowed]
+    for rejected in found.rejected:
+        stats.skip(rejected.reason, str(rejected.path), rejected.detail)
+    if unindexed:
+        first = jsonl[0]
+        rest = JsonlSource(
+            unindexed, registry=registry, codec=first.codec, max_line=first.max_line, use_index=False
+        )
+        read_types, read = _scan(MergedSource([rest], first.codec))
+        per_type.update(read_types)
+        stats = combine([stats, read])
+    order = {str(p): i for i, p in enumerate(found.files)}
+    stats.files.sort(key=lambda f: order.get(f.path, len(order)))
+    stats.indexes = statuses
     return per_type, stats
 
 
@@ -115,13 +165,20 @@ def _filtered(start: TimeBound, end: TimeBound, types: tuple[str, ...]) -> str:
 def _nothing_matched(filters: str, stats: SourceStats) -> NoReturn:
     """grep's convention: say that the filters matched nothing, exit 1."""
     read = stats.records + stats.unknown
-    click.echo(f"bussdcc: no record matches {filters} ({count(read)} record(s) read)", err=True)
+    report(f"bussdcc: no record matches {filters} ({count(read)} record(s) read)")
     sys.exit(1)
 
 
 @events_group.command("info")
 @source_options
 @app_option
+@click.option(
+    "--no-index",
+    "no_index",
+    is_flag=True,
+    help="Read every record instead of answering from the files' indexes (validates every "
+    "record's data and locates damaged lines).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def info_command(
     paths: tuple[str, ...],
@@ -131,21 +188,25 @@ def info_command(
     strict: bool,
     imports: tuple[str, ...],
     app: str | None,
+    no_index: bool,
     as_json: bool,
 ) -> None:
     """Files, time range, counts per type and severity, unknown types and damaged lines.
 
-    Exits 1 when --types/--start/--end match no record.
+    Answered from the files' indexes when they are current (`bussdcc events index` builds
+    them) and no --start/--end/--types/--strict is given; other files are read. Exits 1 when
+    --types/--start/--end match no record.
     """
     import_app(app)
-    source = open_sources(
-        paths, start=start, end=end, types=types, strict=strict, registry=build_registry(imports)
-    )
+    registry = build_registry(imports)
+    source = open_sources(paths, start=start, end=end, types=types, strict=strict, registry=registry)
+    whole = not (start is not None or end is not None or types or strict or no_index)
+    indexed = whole and all(isinstance(s, JsonlSource) for s in source.sources)
     try:
-        per_type, stats = _scan(source)
+        per_type, stats = _scan_indexed(source, registry) if indexed else _scan(source)
     except ReplayDataError as exc:
         fail(f"--strict: {printable(str(exc))}", 1)
-    info = LogInfo(paths=list(paths), stats=stats, per_type=per_type)
+    info = LogInfo(paths=list(paths), stats=stats, per_type=per_type, from_index=indexed)
     if as_json:
         click.echo(json.dumps(info.as_dict(), indent=2))
     else:
@@ -153,6 +214,28 @@ def info_command(
     filters = _filtered(start, end, types)
     if filters and not per_type and not stats.unknown:
         _nothing_matched(filters, stats)
+
+
+def _index_line(stats: SourceStats, answered: bool) -> list[str]:
+    """How the answer was found: from indexes (and how many files were read instead)."""
+    used = stats.indexes.get("ok", 0)
+    if not answered:
+        seeks, left = stats.index_seeks, stats.index_skipped_files
+        if not (seeks or left):
+            return []
+        return [
+            f"index:      read from a checkpoint in {seeks} file(s), {left} file(s) "
+            "outside the window left unread"
+        ]
+    if not used:
+        return []
+    files = sum(stats.indexes.values())
+    line = f"index:      {used} of {files} file(s) answered from their index"
+    other = {k: v for k, v in stats.indexes.items() if k != "ok"}
+    if other:
+        why = ", ".join(f"{v} {k}" for k, v in sorted(other.items()))
+        line += f"; {files - used} read ({why}: `bussdcc events index` indexes them)"
+    return [line + " (--no-index reads every record)"]
 
 
 def _records_line(data: dict[str, Any], stats: SourceStats) -> str:
@@ -170,6 +253,7 @@ def _text(info: LogInfo) -> list[str]:
     compressed = sum(1 for f in stats.files if f.path.endswith(".gz"))
     lines = [
         f"paths:      {printable(', '.join(info.paths))}",
+        *_index_line(stats, info.from_index),
         f"files:      {len(stats.files)} ({size(data['size'])}"
         + (f", {compressed} compressed)" if compressed else ")"),
         f"start:      {data['start'] or '-'}",
@@ -197,6 +281,13 @@ def _text(info: LogInfo) -> list[str]:
                     ]
                     for t in data["types"]
                 ],
+            )
+        )
+    if data["nodes"]:
+        lines.append("")
+        lines.append(
+            format_table(
+                ["count", "node"], [[count(n), printable(node)] for node, n in data["nodes"].items()]
             )
         )
     if len(stats.files) > 1 or stats.damaged:
@@ -281,7 +372,7 @@ def cat_command(
         fail(f"--strict: {printable(str(exc))}", 1)
     stats = combine(source.stats)
     for line in damage_lines(stats):
-        click.echo(line, err=True)
+        report(printable(line))
     filters = _filtered(start, end, types)
     if filters and not written and limit != 0:
         _nothing_matched(filters, stats)

@@ -13,6 +13,7 @@ from typing import Any, Self
 
 import click
 
+from ..clock import replay_time
 from ..runtime import ReplayRuntime
 from .common import MergedSource
 from .format import count
@@ -54,7 +55,7 @@ class Progress(AbstractContextManager["Progress"]):
         done, total = self.source.progress()
         self._bar.length = max(total, 1)
         stats = self.runtime.stats
-        clock_now = getattr(self.runtime.clock, "_now", None)
+        clock_now = replay_time(self.runtime.clock)
         shown = f"{count(stats.replayed)} events"
         if clock_now is not None:
             shown += f"  {clock_now:%Y-%m-%d %H:%M:%S}"

@@ -25,10 +25,17 @@ def combine(stats: list[SourceStats]) -> SourceStats:
         total.skipped.update(s.skipped)
         total.unknown_types.update(s.unknown_types)
         total.blank_lines += s.blank_lines
+        total.indexes.update(s.indexes)
+        total.index_seeks += s.index_seeks
+        total.index_skipped_files += s.index_skipped_files
         total.notes.extend(n for n in s.notes if n not in total.notes)
         total.import_errors.update(s.import_errors)
         for reason, examples in s.examples.items():
             total.examples.setdefault(reason, []).extend(examples)
+        if s.first is not None and (total.first is None or s.first < total.first):
+            total.first = s.first
+        if s.last is not None and (total.last is None or s.last > total.last):
+            total.last = s.last
     return total
 
 

@@ -11,6 +11,8 @@ from bussdcc.message import Message
 from flask import Blueprint, Response, jsonify, request
 
 from bussdcc_framework.codec import type_name
+from bussdcc_framework.emittable import emittable_types
+from bussdcc_framework.emittable import is_internal as _is_internal
 
 from .. import forms
 from ..context import current_interface
@@ -141,16 +143,6 @@ def plugins() -> Response:
     return jsonify({"plugins": data.plugins(interface), "route_errors": interface.route_errors})
 
 
-#: Modules whose messages report on the system itself (the kernel's lifecycle, the framework's
-#: and its bundled plugins' status and errors): never emittable from the web.
-INTERNAL_MODULES = ("bussdcc", "bussdcc_framework")
-
-
-def _is_internal(cls: type) -> bool:
-    root = cls.__module__.split(".")[0]
-    return root in INTERNAL_MODULES or root.startswith("bussdcc_framework_")
-
-
 def _message_types() -> dict[str, type[Message]]:
     """The emittable types, application types first.
 
@@ -161,12 +153,7 @@ def _message_types() -> dict[str, type[Message]]:
     interface = current_interface()
     if interface.registry is None:
         return {}
-    own = list(interface.message_types)
-    rest = sorted(
-        (c for c in interface.registry.registered() if c not in own),
-        key=lambda c: (c.__module__, c.__qualname__),
-    )
-    return {type_name(cls): cls for cls in [*own, *rest] if not _is_internal(cls)}
+    return emittable_types(interface.registry, interface.message_types)
 
 
 @blueprint.get("/types")

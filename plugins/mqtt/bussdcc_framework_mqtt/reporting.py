@@ -1,0 +1,52 @@
+"""Reporting trouble once: one stderr line and one ``MqttError`` per component, operation and error.
+
+A broker that refuses every message, a disk that is full or a flood of garbage must not print
+a line per event: the first occurrence is reported, later ones are only counted.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from bussdcc.message import Message
+
+from bussdcc_framework.report import report as core_report
+
+from .messages import MqttError
+
+
+def report(line: str) -> None:
+    """One flushed line on stderr (never raises: stderr may be closed at exit)."""
+    core_report(line)
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters shown as escapes (it may come from the network)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+class Reporter:
+    """Reports each distinct (operation, error) of one component once."""
+
+    def __init__(self, component: str) -> None:
+        self.component = component
+        self._seen: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def error(self, emit: Callable[[Message], None] | None, operation: str, error: str) -> bool:
+        """Report unless already reported; True when this call reported."""
+        first = error.splitlines()[0] if error else ""
+        with self._lock:
+            if (operation, first) in self._seen:
+                return False
+            self._seen.add((operation, first))
+        report(f"bussdcc mqtt: {self.component} {operation} failed: {printable(first)}")
+        if emit is not None:
+            try:
+                emit(MqttError(component=self.component, operation=operation, error=first))
+            except Exception:
+                pass
+        return True
