@@ -21,11 +21,12 @@ from bussdcc_framework.recordings.index import DEFAULT_EVERY, SegmentIndex, file
 #: ``SegmentIndex.writer`` of the indexes the sink writes.
 WRITER = "jsonl-sink"
 
-#: What the sink queues: the event's time, its encoded line and the number of its message
-#: class (``JsonlSink`` numbers classes as it first sees them). Only values the garbage
-#: collector does not track: a queue of tuples holding classes or events made every
-#: collection walk the whole queue, which cost more than encoding.
-Item = tuple[datetime, bytes, int]
+#: What the writer writes: a record's time, its encoded line and its type, as the number of its
+#: message class in ``classes`` (what ``JsonlSink`` queues: ints are not tracked by the garbage
+#: collector, classes are, and a queue of tuples holding classes made every collection walk the
+#: whole queue) or as the class itself (other writers, such as the mqtt collector's).
+Key = int | type[Message]
+Item = tuple[datetime, bytes, Key]
 
 
 def describe(cls: type[Message]) -> tuple[str, str | None]:
@@ -50,7 +51,7 @@ class SegmentIndexer:
         self.durable = durable
         self.every = every
         self._on_error = on_error
-        self._builder: IndexBuilder[int] | None = None
+        self._builder: IndexBuilder[Key] | None = None
         self.boot_failed = False  # a FrameworkBootFailed record was written
         self.booted = False  # a FrameworkBooted record was written: the boot succeeded
         self._lifecycle_seen = 0
@@ -58,7 +59,9 @@ class SegmentIndexer:
     def open(self) -> None:
         """A new segment starts (empty)."""
         classes = self.classes
-        self._builder = IndexBuilder(lambda number: describe(classes[number]), every=self.every)
+        self._builder = IndexBuilder(
+            lambda key: describe(classes[key] if isinstance(key, int) else key), every=self.every
+        )
         self._lifecycle_seen = 0
 
     def add(
@@ -67,7 +70,7 @@ class SegmentIndexer:
         offset: int,
         span: tuple[datetime, datetime] | None = None,
         lines: list[bytes] | None = None,
-    ) -> Collection[int]:
+    ) -> Collection[Key]:
         """Records written back to back from byte ``offset``; returns their class numbers."""
         builder = self._builder
         if builder is None:

@@ -30,7 +30,7 @@ from bussdcc_framework.recordings.index import SegmentIndex, load_index, remove_
 from bussdcc_framework.report import report
 
 from . import segments
-from .indexing import Item, SegmentIndexer
+from .indexing import Item, Key, SegmentIndexer
 from .messages import RecordingError, RecordingResumed
 
 FlushMode = Literal["interval", "line", "fsync"]
@@ -180,7 +180,7 @@ class SegmentWriter:
         if self._lost_in_outage or self.failing:
             self._resumed()
 
-    def _find_nan(self, items: list[Item], numbers: Collection[int], data: bytes) -> None:
+    def _find_nan(self, items: list[Item], numbers: Collection[Key], data: bytes) -> None:
         """Lines of flat classes where a float field was written as null (NaN, infinity).
 
         The batch's data is searched once per ``"field":null`` pattern of the classes it holds
@@ -188,14 +188,16 @@ class SegmentWriter:
         """
         patterns, altered = self._null_patterns, self._altered
         assert altered is not None
-        wanted = {p for n in numbers if n < len(patterns) for p in patterns[n]}
+        wanted = {p for n in numbers if isinstance(n, int) and n < len(patterns) for p in patterns[n]}
         if not wanted:
             return
         many = len(wanted) > 3
         if not (data.find(b'":null') >= 0 if many else any(data.find(p) >= 0 for p in wanted)):
             return
         for _, line, n in items:
-            if n < len(patterns) and patterns[n] and any(line.find(p) >= 0 for p in patterns[n]):
+            if not isinstance(n, int) or n >= len(patterns) or not patterns[n]:
+                continue
+            if any(line.find(p) >= 0 for p in patterns[n]):
                 altered(self._classes[n])
 
     def _remove_empty(self, path: Path) -> None:
