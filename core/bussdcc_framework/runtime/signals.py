@@ -17,11 +17,8 @@ from typing import Optional
 
 from bussdcc.message import SystemReload, SystemSignal
 
+from ..interrupts import DUPLICATE_INTERRUPT_WINDOW, startup
 from .runtime import Runtime
-
-#: A repeated SIGINT within this many seconds is the same Ctrl-C delivered twice (the terminal
-#: signals the whole process group, and wrappers such as ``uv run`` forward it once more).
-DUPLICATE_INTERRUPT_WINDOW = 0.5
 
 SIGNAL_ACTIONS: dict[int, str] = {
     int(signal.SIGINT): "shutdown",
@@ -58,6 +55,10 @@ class _SignalLoop:
         runtime = self.runtime
         previous = {signum: signal.signal(signum, self.handle) for signum in SIGNAL_ACTIONS}
         try:
+            if startup.pending:
+                # Ctrl-C came while the command started and its KeyboardInterrupt was swallowed
+                # on the way (``interrupts``): stop now rather than boot and wait for another.
+                raise KeyboardInterrupt
             with runtime._lifecycle:
                 if not runtime.booted:
                     runtime._stop_requested.clear()

@@ -20,8 +20,8 @@ from typing import Any, Self
 import click
 
 from bussdcc_framework.app import AppError
+from bussdcc_framework.interrupts import DUPLICATE_INTERRUPT_WINDOW, startup
 from bussdcc_framework.plugins import load_plugins, load_settings
-from bussdcc_framework.runtime.signals import DUPLICATE_INTERRUPT_WINDOW
 from bussdcc_framework.settings import SettingError, parse_assignment
 
 from ..config import ReplayConfig
@@ -179,6 +179,10 @@ def replay_command(
     worker = threading.Thread(target=work, name="bussdcc-replay", daemon=True)
     interrupted = _Interrupts(runtime)
     with interrupted, Progress(source, runtime, wanted(progress)) as bar:
+        if startup.pending:
+            # Ctrl-C came while the command started and its KeyboardInterrupt was swallowed on
+            # the way (see bussdcc_framework.interrupts): stop instead of starting the replay.
+            raise KeyboardInterrupt
         worker.start()
         while worker.is_alive():
             try:
