@@ -56,6 +56,8 @@ def _config(url: str, directory: Path, node: str = "bench", **extra: Any) -> Any
         keepalive=30,
         inflight=INFLIGHT,
         drain_timeout=30,
+        reconnect_min=0.2,
+        reconnect_max=1.0,  # the drain is measured from the broker's start: reconnect promptly
         **extra,
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -73,9 +74,13 @@ class JsonFormatter:
 
     def __call__(self, evt: Event[Message]) -> bytes:
         try:
-            return self._encode(evt) + b"\n"
+            line = self._encode(evt)
         except Exception as exc:
             return self.fallback(evt, exc)
+        node = getattr(evt, "node", None)  # a fleet recording's events keep their node
+        if isinstance(node, str):
+            return line[:-1] + b',"node":' + json.dumps(node).encode() + b"}\n"
+        return line + b"\n"
 
     @staticmethod
     def fallback(evt: object, exc: BaseException) -> bytes:
@@ -164,6 +169,9 @@ class HumanFormatter:
             level = click.style(level, **style)
             name = click.style(name, bold=True)
         parts = [self._time(evt), level, name]
+        node = getattr(evt, "node", None)  # a fleet recording's events (replay's NodeEvent)
+        if isinstance(node, str):
+            parts.insert(2, f"[{_printable(node)}]")
         blocks: list[str] = []
         for field in self._field_names(cls):
             value = getattr(payload, field, None)
@@ -227,6 +235,13 @@ class HumanFormatter:
 
 
 _BARE_FORBIDDEN = frozenset(" \"'=\\\n\r\t")
+
+
+def _printable(text: str) -> str:
+    """Text from a recording with control characters shown as escapes (never terminal codes)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _is_bare(text: str) -> bool:

@@ -18,17 +18,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from bussdcc.context import ContextProtocol
-from bussdcc.event import Event
 from bussdcc.message import Message
 from bussdcc.service import Service
 
-from bussdcc_framework.codec import Codec, TypeRegistry, split_type_name, type_name
+from bussdcc_framework.codec import split_type_name
 
 from . import payload
 from .config import MqttConfig
@@ -91,7 +90,6 @@ class Collector:
         self.topics = FleetTopics(config.prefix)
         self.fleet = fleet if fleet is not None else FleetState()
         self._emit_message = emit
-        self._codec = Codec(TypeRegistry(include_imported=False))
         self._recording: FleetRecording | None = None
         self._client: mqtt.Client | None = None
         self._reporter = Reporter("collector")
@@ -357,11 +355,6 @@ class Collector:
         message = FleetNodeStatus(
             site=parsed.site, node=parsed.node, online=online, boot=status.boot, session=status.session
         )
-        if self._recording is not None:
-            line = self._codec.encode_record(Event(datetime.now(UTC), message))
-            self._recording.record_plain(
-                parsed.site, parsed.node, datetime.now(UTC), line, type_name(FleetNodeStatus)
-            )
         self._emit(message)
 
     # -- reporting ------------------------------------------------------------------------

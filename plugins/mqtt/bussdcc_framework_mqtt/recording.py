@@ -230,11 +230,6 @@ class FleetRecording:
             recording.write(time, line, type_name)
             return True
 
-    def record_plain(self, site: str, node: str, time: datetime, line: bytes, type_name: str) -> None:
-        """Write a record without de-duplication (the collector's presence records)."""
-        with self._lock:
-            self.node(site, node).write(time, line, type_name)
-
     # -- bookkeeping --------------------------------------------------------------------
 
     def checkpoint(self) -> None:

@@ -181,3 +181,14 @@ def test_home_assistant_discovery_configs_are_retained_for_numbers_and_flags(
     assert not [t for t in by_topic if "command" in t]  # no command entity
     device.stop()
     peer.close()
+
+
+def test_a_unix_socket_broker_url(broker_factory: Any, tmp_path: Path) -> None:
+    local = broker_factory("local", unix_socket=True)
+    assert local.port is not None
+    peer = Peer(local.host, local.port)
+    peer.subscribe("bussdcc/#")
+    device = Device(local.unix_url, tmp_path / "dev", env={"COUNTER_COUNT": "20"}).start()
+    wait_for(lambda: len(events(peer, "dev1")) >= 20, 30, "ticks over the unix socket")
+    assert device.stop() == 0
+    peer.close()

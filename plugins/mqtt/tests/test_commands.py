@@ -190,3 +190,18 @@ def test_an_expired_command_never_runs(broker: MosquittoBroker, tmp_path: Path) 
     assert got
     device.stop()
     peer.close()
+
+
+def test_types_declared_with_add_message_types_are_commands(broker: MosquittoBroker, tmp_path: Path) -> None:
+    assert broker.port is not None
+    peer = Peer(broker.host, broker.port)
+    peer.subscribe("bussdcc/#")
+    device = Device(broker.url, tmp_path / "dev", app="declared_app.py").start()
+    [birth] = wait_for(lambda: peer.received("bussdcc/v1/default/dev1/birth"), 30, "the birth")
+    assert [t["name"] for t in json.loads(birth.payload)["types"]] == ["OpenValve"]
+    result = fleet(broker, "send", "dev1", "OpenValve", '{"seconds": 2.5}')
+    assert result.returncode == 0, result.stdout + result.stderr
+    got = wait_for(lambda: events(peer, "dev1", "valve_opened"), 20, "ValveOpened")
+    assert got[0]["data"] == {"seconds": 2.5}
+    device.stop()
+    peer.close()

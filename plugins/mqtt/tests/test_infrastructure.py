@@ -3,8 +3,6 @@ crashes, holds a large backlog for an offline client, and the proxy breaks links
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from bussdcc_framework_mqtt.testing import BrokerError, MosquittoBroker
 from flaky_proxy import FlakyProxy
@@ -23,7 +21,10 @@ def test_an_offline_persistent_client_gets_a_5000_message_backlog_across_a_broke
     infos = [device.publish("fleet/n", str(i).encode()) for i in range(5000)]
     wait_for(lambda: all(i.is_published() for i in infos), 60, "PUBACKs")
     device.close()
-    time.sleep(1.5)  # autosave_interval 1: the queue is on disk now
+    # autosave_interval 1: wait for two saves that began after the last PUBACK (a busy machine
+    # may delay one), then the queue is on disk.
+    saves = broker.log_text().count("Saving in-memory database")
+    wait_for(lambda: broker.log_text().count("Saving in-memory database") >= saves + 2, 30, "two saves")
     broker.kill()  # a crash, not a clean stop
     broker.start()
 

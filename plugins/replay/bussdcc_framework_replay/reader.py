@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 import msgspec
+from bussdcc.event import Event
+from bussdcc.message import Message
 
 from bussdcc_framework.codec import Codec, DecodeError
 
@@ -70,6 +72,36 @@ class ReplayDataError(ValueError):
         self.where = where
         self.reason = reason
         self.detail = detail
+
+
+@dataclass(frozen=True)
+class NodeEvent(Event[Message]):
+    """An event of a fleet recording (``bussdcc fleet collect``), with the node that sent it.
+
+    ``node`` is ``site/node`` from the record's keys; sinks that know about it (the console)
+    show it, the others see a plain ``Event``.
+    """
+
+    node: str | None = None
+
+
+class _NodeKeys(msgspec.Struct):
+    site: str | None = None
+    node: str | None = None
+
+
+_node_keys = msgspec.json.Decoder(_NodeKeys)
+
+
+def _node_of(line: bytes) -> str | None:
+    """``site/node`` of a fleet record, None for any other (only looked for when it may be there)."""
+    try:
+        keys = _node_keys.decode(line)
+    except Exception:
+        return None
+    if not isinstance(keys.node, str):
+        return None
+    return f"{keys.site}/{keys.node}" if isinstance(keys.site, str) else keys.node
 
 
 class _TypeOnly(msgspec.Struct):
@@ -230,6 +262,8 @@ def read_file(
     def damaged(reason: str, detail: str, line: bytes | None = None) -> None:
         if reason == UNKNOWN_TYPE:
             fstats.unknown += 1
+            if fstats.node is None and line is not None and b'"node":' in line:
+                fstats.node = _node_of(line)
         else:
             fstats.damaged += 1
         if not lineno:
@@ -315,6 +349,10 @@ def read_file(
                     continue
                 else:
                     item = decode_event(head)
+                    if b'"node":' in line and (node := _node_of(line)) is not None:
+                        item = NodeEvent(item.time, item.payload, node)
+                        if fstats.node is None:
+                            fstats.node = node
             except DecodeError as exc:
                 if exc.reason == UNKNOWN_TYPE:  # the head was decoded: t is this record's
                     damaged(exc.reason, exc.detail, line)

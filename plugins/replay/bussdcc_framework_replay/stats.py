@@ -50,11 +50,14 @@ class FileStats:
     first: datetime | None = None
     last: datetime | None = None
     skipped_after_end: bool = False
+    node: str | None = None
+    """``site/node`` of a fleet recording's file (its records' ``site`` and ``node`` keys)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready figures (``bussdcc events info --json``)."""
         return {
             "path": self.path,
+            "node": self.node,
             "size": self.size,
             "records": self.records,
             "damaged": self.damaged,

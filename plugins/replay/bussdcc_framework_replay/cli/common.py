@@ -75,10 +75,65 @@ def source_options(function: F) -> F:
             help="Allow rebuilding types from MODULE (imported when a record names it); "
             "repeatable. Nothing is imported from log data otherwise.",
         ),
+        click.option(
+            "--node",
+            "nodes",
+            multiple=True,
+            metavar="PATTERN",
+            expose_value=False,
+            callback=_remember_nodes,
+            help="Only these nodes of a fleet recording (bussdcc fleet collect): shell patterns "
+            "on NODE or SITE/NODE, comma-separated or repeated.",
+        ),
     ]
     for decorator in reversed(decorators):
         function = decorator(function)
     return function
+
+
+#: Where ``--node`` leaves its patterns for ``open_sources`` (so no command signature changes).
+NODES_META = "bussdcc_replay_nodes"
+#: The file ``bussdcc fleet collect`` keeps at the top of a fleet recording.
+FLEET_MARKER = ".bussdcc-collector.json"
+
+
+def _remember_nodes(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> None:
+    ctx.meta[NODES_META] = [p.strip() for item in value for p in item.split(",") if p.strip()]
+
+
+def select_nodes(paths: Sequence[str], patterns: Sequence[str]) -> list[str]:
+    """The node directories (``DIR/<site>/<node>``) of the fleet recordings in ``paths`` whose
+    ``site/node`` or ``node`` matches one of ``patterns``; exits 2 with what exists otherwise."""
+    from fnmatch import fnmatchcase
+
+    selected: list[str] = []
+    known: list[str] = []
+    for raw in paths:
+        root = os.fspath(raw)
+        if not os.path.isfile(os.path.join(root, FLEET_MARKER)):
+            fail(
+                f"--node needs a fleet recording made by bussdcc fleet collect (DIR/<site>/<node>/); "
+                f"{printable(root)} is not one",
+                2,
+            )
+        for site in sorted(os.listdir(root)):
+            site_dir = os.path.join(root, site)
+            if site.startswith(".") or not os.path.isdir(site_dir):
+                continue
+            for node in sorted(os.listdir(site_dir)):
+                node_dir = os.path.join(site_dir, node)
+                if node.startswith(".") or not os.path.isdir(node_dir):
+                    continue
+                known.append(f"{site}/{node}")
+                if any(fnmatchcase(f"{site}/{node}", p) or fnmatchcase(node, p) for p in patterns):
+                    selected.append(node_dir)
+    if not selected:
+        fail(
+            f"--node {printable(','.join(patterns))} matches no node; the recording has: "
+            + (printable(", ".join(known)) or "none"),
+            2,
+        )
+    return selected
 
 
 def app_option(function: F) -> F:
@@ -175,6 +230,10 @@ def open_sources(
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:
         fail(f"no such file or directory: {missing[0]}", 2)
+    context = click.get_current_context(silent=True)
+    nodes = context.meta.get(NODES_META) if context is not None else None
+    if nodes:
+        paths = select_nodes(paths, nodes)
     pm = load_plugins()
     try:
         resolved = settings if settings is not None else load_settings(plugins=pm)

@@ -13,6 +13,7 @@ import json
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -26,6 +27,7 @@ from ..reader import ReplayDataError
 from ..source import JsonlSource
 from ..stats import OTHER_TYPES, SourceStats
 from .common import (
+    FLEET_MARKER,
     MergedSource,
     app_option,
     build_registry,
@@ -91,7 +93,27 @@ class LogInfo:
             "from_index": self.from_index and bool(self.stats.indexes.get("ok")),
             "outside_window": self.stats.outside_window,
             "filtered_type": self.stats.filtered_type,
+            "nodes": self.per_node(),
         }
+
+    def per_node(self) -> dict[str, int]:
+        """Records per node of a fleet recording (``site/node``), most first; empty otherwise."""
+        nodes: Counter[str] = Counter()
+        for f in self.stats.files:
+            node = f.node or node_of_path(f.path)  # files counted from their index are not read
+            if node is not None:
+                nodes[node] += f.records + f.unknown
+        return dict(nodes.most_common())
+
+
+def node_of_path(path: str) -> str | None:
+    """``site/node`` of a file in a fleet recording (``ROOT/<site>/<node>/<day>/<file>`` with the
+    collector's marker in ``ROOT``), None for any other file."""
+    parts = Path(path).parts
+    if len(parts) < 5:
+        return None
+    root = Path(*parts[:-4])
+    return f"{parts[-4]}/{parts[-3]}" if (root / FLEET_MARKER).is_file() else None
 
 
 def _severity(cls: type) -> str:
@@ -258,6 +280,13 @@ def _text(info: LogInfo) -> list[str]:
                     ]
                     for t in data["types"]
                 ],
+            )
+        )
+    if data["nodes"]:
+        lines.append("")
+        lines.append(
+            format_table(
+                ["count", "node"], [[count(n), printable(node)] for node, n in data["nodes"].items()]
             )
         )
     if len(stats.files) > 1 or stats.damaged:

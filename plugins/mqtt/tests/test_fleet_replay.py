@@ -1,0 +1,82 @@
+"""The central recording replays like a local one: the fleet merged in time order with each
+event's node visible, counts per node, and a node filter."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from bussdcc_framework_mqtt.testing import MosquittoBroker
+from mqtt_helpers import BUSSDCC, CollectorProcess, Device, clean_env, recorded_ticks, wait_for
+
+
+def bussdcc(*args: str, plugins: str = "replay,console", **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BUSSDCC), *args],
+        env=clean_env({"BUSSDCC_PLUGINS": plugins, **env}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_fleet_recording_replays_merged_with_nodes_counted_and_filtered(
+    broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    record = tmp_path / "fleet"
+    collector = CollectorProcess(broker.url, record, tmp_path / "c").start()
+    wait_for(lambda: (record / ".bussdcc-collector.json").exists(), 30, "the collector")
+    devices = [
+        Device(
+            broker.url, tmp_path / node, node=node, env={"COUNTER_COUNT": "40", "COUNTER_INTERVAL": "0.02"}
+        )
+        for node in ("gh1", "gh2")
+    ]
+    for device in devices:
+        device.start()
+    for device in devices:
+        wait_for(lambda d=device: len(recorded_ticks(record, d.node)) >= 40, 60, f"{device.node}'s ticks")
+        device.stop()
+    assert collector.stop() == 0
+
+    info = bussdcc("events", "info", str(record), "--import", "counter_app", "--json")
+    assert info.returncode == 0, info.stderr
+    nodes = json.loads(info.stdout)["nodes"]
+    assert set(nodes) == {"default/gh1", "default/gh2"}
+    assert all(n >= 40 for n in nodes.values())
+    text = bussdcc("events", "info", str(record), "--import", "counter_app")
+    assert "default/gh1" in text.stdout and "default/gh2" in text.stdout
+
+    replay = bussdcc(
+        "replay", str(record), "--import", "counter_app", "--speed", "0", "--types", "Tick",
+        BUSSDCC_CONSOLE_FORMAT="json",
+    )  # fmt: skip
+    assert replay.returncode == 0, replay.stderr
+    rows = [json.loads(line) for line in replay.stdout.splitlines() if line.startswith("{")]
+    ticks = [r for r in rows if r["type"] == "counter_app:Tick"]
+    assert len(ticks) == 80
+    assert {r["node"] for r in ticks} == {"default/gh1", "default/gh2"}  # each event's node
+    times = [r["time"] for r in ticks]
+    assert times == sorted(times), [(r["node"], r["time"], r["data"]) for r in ticks][
+        :12
+    ]  # merged in time order
+
+    human = bussdcc(
+        "replay", str(record), "--import", "counter_app", "--speed", "0", "--types", "Tick",
+        BUSSDCC_CONSOLE_FORMAT="human", BUSSDCC_CONSOLE_COLOR="never",
+    )  # fmt: skip
+    assert "[default/gh1] Tick n=" in human.stdout and "[default/gh2] Tick n=" in human.stdout
+
+    only = bussdcc(
+        "replay", str(record), "--import", "counter_app", "--speed", "0", "--node", "gh2", "--types", "Tick",
+        BUSSDCC_CONSOLE_FORMAT="json",
+    )  # fmt: skip
+    assert only.returncode == 0, only.stderr
+    lines = [json.loads(line) for line in only.stdout.splitlines() if line.startswith("{")]
+    assert {r["node"] for r in lines if r["type"] == "counter_app:Tick"} == {"default/gh2"}
+    assert len([r for r in lines if r["type"] == "counter_app:Tick"]) == 40
+    wrong = bussdcc("replay", str(record), "--node", "gh9")
+    assert wrong.returncode == 2 and "default/gh1, default/gh2" in wrong.stderr
+    not_fleet = bussdcc("events", "info", str(record / "default" / "gh1"), "--node", "gh1")
+    assert not_fleet.returncode == 2 and "fleet recording" in not_fleet.stderr
