@@ -22,7 +22,7 @@ def test_topics_are_general_to_specific_with_safe_levels() -> None:
     assert topics.cmd_filter == "acme/farms/v1/north/gh-3/cmd/+"
     assert slug("Greenhouse 3.local") == "greenhouse-3-local"
     assert type_level("x:Outer.Inner") == "inner"
-    with pytest.raises(TopicError):
+    with pytest.raises(TopicError, match=r"^'!!!' has no letters or digits to make a topic level from$"):
         slug("!!!")
 
 
