@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from bussdcc_framework.settings import (
     Setting,
+    SettingDeclarationError,
     SettingError,
     Settings,
     env_bool,
@@ -103,7 +105,7 @@ def test_invalid_environment_value_names_the_variable_and_type(sensor: Any, run_
         result = run_cli(*command, env={"BUSSDCC_PLUGINS": "my-sensor", "BUSSDCC_MY_SENSOR_PORT": "fifty"})
         assert result.returncode == 2
         assert result.stderr.strip() == (
-            "bussdcc: error: BUSSDCC_MY_SENSOR_PORT='fifty' is not valid: expected an integer, e.g. 5000"
+            "bussdcc: error: BUSSDCC_MY_SENSOR_PORT=fifty is not valid: expected an integer, e.g. 5000"
         )
 
 
@@ -111,7 +113,7 @@ def test_invalid_boolean_setting_lists_accepted_values(sensor: Any, run_cli: Any
     result = run_cli("settings", env={"BUSSDCC_PLUGINS": "my-sensor", "BUSSDCC_MY_SENSOR_FAST": "sometimes"})
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "bussdcc: error: BUSSDCC_MY_SENSOR_FAST='sometimes' is not valid: "
+        "bussdcc: error: BUSSDCC_MY_SENSOR_FAST=sometimes is not valid: "
         "expected a boolean (1/true/yes/on or 0/false/no/off)"
     )
 
@@ -120,16 +122,22 @@ def test_invalid_set_value_names_the_option(sensor: Any, run_cli: Any) -> None:
     result = run_cli("run", "--set", "my-sensor.port=x1", env={"BUSSDCC_PLUGINS": "my-sensor"})
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "bussdcc: error: --set my-sensor.port='x1' is not valid: expected an integer, e.g. 5000"
+        "bussdcc: error: --set my-sensor.port=x1 is not valid: expected an integer, e.g. 5000"
     )
 
 
-def test_unknown_set_key_lists_known_settings(sensor: Any, run_cli: Any) -> None:
+def test_unknown_set_key_suggests_or_lists_known_settings(sensor: Any, run_cli: Any) -> None:
     result = run_cli("settings", "--set", "my-sensor.prot=1", env={"BUSSDCC_PLUGINS": "my-sensor"})
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "bussdcc: error: unknown setting 'my-sensor.prot'; known settings: "
-        "my-sensor.fast, my-sensor.label, my-sensor.port"
+        "bussdcc: error: --set my-sensor.prot=1: unknown setting my-sensor.prot; did you mean "
+        "my-sensor.port? (bussdcc settings lists every setting)"
+    )
+    far = run_cli("settings", "--set", "my-sensor.colour=red", env={"BUSSDCC_PLUGINS": "my-sensor"})
+    assert far.returncode == 2
+    assert far.stderr.strip() == (
+        "bussdcc: error: --set my-sensor.colour=red: unknown setting my-sensor.colour; the settings "
+        "of my-sensor are my-sensor.fast, my-sensor.label, my-sensor.port"
     )
     malformed = run_cli("settings", "--set", "port", env={"BUSSDCC_PLUGINS": "my-sensor"})
     assert malformed.returncode == 2
@@ -171,14 +179,15 @@ def test_setting_types_parse(kind: Any, raw: str, value: Any) -> None:
         ("int", "1.5", "an integer"),
         ("bool", "2", "a boolean"),
         ("size", "10 parsecs", "a size in bytes"),
-        ("duration", "soon", "a duration in seconds"),
+        ("duration", "soon", "a duration, e.g. 600, 30s"),
     ],
 )
 def test_setting_errors_name_variable_and_expected_type(kind: Any, raw: str, expected: str) -> None:
     setting = Setting("web-ui", "x", kind)
     with pytest.raises(SettingError) as info:
         Settings.from_declarations([setting], environ={"BUSSDCC_WEB_UI_X": raw})
-    assert str(info.value).startswith(f"BUSSDCC_WEB_UI_X={raw!r} is not valid: expected {expected}")
+    shown = shlex.quote(raw)
+    assert str(info.value).startswith(f"BUSSDCC_WEB_UI_X={shown} is not valid: expected {expected}")
 
 
 def test_choices_are_enforced() -> None:
@@ -186,14 +195,14 @@ def test_choices_are_enforced() -> None:
     assert Settings.from_declarations([setting], {"console.format": "json"})["console.format"] == "json"
     with pytest.raises(
         SettingError,
-        match=r"--set console.format='xml' is not valid: "
+        match=r"--set console.format=xml is not valid: "
         r"expected one of text, json",
     ):
         Settings.from_declarations([setting], {"console.format": "xml"})
 
 
 def test_unknown_setting_type_is_rejected_when_declared() -> None:
-    with pytest.raises(SettingError, match=re.escape("setting p.x: unknown type 'complex'")):
+    with pytest.raises(SettingDeclarationError, match=re.escape("setting p.x: unknown type 'complex'")):
         Setting("p", "x", "complex")  # type: ignore[arg-type]
 
 

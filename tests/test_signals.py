@@ -7,9 +7,11 @@ ordinary code, never inside the handler.
 
 from __future__ import annotations
 
+import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -219,3 +221,46 @@ def test_signal_runtime_restores_previous_handlers(python: Any) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "restored"
+
+
+def test_the_one_ctrl_c_policy(python: Any) -> None:
+    """First interrupt: stop gracefully; the same Ctrl-C twice: ignored; a second: exit 130."""
+    result = python(
+        """
+        import time
+        from bussdcc_framework.runtime.signals import Interrupts
+
+        policy = Interrupts(window=0.3)
+        assert policy.interrupt() is True and policy.count == 1
+        assert policy.interrupt() is False  # delivered twice (process group, uv run)
+        time.sleep(0.4)  # at least the window: this one is a real second Ctrl-C
+        policy.interrupt()
+        print("not reached")
+        """
+    )
+    assert result.returncode == 130
+    assert result.stdout == ""
+    assert result.stderr == "bussdcc: second interrupt, exiting now\n"
+
+
+def test_ctrl_c_while_starting_up_is_an_interrupt_not_an_abort(tmp_path: Path) -> None:
+    """Before the runtime runs (plugins loading, the app's setup) Ctrl-C still means 130."""
+    app = tmp_path / "slow_setup.py"
+    app.write_text(
+        "import time\n\ndef setup(runtime):\n    print('setting up', flush=True)\n    time.sleep(60)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUSSDCC_")}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "bussdcc"), "run", str(app)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "BUSSDCC_PLUGINS": "", "PYTHONUNBUFFERED": "1"},
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "setting up\n"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Aborted" not in err and "Traceback" not in err

@@ -21,7 +21,6 @@ import difflib
 import inspect
 import os
 import re
-import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Mapping
@@ -33,6 +32,7 @@ import pluggy
 
 from . import PROJECT_NAME, hookspecs
 from .manager import FrameworkPluginManager
+from .report import report
 from .settings import Settings, env_bool
 
 __all__ = [
@@ -117,7 +117,7 @@ def hook_names() -> list[str]:
 
 
 def _report(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    report(line)
 
 
 def _implemented_hooks(pm: pluggy.PluginManager, plugin: object) -> dict[str, Callable[..., Any]]:

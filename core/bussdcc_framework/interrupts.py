@@ -8,6 +8,9 @@ forever. The handlers here raise too, so that blocking start-up code is still in
 they first *record* the interrupt, so the code that later waits can see it even when the raise
 was swallowed.
 
+* ``Interrupts`` is the one Ctrl-C policy of every ``bussdcc`` command that runs until
+  interrupted: the first asks for a graceful stop, the same Ctrl-C delivered twice is ignored,
+  a real second one exits at once with status 130.
 * ``StartupInterrupts`` guards a ``bussdcc`` command from its first line to the moment the
   command's own handler takes over (``run_with_signals``, ``bussdcc replay``): those check
   ``startup.pending`` and stop instead of starting.
@@ -24,8 +27,9 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
+
+from .report import report
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,6 +43,35 @@ DUPLICATE_INTERRUPT_WINDOW = 0.5
 
 #: The exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
+
+
+class Interrupts:
+    """The one Ctrl-C policy of every ``bussdcc`` command that runs until interrupted.
+
+    The first interrupt asks for a graceful stop; the same Ctrl-C delivered again within
+    ``DUPLICATE_INTERRUPT_WINDOW`` (the terminal signals the whole process group, ``uv run``
+    forwards it once more) is ignored; a real second one exits at once with status 130, for
+    when a graceful stop hangs. ``bussdcc run`` (``run_with_signals``), ``bussdcc replay``
+    and the start-up guard (``StartupInterrupts``) use it.
+    """
+
+    def __init__(self, window: float = DUPLICATE_INTERRUPT_WINDOW) -> None:
+        self.window = window
+        self.count = 0
+        """Interrupts acted on: 0 or 1 (a second one does not return)."""
+        self._first: float | None = None
+
+    def interrupt(self) -> bool:
+        """Register one interrupt: True to stop gracefully now, False for a duplicate."""
+        now = time.monotonic()
+        if self._first is not None:
+            if now - self._first < self.window:
+                return False
+            report("bussdcc: second interrupt, exiting now")
+            os._exit(EXIT_INTERRUPTED)
+        self._first = now
+        self.count = 1
+        return True
 
 
 class _Handler:
@@ -83,9 +116,9 @@ class _Handler:
 class StartupInterrupts(_Handler):
     """Ctrl-C while a ``bussdcc`` command starts: raised at once, and remembered.
 
-    The first Ctrl-C sets ``pending`` and raises ``KeyboardInterrupt`` (the command exits 130).
-    The same Ctrl-C delivered twice within ``window`` is ignored; a real second one exits at
-    once with status 130, for when the way out hangs.
+    The first Ctrl-C sets ``pending`` and raises ``KeyboardInterrupt`` (the command exits 130);
+    later ones follow the ``Interrupts`` policy (the same Ctrl-C twice is ignored, a real second
+    one exits at once with status 130, for when the way out hangs).
     """
 
     def __init__(self, window: float = DUPLICATE_INTERRUPT_WINDOW) -> None:
@@ -93,22 +126,17 @@ class StartupInterrupts(_Handler):
         self.window = window
         self.pending = False
         """True once Ctrl-C came, even if its ``KeyboardInterrupt`` was swallowed."""
-        self._first: float | None = None
+        self._policy = Interrupts(window)
 
     def install(self) -> bool:
         """Guard the start-up that follows; False when another handler is in place."""
         self.pending = False
-        self._first = None
+        self._policy = Interrupts(self.window)
         return self._install()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        now = time.monotonic()
-        if self._first is not None:
-            if now - self._first < self.window:
-                return
-            print("bussdcc: second interrupt, exiting now", file=sys.stderr, flush=True)
-            os._exit(EXIT_INTERRUPTED)
-        self._first = now
+        if not self._policy.interrupt():
+            return
         self.pending = True
         raise KeyboardInterrupt
 
@@ -156,6 +184,7 @@ class RunInterrupts(_Handler):
 __all__ = [
     "DUPLICATE_INTERRUPT_WINDOW",
     "EXIT_INTERRUPTED",
+    "Interrupts",
     "RunInterrupts",
     "StartupInterrupts",
     "startup",

@@ -43,6 +43,7 @@ from bussdcc.process import ProcessProtocol
 from bussdcc.service import ServiceProtocol
 
 from . import PROJECT_NAME, hookspecs
+from .report import report
 from .settings import SettingError
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ class EventObserverError(Exception):
 
 
 def _report(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    report(line)
 
 
 def _short_repr(value: Any, limit: int = 80) -> str:

@@ -21,13 +21,14 @@ still run: a bug in a display must not break the process that set the value.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from bussdcc.state import StateStoreProtocol, parse_path
+
+from .report import report
 
 StateCallback = Callable[[str, Any], None]
 """``callback(path, value)``: ``path`` as written by the setter, ``value`` the new value."""
@@ -222,11 +223,9 @@ class NotifyingStateStore(StateStoreProtocol):
             if not subscription.reported:
                 subscription.reported = True
                 name = getattr(subscription.callback, "__qualname__", repr(subscription.callback))
-                print(
+                report(
                     f"bussdcc: state subscriber {name} (prefix {subscription.prefix!r}) failed on "
-                    f"{path!r}: {type(exc).__name__}: {exc}; later failures are not reported",
-                    file=sys.stderr,
-                    flush=True,
+                    f"{path!r}: {type(exc).__name__}: {exc}; later failures are not reported"
                 )
 
 

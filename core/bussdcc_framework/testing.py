@@ -31,6 +31,8 @@ from bussdcc.context import ContextProtocol
 from bussdcc.event import Event
 from bussdcc.message import Message
 
+from .names import type_name
+
 if TYPE_CHECKING:
     from .plugins import FrameworkPluginManager, PluginRecord
     from .runtime import Runtime
@@ -44,11 +46,6 @@ __all__ = [
     "isolated_plugin_manager",
     "type_name",
 ]
-
-
-def type_name(cls: type) -> str:
-    """The ``module:QualName`` a message type is recorded under."""
-    return f"{cls.__module__}:{cls.__qualname__}"
 
 
 class MemorySink:

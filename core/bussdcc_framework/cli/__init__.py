@@ -40,19 +40,18 @@ def main(argv: list[str] | None = None) -> Any:
 
 
 def _main(argv: list[str] | None) -> Any:
-    import click
-
     from ..plugins import PluginHookError, PluginLoadError
+    from ..report import report
     from ..settings import SettingError
     from .group import cli
 
     try:
         return cli.main(args=argv, prog_name="bussdcc")
     except (PluginLoadError, PluginHookError) as exc:
-        click.echo(f"{exc} (BUSSDCC_STRICT_PLUGINS is on)", err=True)
+        report(f"{exc} (BUSSDCC_STRICT_PLUGINS is on)")
         sys.exit(1)
     except SettingError as exc:
-        click.echo(f"bussdcc: error: {exc}", err=True)
+        report(f"bussdcc: error: {exc}")
         sys.exit(2)
 
 

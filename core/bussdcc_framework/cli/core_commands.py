@@ -4,56 +4,26 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from ..app import AppError, build_runtime
 from ..plugins import hook_names, load_plugins, load_settings
+from ..report import report
 from ..runtime import Runtime, run_with_signals
-from ..settings import SettingError, parse_assignment
+from ..settings import SettingError
+from .options import PluginOptionsCommand, collect_overrides
 from .table import format_table
 
-#: Convenience options of ``bussdcc run`` and the setting each one sets.
-RUN_OPTION_SETTINGS = {
-    "record": ("jsonl.dir", "jsonl"),
-    "host": ("web.host", "web"),
-    "port": ("web.port", "web"),
-    "token": ("web.token", "web"),
-    "origins": ("web.origins", "web"),
-}
 
-
-def collect_overrides(assignments: tuple[str, ...], **options: Any) -> dict[str, Any]:
-    """Turn ``--set k=v`` and the convenience options into setting overrides."""
-    overrides: dict[str, Any] = {}
-    for text in assignments:
-        key, value = parse_assignment(text)
-        overrides[key] = value
-    pm = load_plugins()
-    declared = {s.key for s in pm.declared_settings()}
-    for option, value in options.items():
-        if value is None:
-            continue
-        key, plugin = RUN_OPTION_SETTINGS[option]
-        if key not in declared:
-            raise SettingError(
-                f"--{option} needs the {plugin} plugin, which is not loaded; install it with "
-                f"pip install 'bussdcc-framework[{plugin}]' or check BUSSDCC_PLUGINS"
-            )
-        overrides[key] = str(value)
-    if "record" in options and options["record"] is not None and "jsonl.enabled" in declared:
-        overrides["jsonl.enabled"] = "true"
-    return overrides
-
-
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print one error line on stderr and exit with ``code``."""
-    click.echo(f"bussdcc: error: {message}", err=True)
+    report(f"bussdcc: error: {message}")
     sys.exit(code)
 
 
-@click.command("run")
+@click.command("run", cls=PluginOptionsCommand)
 @click.argument("app", required=False)
 @click.option(
     "--set",
@@ -63,26 +33,17 @@ def fail(message: str, code: int = 1) -> None:
     metavar="PLUGIN.SETTING=VALUE",
     help="Set a plugin setting (repeatable); see `bussdcc settings`.",
 )
-@click.option("--record", metavar="DIR", help="Record every event as JSONL under DIR (jsonl plugin).")
-@click.option("--host", help="Address the web interface binds (web plugin).")
-@click.option("--port", type=int, help="Port the web interface listens on, 0 for any (web plugin).")
-@click.option("--token", help="Access token the web interface requires (web plugin).")
-@click.option(
-    "--origins",
-    metavar="URL[,URL...]",
-    help="Other origins allowed to use the web interface, comma-separated (web plugin).",
-)
-def run_command(app: str | None, assignments: tuple[str, ...], **options: Any) -> None:
+def run_command(app: str | None, assignments: tuple[str, ...]) -> None:
     """Boot a runtime with the selected plugins and APP until Ctrl-C.
 
     APP is `module:attr` or `path/to/app.py[:attr]`. Without :attr the module's `setup`,
     `create_runtime` or `runtime` is used: setup(runtime) configures the plugin-composed
     runtime, create_runtime() returns the app's own Runtime, and a Runtime instance is used
-    as it is. Plugins are added in every case. Without APP the plugins run alone.
+    as it is. Plugins are added in every case. Without APP the plugins run alone. The
+    options below --set are declared by the loaded plugins on their settings.
     """
     try:
-        overrides = collect_overrides(assignments, **options)
-        settings = load_settings(overrides)
+        settings = load_settings(collect_overrides(assignments))
     except SettingError as exc:
         fail(str(exc), 2)
     pm = load_plugins()
@@ -177,7 +138,7 @@ def settings_command(as_json: bool, assignments: tuple[str, ...]) -> None:
                 [
                     {
                         "key": r.setting.key,
-                        "value": _jsonable(r.value),
+                        "value": _jsonable(r.setting.shown(r.value)),
                         "source": r.source,
                         "env": r.setting.env_var,
                         "type": r.setting.type,
@@ -192,7 +153,10 @@ def settings_command(as_json: bool, assignments: tuple[str, ...]) -> None:
     if not resolved:
         click.echo("no settings declared by the loaded plugins")
         return
-    rows = [[r.setting.key, _show(r.value), r.source, r.setting.env_var, r.setting.help] for r in resolved]
+    rows = [
+        [r.setting.key, _show(r.setting.shown(r.value)), r.source, r.setting.env_var, r.setting.help]
+        for r in resolved
+    ]
     click.echo(format_table(["setting", "value", "source", "variable", "help"], rows))
 
 

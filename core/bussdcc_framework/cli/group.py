@@ -8,6 +8,7 @@ import click
 
 from ..interrupts import EXIT_INTERRUPTED
 from ..plugins import FrameworkPluginManager, load_plugins, load_settings
+from ..report import report
 from ..settings import SettingError, Settings
 from .core_commands import plugins_command, run_command, settings_command
 from .new_plugin import new_plugin_command
@@ -17,9 +18,11 @@ from .versions import print_versions
 class PluginGroup(click.Group):
     """A click group that adds the ``register_commands`` of the loaded plugins on first use.
 
-    Ctrl-C anywhere in a command ends it with status 130 and no output of its own, instead of
-    click's ``Aborted!`` and status 1: a command that runs until Ctrl-C (``run``, ``replay``)
-    and is stopped while it starts has not failed.
+    Ctrl-C anywhere in a command that does not handle it itself (plugins loading, an app
+    importing, a command that leaves it alone) ends it with status 130, no traceback and no
+    "Aborted!": a command that runs until Ctrl-C (``run``, ``replay``) and is stopped while it
+    starts has not failed. The one Ctrl-C policy (``interrupts.Interrupts``) takes over once a
+    command runs its runtime.
     """
 
     _plugins_added = False
@@ -34,12 +37,14 @@ class PluginGroup(click.Group):
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except KeyboardInterrupt:
+            report("")  # ends the terminal's "^C" line
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
+            report("")  # ends the terminal's "^C" line
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
     def _add_plugin_commands(self) -> None:
@@ -52,11 +57,10 @@ class PluginGroup(click.Group):
             name = command.name or ""  # the manager passes only named commands
             if name in self.commands:
                 owner = owners.get(name, "bussdcc itself")
-                click.echo(
+                report(
                     f'bussdcc: plugin "{plugin}" registers the command "{name}", which '
                     f"{owner} already provides; ignoring it (rename the command, or disable "
-                    f"the plugin with BUSSDCC_DISABLE_PLUGINS={plugin})",
-                    err=True,
+                    f"the plugin with BUSSDCC_DISABLE_PLUGINS={plugin})"
                 )
                 continue
             owners[name] = f'plugin "{plugin}"'

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import re
 
+from ..names import type_name
 from .errors import DecodeError
 
 _DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
 _TYPE_NAME = re.compile(rf"({_DOTTED}):({_DOTTED})")
-
-
-def type_name(cls: type) -> str:
-    """The record ``type`` of a class: ``"<module>:<QualName>"`` (the original framework's form)."""
-    return f"{cls.__module__}:{cls.__qualname__}"
 
 
 def split_type_name(name: object) -> tuple[str, str]:
@@ -29,3 +25,6 @@ def split_type_name(name: object) -> tuple[str, str]:
         shown = name if len(name) <= 120 else name[:117] + "..."
         raise DecodeError("bad_type_name", f"{shown!r} is not of the form 'package.module:ClassName'")
     return match.group(1), match.group(2)
+
+
+__all__ = ["split_type_name", "type_name"]

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 
 from bussdcc.message import Message
 
+from ..report import report
 from .names import split_type_name, type_name
 
 
@@ -219,5 +220,5 @@ def default_registry(*, plugins: bool = True) -> TypeRegistry:
             try:
                 registry.register(cls)
             except TypeError as exc:  # one bad declaration must not stop replay or recording
-                print(f"bussdcc: register_message_types: {exc}", file=sys.stderr)
+                report(f"bussdcc: register_message_types: {exc}")
     return registry

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from ..message import (
     FrameworkShuttingDown,
     SinkHandlerError,
 )
+from ..report import report
 from ..state import NotifyingStateStore
 from ..version import get_version
 from .managers import InterfaceRegistry, ProcessRegistry, ServiceRegistry
@@ -265,10 +265,7 @@ class Runtime(KernelRuntime):
             try:
                 sink.stop()
             except Exception as exc:
-                print(
-                    f"bussdcc: sink {sink_name(sink)} failed to stop: {type(exc).__name__}: {exc}",
-                    file=sys.stderr,
-                )
+                report(f"bussdcc: sink {sink_name(sink)} failed to stop: {type(exc).__name__}: {exc}")
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -332,7 +329,7 @@ class Runtime(KernelRuntime):
                 try:
                     super().shutdown(reason)
                 except Exception as exc:
-                    print(f"bussdcc: shutdown raised {type(exc).__name__}: {exc}", file=sys.stderr)
+                    report(f"bussdcc: shutdown raised {type(exc).__name__}: {exc}")
                     raise
             finally:
                 self._set_booted(False)

@@ -6,19 +6,18 @@ shutdown, ``SystemReload`` and ``SystemSignal`` all run on the main thread as or
 
 from __future__ import annotations
 
-import os
 import signal
-import sys
 import threading
-import time
 from collections import deque
 from types import FrameType
 from typing import Optional
 
 from bussdcc.message import SystemReload, SystemSignal
 
-from ..interrupts import DUPLICATE_INTERRUPT_WINDOW, startup
+from ..interrupts import DUPLICATE_INTERRUPT_WINDOW, Interrupts, startup
 from .runtime import Runtime
+
+__all__ = ["DUPLICATE_INTERRUPT_WINDOW", "SIGNAL_ACTIONS", "Interrupts", "SignalRuntime", "run_with_signals"]
 
 SIGNAL_ACTIONS: dict[int, str] = {
     int(signal.SIGINT): "shutdown",
@@ -35,17 +34,11 @@ class _SignalLoop:
         self.pending: deque[int] = deque()
         self.wakeup = threading.Event()
         self.shutdown_requested = False
-        self.first_interrupt: float | None = None
+        self.interrupts = Interrupts()
 
     def handle(self, signum: int, frame: Optional[FrameType]) -> None:
-        if signum == signal.SIGINT:
-            now = time.monotonic()
-            if self.first_interrupt is not None:
-                if now - self.first_interrupt < DUPLICATE_INTERRUPT_WINDOW:
-                    return
-                print("bussdcc: second interrupt, exiting now", file=sys.stderr, flush=True)
-                os._exit(130)
-            self.first_interrupt = now
+        if signum == signal.SIGINT and not self.interrupts.interrupt():
+            return
         if SIGNAL_ACTIONS.get(signum) == "shutdown":
             self.shutdown_requested = True
         self.pending.append(signum)

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from fnmatch import fnmatchcase
 
 from bussdcc.message import Severity
 
-from ._codec import type_name
+from bussdcc_framework.patterns import TypePatterns
 
 LEVELS: dict[str, Severity] = {
     "debug": Severity.DEBUG,
@@ -43,11 +42,12 @@ def severity_of(cls: type) -> int:
 
 
 class TypeFilter:
-    """Minimum severity plus shell-style patterns over the type name.
+    """Minimum severity plus type patterns (``docs/configuration.md#type-patterns``).
 
-    A pattern matches the full record type (``bussdcc.message.service:ServiceStarted``) or the
-    bare class name (``ServiceStarted``), so ``Service*`` and ``bussdcc.message.*`` both work.
-    ``include`` empty means every type; ``exclude`` wins over ``include``.
+    Patterns match the full record type (``bussdcc.message.service:ServiceStarted``), the
+    qualified or the bare class name, case-insensitively, so ``Service*`` and
+    ``bussdcc.message.*`` both work. ``include`` empty means every type; ``exclude`` (or a
+    ``!pattern`` in ``include``) wins over ``include``.
     """
 
     def __init__(
@@ -57,8 +57,9 @@ class TypeFilter:
         exclude: Iterable[str] = (),
     ) -> None:
         self.level = parse_level(level)
-        self.include = tuple(p.strip() for p in include if p.strip())
-        self.exclude = tuple(p.strip() for p in exclude if p.strip())
+        self.patterns = TypePatterns(include, exclude)
+        self.include = self.patterns.include
+        self.exclude = self.patterns.exclude
         self._cache: dict[type, bool] = {}
         self._lock = threading.Lock()
 
@@ -66,18 +67,10 @@ class TypeFilter:
         """Whether events of ``cls`` are shown (cached per class; thread-safe)."""
         decision = self._cache.get(cls)
         if decision is None:
-            decision = self._decide(cls)
+            decision = severity_of(cls) >= self.level and self.patterns.allows(cls)
             with self._lock:
                 # Copy-on-write so readers never see a dict being resized.
                 cache = dict(self._cache)
                 cache[cls] = decision
                 self._cache = cache
         return decision
-
-    def _decide(self, cls: type) -> bool:
-        if severity_of(cls) < self.level:
-            return False
-        names = (type_name(cls), cls.__qualname__, cls.__name__)
-        if self.include and not any(fnmatchcase(n, p) for p in self.include for n in names):
-            return False
-        return not any(fnmatchcase(n, p) for p in self.exclude for n in names)

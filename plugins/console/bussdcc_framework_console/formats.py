@@ -20,7 +20,9 @@ import msgspec
 from bussdcc.event import Event
 from bussdcc.message import Message, Severity
 
-from ._codec import format_time, make_codec, type_name
+from bussdcc_framework.codec import Codec, TypeRegistry, format_time
+from bussdcc_framework.names import type_name
+
 from .filters import severity_of
 
 _json = msgspec.json.Encoder()
@@ -70,7 +72,8 @@ class JsonFormatter:
     """One record per line: ``{"time":…,"type":"module:QualName","data":{…}}``."""
 
     def __init__(self) -> None:
-        self._encode, _ = make_codec()
+        # Encoding needs no registry lookups: an empty registry avoids plugin discovery.
+        self._encode = Codec(TypeRegistry(include_imported=False)).encode_record
 
     def __call__(self, evt: Event[Message]) -> bytes:
         try:

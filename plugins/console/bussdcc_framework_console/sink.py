@@ -18,6 +18,9 @@ from bussdcc.context import ContextProtocol
 from bussdcc.event import Event
 from bussdcc.message import Message, Severity
 
+from bussdcc_framework.report import report
+
+from .config import COLOR_MODES, DEFAULT_BUFFER, DEFAULT_FLUSH_TIMEOUT, FORMATS, STREAMS
 from .filters import TypeFilter
 from .formats import make_formatter
 from .messages import ConsoleDropped
@@ -25,12 +28,6 @@ from .writer import BufferedLineWriter
 
 Format = Literal["json", "human", "auto"]
 ColorMode = Literal["auto", "always", "never"]
-
-FORMATS = ("json", "human", "auto")
-COLOR_MODES = ("auto", "always", "never")
-STREAMS = ("stdout", "stderr")
-DEFAULT_BUFFER = 10_000
-DEFAULT_FLUSH_TIMEOUT = 2.0
 
 
 class ConsoleSink:
@@ -191,6 +188,6 @@ def _isatty(stream: IO[Any]) -> bool:
 
 def _report(line: str) -> None:
     try:
-        print(line, file=sys.stderr, flush=True)
+        report(line)
     except Exception:
         pass

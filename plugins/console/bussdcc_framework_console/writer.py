@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -29,6 +28,8 @@ from typing import IO, Any
 
 from bussdcc.event import Event
 from bussdcc.message import Message
+
+from bussdcc_framework.report import report
 
 #: Events formatted and written per ``write`` call at most.
 BATCH = 512
@@ -214,6 +215,6 @@ def _default_drop_notice(lost: int, capacity: int) -> bytes:
 
 def _warn(line: str) -> None:
     try:
-        print(line, file=sys.stderr, flush=True)
+        report(line)
     except Exception:
         pass

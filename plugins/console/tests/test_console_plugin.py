@@ -83,7 +83,7 @@ def test_bussdcc_run_rejects_a_bad_level_in_one_line() -> None:
     )
     assert proc.returncode == 2
     expected = (
-        "bussdcc: error: BUSSDCC_CONSOLE_LEVEL='loud' is not valid: expected one of "
+        "bussdcc: error: BUSSDCC_CONSOLE_LEVEL=loud is not valid: expected one of "
         "debug, info, warning, error, critical"
     )
     assert proc.stderr.strip().splitlines() == [expected]

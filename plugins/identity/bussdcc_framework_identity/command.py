@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import msgspec
 
 from bussdcc_framework.message.system import SystemIdentityEvent
 
@@ -25,18 +24,10 @@ def _settings() -> dict[str, Any]:
 
 
 def as_builtins(identity: SystemIdentityEvent) -> dict[str, Any]:
-    """The event's data exactly as a record carries it (through the core codec when present)."""
-    try:
-        from bussdcc_framework.codec import Codec, default_registry
-    except ImportError:  # pragma: no cover - a core without the codec
-        data = msgspec.to_builtins(identity)
-        assert isinstance(data, dict)
-        return data
-    try:
-        registry = default_registry(plugins=False)
-    except TypeError:  # pragma: no cover - a codec without the keyword
-        registry = default_registry()
-    return Codec(registry).to_builtins(identity)
+    """The event's data exactly as a record carries it (through the core codec)."""
+    from bussdcc_framework.codec import Codec, default_registry
+
+    return Codec(default_registry(plugins=False)).to_builtins(identity)
 
 
 def render_text(identity: SystemIdentityEvent) -> str:
@@ -83,6 +74,8 @@ def identity_command(as_json: bool, root: Path | None, hide: str | None) -> None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--hide / BUSSDCC_IDENTITY_HIDE") from None
     if as_json:
+        import msgspec
+
         sys.stdout.write(
             msgspec.json.format(msgspec.json.encode(as_builtins(identity)), indent=2).decode() + "\n"
         )

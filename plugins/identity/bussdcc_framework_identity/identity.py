@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,30 +12,8 @@ from bussdcc_framework.message.system import SystemIdentityEvent
 from bussdcc_framework.version import get_version as framework_version
 
 from . import probe
-
-#: Fields ``identity.hide`` may name (every field of the event except ``hidden`` itself).
-HIDEABLE: tuple[str, ...] = tuple(
-    f.name for f in dataclasses.fields(SystemIdentityEvent) if f.name != "hidden"
-)
-
-
-def parse_hide(names: Iterable[str]) -> tuple[str, ...]:
-    """Validate ``identity.hide``: known field names only, as a one-line ``ValueError``.
-
-    ``machine-id`` and ``machine_id`` are the same; duplicates are dropped; order is kept.
-    """
-    wanted: list[str] = []
-    for raw in names:
-        name = raw.strip().lower().replace("-", "_")
-        if not name:
-            continue
-        if name not in HIDEABLE:
-            raise ValueError(
-                f"{raw.strip()!r} is not a field of SystemIdentityEvent; use any of {', '.join(HIDEABLE)}"
-            )
-        if name not in wanted:
-            wanted.append(name)
-    return tuple(wanted)
+from .config import HIDEABLE as HIDEABLE  # re-exported: its old home
+from .config import parse_hide
 
 
 def software_versions(plugins: Any = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:

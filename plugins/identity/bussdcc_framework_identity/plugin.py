@@ -1,81 +1,40 @@
-"""Entry point of the identity plugin: its settings, its service and the ``identity`` command."""
+"""Entry point of the identity plugin: the hook implementations bussdcc-framework calls.
+
+Imported for every ``bussdcc`` command, so it stays cheap: settings live in ``config.py``; the
+service and the ``identity`` command are imported when they are used.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
-from typing import TYPE_CHECKING
 
+import click
 from bussdcc.service import ServiceProtocol
 
 from bussdcc_framework import hookimpl
-from bussdcc_framework.settings import Setting, SettingError, Settings
+from bussdcc_framework.cli.lazy import LazyCommand
+from bussdcc_framework.settings import Setting, Settings
 
-from .identity import HIDEABLE
-from .service import SystemIdentityService
-
-if TYPE_CHECKING:
-    import click
-
-PLUGIN = "identity"
+from .config import SETTINGS, IdentityConfig
 
 
 @hookimpl
 def register_settings() -> Iterable[Setting]:
-    return [
-        Setting(
-            PLUGIN,
-            "enabled",
-            "bool",
-            True,
-            "Run the system identity service (emits SystemIdentityEvent at start and reload).",
-        ),
-        Setting(
-            PLUGIN,
-            "root",
-            "path",
-            Path("/"),
-            "Filesystem root the identity is read from (a mounted image, a test tree).",
-        ),
-        Setting(
-            PLUGIN,
-            "hide",
-            "list",
-            (),
-            "Fields never emitted nor recorded, e.g. serial,machine_id; any of " + ", ".join(HIDEABLE) + ".",
-        ),
-        Setting(
-            PLUGIN,
-            "refresh",
-            "duration",
-            0.0,
-            "Also re-read every so often and emit on change (0: only at start and SIGHUP).",
-        ),
-    ]
-
-
-def service_from_settings(settings: Settings) -> SystemIdentityService:
-    """The service the ``identity.*`` settings describe; a bad value is a ``SettingError``."""
-    values = settings.for_plugin(PLUGIN)
-    try:
-        return SystemIdentityService(
-            values.get("root") or "/",
-            values.get("hide") or (),
-            refresh=float(values.get("refresh") or 0.0),
-        )
-    except ValueError as exc:
-        raise SettingError(f"BUSSDCC_IDENTITY_HIDE / identity.hide: {exc}") from None
+    return SETTINGS
 
 
 @hookimpl
 def register_services(settings: Settings) -> Iterable[ServiceProtocol]:
-    if not settings.get("identity.enabled", True):
-        return []
-    return [service_from_settings(settings)]
+    config = IdentityConfig.from_settings(settings)
+    return [config.service()] if config.enabled else []
 
 
 @hookimpl
 def register_commands() -> Iterable[click.Command]:
-    from .command import identity_command
-
-    return [identity_command]
+    return [
+        LazyCommand(
+            "identity",
+            "bussdcc_framework_identity.command:identity_command",
+            short_help="Print the SystemIdentityEvent the identity service would emit here.",
+        )
+    ]

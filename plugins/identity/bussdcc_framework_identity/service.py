@@ -13,7 +13,8 @@ from bussdcc.service import Service
 
 from bussdcc_framework.message.system import SystemIdentityEvent
 
-from .identity import discover, parse_hide
+from .config import parse_hide
+from .identity import discover
 
 STATE_KEY = "system.identity"
 #: How often the service thread wakes when periodic refresh is off (it has nothing to do).

@@ -15,7 +15,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
 
 from bussdcc.context import ContextProtocol
 from bussdcc.event import Event
@@ -23,15 +22,12 @@ from bussdcc.message import Message
 
 from bussdcc_framework.codec import Codec, TypeRegistry, type_name
 
+from .config import DEFAULT_QUEUE_SIZE, FLUSH_MODES, OVERFLOW_MODES, Overflow
 from .encoding import describe_error, holds_non_finite, may_hold_float
 from .indexing import Item
 from .messages import RecordingBackpressure, RecordingDropped, RecordingError
 from .writer import FlushMode, SegmentWriter, stderr_line
 
-Overflow = Literal["block", "drop"]
-FLUSH_MODES: tuple[FlushMode, ...] = ("interval", "line", "fsync")
-OVERFLOW_MODES: tuple[Overflow, ...] = ("block", "drop")
-DEFAULT_QUEUE_SIZE = 65536
 DEFAULT_FLUSH_INTERVAL = 0.5
 
 

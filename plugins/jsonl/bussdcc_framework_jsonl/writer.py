@@ -16,7 +16,6 @@ the segments it created.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from typing import Literal
 from bussdcc.message import Message
 
 from bussdcc_framework.recordings.index import SegmentIndex, load_index, remove_index
+from bussdcc_framework.report import report
 
 from . import segments
 from .indexing import Item, SegmentIndexer
@@ -427,7 +427,4 @@ class _Compressor:
 
 def stderr_line(line: str) -> None:
     """Print one report line on stderr (never raises: stderr may be closed at exit)."""
-    try:
-        print(line, file=sys.stderr, flush=True)
-    except (OSError, ValueError):
-        pass
+    report(line)

@@ -27,7 +27,7 @@ from bussdcc_framework_jsonl import (
     RecordingError,
     RecordingResumed,
 )
-from bussdcc_framework_jsonl.plugin import sink_from_settings
+from bussdcc_framework_jsonl.config import JsonlConfig
 
 from bussdcc_framework.recordings import load_index
 from bussdcc_framework.runtime import Runtime
@@ -444,7 +444,7 @@ def test_settings_and_hooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("BUSSDCC_JSONL_OVERFLOW", "drop")
     monkeypatch.setenv("BUSSDCC_JSONL_COMPRESS", "yes")
     settings = load_settings()
-    sink = sink_from_settings(settings)
+    sink = JsonlConfig.from_settings(settings).sink()
     assert (sink.root, sink.interval, sink.max_size) == (tmp_path, 60.0, 10 * 1024**2)
     assert (sink.retention_age, sink.retention_size) == (7 * 86400.0, None)
     assert (sink.flush, sink.overflow, sink.compress) == ("fsync", "drop", True)

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from bussdcc_framework.report import report
 from bussdcc_framework.settings import SettingError, parse_assignment
 
 from .config import MqttConfig
@@ -24,7 +25,7 @@ from .topics import FleetTopics, TopicError, check_level, type_level
 
 
 def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"bussdcc fleet: error: {message}", err=True)
+    report(f"bussdcc fleet: error: {message}")
     sys.exit(code)
 
 
@@ -76,10 +77,9 @@ def collect_command(broker: str | None, record: str | None, assignments: tuple[s
         _fail(str(exc), 2)
     if config.address is None:
         _fail("no broker: give --broker mqtt://HOST[:PORT] or set BUSSDCC_MQTT_URL", 2)
-    click.echo(
+    report(
         f"bussdcc fleet: collecting {config.prefix}/v1/+/+ from {config.address} into {config.collect_dir}/ "
-        "(Ctrl-C to stop)",
-        err=True,
+        "(Ctrl-C to stop)"
     )
     try:
         runtime = Runtime.from_plugins(settings=settings, plugins=pm)

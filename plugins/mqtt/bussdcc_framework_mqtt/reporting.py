@@ -6,21 +6,19 @@ a line per event: the first occurrence is reported, later ones are only counted.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable
 
 from bussdcc.message import Message
+
+from bussdcc_framework.report import report as core_report
 
 from .messages import MqttError
 
 
 def report(line: str) -> None:
     """One flushed line on stderr (never raises: stderr may be closed at exit)."""
-    try:
-        print(line, file=sys.stderr, flush=True)
-    except (OSError, ValueError):
-        pass
+    core_report(line)
 
 
 def printable(text: str) -> str:

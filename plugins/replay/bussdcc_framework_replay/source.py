@@ -24,7 +24,7 @@ from bussdcc_framework.recordings import Run, SegmentIndex
 
 from .files import discover, file_size
 from .filters import TimeBound, TypeFilter, resolve_bound
-from .indexes import check_index
+from .indexes import check_index, confirms_end, confirms_start
 from .logfile import FileBudget, LogFile
 from .merge import Segment, merge_segments
 from .reader import (
@@ -168,7 +168,7 @@ class JsonlSource:
             stats.files.append(fstats)
             span = self.spans.get(str(path), WHOLE)
             if span is WHOLE and idx is not None:
-                planned = self._plan(path, idx, options, stats, fstats)
+                planned = self._plan(path, idx, options, stats, fstats, codec, self.max_line)
                 if planned is None:
                     continue
                 span = planned
@@ -183,19 +183,27 @@ class JsonlSource:
 
     @staticmethod
     def _plan(
-        path: Path, index: SegmentIndex, options: ReadOptions, stats: SourceStats, fstats: FileStats
+        path: Path,
+        index: SegmentIndex,
+        options: ReadOptions,
+        stats: SourceStats,
+        fstats: FileStats,
+        codec: Codec,
+        max_line: int,
     ) -> Span | None:
         """What of an indexed file a pass reads: all, from a checkpoint, or nothing (None).
 
-        A file whose records all lie outside the window is not opened (its records count as
-        outside); otherwise reading starts at the last checkpoint before ``start``, when that
-        offset is a line start (an index is never trusted over the data).
+        A file whose records all lie outside the window is not read (its records count as
+        outside) once a glance at the data confirms the index (``indexes.confirms_*``);
+        otherwise reading starts at the last checkpoint before ``start``, when that offset is a
+        line start (an index is never trusted over the data).
         """
         start, end = options.start, options.end
-        assert index.start is not None or index.records == 0
+        before = start is not None and index.end is not None and index.end < start
+        after = end is not None and index.start is not None and index.start > end
         if index.records and (
-            (start is not None and index.end is not None and index.end < start)
-            or (end is not None and index.start is not None and index.start > end)
+            (before and confirms_end(path, index, codec, max_line))
+            or (after and confirms_start(path, index, peek_start(path, codec, max_line)))
         ):
             fstats.records = index.records
             fstats.first, fstats.last = index.start, index.end

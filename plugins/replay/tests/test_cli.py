@@ -478,3 +478,50 @@ def test_a_filter_that_matches_nothing_says_so_and_exits_1() -> None:
 
     # Without a filter an empty recording is not an error.
     assert bussdcc("events", "cat", str(ORIGINAL), "-n", "0").returncode == 0
+
+
+def test_a_second_interrupt_ends_a_replay_at_once(tmp_path: Path) -> None:
+    """``bussdcc replay`` follows the core's Ctrl-C policy, like ``bussdcc run``."""
+    log = write_log(tmp_path / "slow.jsonl", readings(range(120)))
+    app = tmp_path / "stuck.py"
+    # A process that makes the graceful stop hang, so only a second Ctrl-C ends the replay.
+    app.write_text(
+        "import time\n"
+        "from bussdcc.process import Process\n\n"
+        "class Stuck(Process):\n"
+        "    name = 'stuck'\n\n"
+        "    def stop(self, ctx):\n"
+        "        print('stopping', flush=True)\n"
+        "        time.sleep(60)\n\n"
+        "def setup(runtime):\n"
+        "    runtime.add_process(Stuck())\n"
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bussdcc_framework",
+            "replay",
+            str(log),
+            "--import",
+            "greenhouse",
+            "--app",
+            str(app),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)  # the same Ctrl-C delivered twice: still one
+    assert proc.stdout.readline() == "stopping\n"  # the graceful stop has begun, and hangs
+    time.sleep(0.6)  # longer than the duplicate window
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert err.splitlines()[-1] == "bussdcc: second interrupt, exiting now"
+    assert "Traceback" not in err

@@ -1,19 +1,21 @@
 """Event filters: type patterns and a minimum severity, used by live clients and ``/api/events``.
 
-Patterns match the short class name (``ServiceStarted``) or the full record type
-(``bussdcc.message.service:ServiceStarted``). A pattern with ``*``/``?`` is a glob, otherwise
-a case-insensitive substring; a leading ``-`` excludes. Several patterns: any include matches
-(or there is none) and no exclude matches.
+Type patterns are the framework's one dialect (``bussdcc_framework.patterns``, documented in
+docs/configuration.md#type-patterns): case-insensitive shell globs over the full record type
+(``bussdcc.message.service:ServiceStarted``), the qualified and the short class name; a bare
+word must equal one of them; a leading ``-`` (or ``!``) excludes. Several patterns: any include
+matches (or there is none) and no exclude matches.
 """
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bussdcc.message import Severity
+
+from bussdcc_framework.patterns import TypePatterns
 
 from .records import EventRecord
 
@@ -63,54 +65,27 @@ def parse_patterns(value: Any) -> tuple[str, ...]:
     return tuple(patterns)
 
 
-def _matcher(pattern: str) -> tuple[bool, str, bool]:
-    exclude = pattern.startswith("-")
-    body = pattern[1:] if exclude else pattern
-    is_glob = any(c in body for c in "*?[")
-    return exclude, body.lower(), is_glob
-
-
 @dataclass(frozen=True)
 class EventFilter:
     """Which events a client or query wants; ``matches`` caches its answer per type."""
 
     types: tuple[str, ...] = ()
     min_severity: int = 0
-    _cache: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
+    _patterns: TypePatterns = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_patterns", TypePatterns.parse(self.types))
 
     @classmethod
     def parse(cls, types: Any = None, severity: Any = None) -> EventFilter:
         return cls(parse_patterns(types), parse_severity(severity))
-
-    def _type_matches(self, type_: str, name: str) -> bool:
-        cached = self._cache.get(type_)
-        if cached is not None:
-            return cached
-        includes = excludes = False
-        has_include = False
-        candidates = (type_.lower(), name.lower())
-        for pattern in self.types:
-            exclude, body, is_glob = _matcher(pattern)
-            if is_glob:
-                hit = any(fnmatch.fnmatchcase(c, body) for c in candidates)
-            else:
-                hit = any(body in c for c in candidates)
-            if exclude:
-                excludes = excludes or hit
-            else:
-                has_include = True
-                includes = includes or hit
-        result = (includes or not has_include) and not excludes
-        if len(self._cache) < 4096:
-            self._cache[type_] = result
-        return result
 
     def matches(self, record: EventRecord) -> bool:
         if record["severity"] < self.min_severity:
             return False
         if not self.types:
             return True
-        return self._type_matches(record["type"], record["name"])
+        return self._patterns.allows_name(record["type"])
 
     def describe(self) -> dict[str, Any]:
         return {"types": list(self.types), "severity": self.min_severity}

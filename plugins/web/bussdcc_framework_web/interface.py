@@ -18,7 +18,6 @@ Routes a subclass registers come first (its ``/`` wins; the dashboard stays at
 from __future__ import annotations
 
 import socket
-import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -36,6 +35,7 @@ from bussdcc_framework.message.web import (
     WebInterfaceStarted,
     WebInterfaceStopped,
 )
+from bussdcc_framework.report import report
 from bussdcc_framework.runtime import Runtime
 from bussdcc_framework.settings import Settings
 
@@ -159,10 +159,9 @@ class WebInterface(Interface):
 
     def start(self, ctx: ContextProtocol) -> None:
         if self.from_plugin and self._application_has_its_own(ctx):
-            print(
+            report(
                 "bussdcc web: the application adds its own WebInterface; the web plugin's "
-                "is not started (set web.enabled=false to silence this)",
-                file=sys.stderr,
+                "is not started (set web.enabled=false to silence this)"
             )
             return
         self._stop.clear()
@@ -246,25 +245,20 @@ class WebInterface(Interface):
     def _announce(self) -> None:
         where = self.url
         if self.config.token_generated:
-            print(f"bussdcc web: serving on {where}?token={self.config.token}", file=sys.stderr)
-            print(
+            report(f"bussdcc web: serving on {where}?token={self.config.token}")
+            report(
                 "bussdcc web: an access token was generated for this run (set web.token / "
-                "BUSSDCC_WEB_TOKEN to choose one); it is printed only once",
-                file=sys.stderr,
+                "BUSSDCC_WEB_TOKEN to choose one); it is printed only once"
             )
         else:
-            print(f"bussdcc web: serving on {where}", file=sys.stderr)
+            report(f"bussdcc web: serving on {where}")
         if not is_loopback(self.config.host):
-            print(
+            report(
                 f"bussdcc web: warning: listening on {format_address(self.host, self.port)}, "
-                "reachable from other machines; every request needs the access token",
-                file=sys.stderr,
+                "reachable from other machines; every request needs the access token"
             )
             if self.config.host in ("0.0.0.0", "::", ""):
-                print(
-                    f"bussdcc web: from other machines: http://{socket.gethostname()}:{self.port}/",
-                    file=sys.stderr,
-                )
+                report(f"bussdcc web: from other machines: http://{socket.gethostname()}:{self.port}/")
 
     # -- live push plumbing --------------------------------------------------------------
 

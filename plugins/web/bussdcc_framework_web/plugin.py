@@ -2,7 +2,7 @@
 
 This module is imported by plugin discovery for every ``bussdcc`` command, so it imports
 neither Flask nor Flask-SocketIO (about 200 ms): the interface module is imported only when a
-runtime actually asks for a web interface.
+runtime actually asks for a web interface. Settings live in ``config.py``.
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ from bussdcc.process import ProcessProtocol
 from bussdcc_framework import hookimpl
 from bussdcc_framework.settings import Setting, Settings
 
-from .config import declared_settings
+from .config import SETTINGS, is_enabled
 
 
 @hookimpl
 def register_settings() -> Iterable[Setting]:
-    return declared_settings()
+    return SETTINGS
 
 
 @hookimpl
 def register_processes(settings: Settings) -> Iterable[ProcessProtocol] | None:
-    if not settings.get("web.enabled", True):
+    if not is_enabled(settings):
         return None
     from .interface import WebInterface
 

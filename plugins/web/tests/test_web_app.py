@@ -399,8 +399,13 @@ def test_filters() -> None:
     f = EventFilter.parse("Service*, -ServiceRestart", "info")
     assert f.matches(rec("ServiceStarted")) and not f.matches(rec("ServiceRestart"))
     assert not f.matches(rec("Ping"))
-    assert EventFilter.parse("ping").matches(rec("Ping"))  # substring, case-insensitive
+    assert EventFilter.parse("ping").matches(rec("Ping"))  # the whole name, case-insensitive
+    assert not EventFilter.parse("pin").matches(rec("Ping"))  # a bare word is not a substring
+    assert EventFilter.parse("*booted").matches(rec("FrameworkBooted"))
     assert EventFilter.parse("app.mod:*").matches(rec("Ping"))
+    assert EventFilter.parse("!Ping").matches(rec("Pong")) and not EventFilter.parse("!Ping").matches(
+        rec("Ping")
+    )
     assert not EventFilter.parse(None, "warning").matches(rec("Ping"))
     with pytest.raises(
         FilterError,

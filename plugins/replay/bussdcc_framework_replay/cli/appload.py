@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import click
-
 from bussdcc_framework.app import load_app as load_application
+from bussdcc_framework.report import report
 from bussdcc_framework.runtime import Runtime
 
 from ..runtime import ReplayRuntime
@@ -55,8 +54,7 @@ def _adopt(app_runtime: Runtime, make: RuntimeMaker) -> ReplayRuntime:
     sinks: list[Any] = [sink for sink in app_runtime.sinks if not from_plugin(sink)]
     if sinks:
         names = ", ".join(type(s).__name__ for s in sinks)
-        click.echo(
-            f"bussdcc: the app's own sinks ({names}) are not used in a replay; use --record DIR to record it",
-            err=True,
+        report(
+            f"bussdcc: the app's own sinks ({names}) are not used in a replay; use --record DIR to record it"
         )
     return runtime

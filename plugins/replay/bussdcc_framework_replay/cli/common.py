@@ -16,6 +16,7 @@ from bussdcc.message import Message
 from bussdcc_framework.app import AppError, resolve
 from bussdcc_framework.codec import Codec, TypeRegistry, default_registry, type_name
 from bussdcc_framework.plugins import load_plugins, load_settings
+from bussdcc_framework.report import report
 from bussdcc_framework.settings import SettingError, Settings
 from bussdcc_framework.sources import SourceFactory
 
@@ -32,7 +33,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one error line on stderr and exit with ``code``."""
-    click.echo(f"bussdcc: error: {message}", err=True)
+    report(f"bussdcc: error: {message}")
     sys.exit(code)
 
 

@@ -20,6 +20,7 @@ import click
 
 from bussdcc_framework.cli.table import format_table
 from bussdcc_framework.codec import Codec, TypeRegistry, type_name
+from bussdcc_framework.report import report
 
 from ..files import discover
 from ..filters import TimeBound
@@ -164,7 +165,7 @@ def _filtered(start: TimeBound, end: TimeBound, types: tuple[str, ...]) -> str:
 def _nothing_matched(filters: str, stats: SourceStats) -> NoReturn:
     """grep's convention: say that the filters matched nothing, exit 1."""
     read = stats.records + stats.unknown
-    click.echo(f"bussdcc: no record matches {filters} ({count(read)} record(s) read)", err=True)
+    report(f"bussdcc: no record matches {filters} ({count(read)} record(s) read)")
     sys.exit(1)
 
 
@@ -371,7 +372,7 @@ def cat_command(
         fail(f"--strict: {printable(str(exc))}", 1)
     stats = combine(source.stats)
     for line in damage_lines(stats):
-        click.echo(line, err=True)
+        report(printable(line))
     filters = _filtered(start, end, types)
     if filters and not written and limit != 0:
         _nothing_matched(filters, stats)

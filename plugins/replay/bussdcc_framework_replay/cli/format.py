@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bussdcc_framework.codec import format_time
+from bussdcc_framework.report import printable as printable  # the core's, re-exported
 
 
 def count(n: int) -> str:
@@ -36,15 +37,3 @@ def duration(seconds: float) -> str:
 def when(value: datetime | None) -> str:
     """A recorded time in the record format, or ``-``."""
     return "-" if value is None else format_time(value)
-
-
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]}
-_CONTROL.update({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"})
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters (ANSI escapes included) made visible: ``\\x1b[31m``.
-
-    For anything that came from a file before it reaches a terminal.
-    """
-    return text.translate(_CONTROL)

@@ -11,6 +11,7 @@ import click
 from bussdcc_framework.cli.table import format_table
 from bussdcc_framework.plugins import load_plugins, load_settings
 from bussdcc_framework.recordings import Run
+from bussdcc_framework.report import report
 from bussdcc_framework.settings import SettingError
 
 from ..catalog import build_indexes, catalog
@@ -61,7 +62,7 @@ def index_command(paths: tuple[str, ...], force: bool, app: str | None, imports:
     found = discover(paths)
     done = build_indexes(found, build_registry(imports), max_line=limit, force=force)
     for path, error in done.failed:
-        click.echo(f"bussdcc: cannot index {printable(str(path))}: {printable(error)}", err=True)
+        report(f"bussdcc: cannot index {printable(str(path))}: {printable(error)}")
     why = ", ".join(f"{len(v)} {k}" for k, v in sorted(done.written.items()))
     click.echo(
         f"indexed {count(done.written_count)} file(s)"
@@ -70,10 +71,7 @@ def index_command(paths: tuple[str, ...], force: bool, app: str | None, imports:
         + (f", {count(len(done.failed))} failed" if done.failed else "")
     )
     for rejected in found.rejected:
-        click.echo(
-            f"skipped {printable(str(rejected.path))}: {rejected.reason}: {printable(rejected.detail)}",
-            err=True,
-        )
+        report(f"skipped {printable(str(rejected.path))}: {rejected.reason}: {printable(rejected.detail)}")
     if done.failed:
         raise SystemExit(1)
 
@@ -123,7 +121,7 @@ def runs_command(paths: tuple[str, ...], app: str | None, imports: tuple[str, ..
     found = catalog(paths, build_registry(imports), max_line=max_line())
     runs = found.runs()
     for path, error in found.failed:
-        click.echo(f"bussdcc: cannot read {printable(str(path))}: {printable(error)}", err=True)
+        report(f"bussdcc: cannot read {printable(str(path))}: {printable(error)}")
     if as_json:
         click.echo(json.dumps({"runs": [run_dict(r) for r in runs], "scanned": found.scanned}, indent=2))
         return
@@ -146,8 +144,7 @@ def runs_command(paths: tuple[str, ...], app: str | None, imports: tuple[str, ..
     if any(r.partial for r in runs):
         click.echo("* its start is not in the recording (retention, or recorded mid-run)")
     if found.scanned:
-        click.echo(
+        report(
             f"({found.scanned} file(s) without a current index were read; "
-            "`bussdcc events index` makes this instant)",
-            err=True,
+            "`bussdcc events index` makes this instant)"
         )

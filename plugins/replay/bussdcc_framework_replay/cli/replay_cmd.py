@@ -9,20 +9,20 @@ summary still says how far it got. Recording is off unless ``--record DIR`` is g
 from __future__ import annotations
 
 import math
-import os
 import signal
 import sys
 import threading
-import time
 from types import FrameType
 from typing import Any, Self
 
 import click
 
 from bussdcc_framework.app import AppError
-from bussdcc_framework.interrupts import DUPLICATE_INTERRUPT_WINDOW, startup
+from bussdcc_framework.cli.options import PluginOptionsCommand, collect_overrides
+from bussdcc_framework.interrupts import Interrupts, startup
 from bussdcc_framework.plugins import load_plugins, load_settings
-from bussdcc_framework.settings import SettingError, parse_assignment
+from bussdcc_framework.report import printable, report
+from bussdcc_framework.settings import SettingError
 
 from ..config import ReplayConfig
 from ..filters import TimeBound
@@ -35,21 +35,12 @@ from .runsource import run_source
 from .summary import combine, replay_summary
 
 
-def _overrides(assignments: tuple[str, ...], record: str | None) -> dict[str, Any]:
-    overrides: dict[str, Any] = {}
-    for text in assignments:
-        key, value = parse_assignment(text)
-        overrides[key] = value
+def _overrides(assignments: tuple[str, ...]) -> dict[str, Any]:
+    """The user's overrides; recording stays off unless they turn it on (``--record DIR``)."""
+    overrides = collect_overrides(assignments)
     declared = {s.key for s in load_plugins().declared_settings()}
-    if record is not None:
-        if "jsonl.dir" not in declared:
-            raise SettingError(
-                "--record needs the jsonl plugin, which is not loaded; install it with "
-                "pip install 'bussdcc-framework[jsonl]' or check BUSSDCC_PLUGINS"
-            )
-        overrides["jsonl.dir"] = record
-        overrides["jsonl.enabled"] = "true"
-    elif "jsonl.enabled" in declared and "jsonl.enabled" not in overrides:
+    if "jsonl.enabled" in declared and "jsonl.enabled" not in overrides:
+        # A replay of ./events with BUSSDCC_JSONL_ENABLED on would write into ./events.
         overrides["jsonl.enabled"] = "false"
     return overrides
 
@@ -60,7 +51,7 @@ def _speed(ctx: click.Context, param: click.Parameter, value: float) -> float:
     return value
 
 
-@click.command("replay")
+@click.command("replay", cls=PluginOptionsCommand)
 @source_options
 @click.option(
     "--speed",
@@ -70,7 +61,6 @@ def _speed(ctx: click.Context, param: click.Parameter, value: float) -> float:
     callback=_speed,
     help="1 = recorded pace, N = N times faster, 0 = as fast as possible.",
 )
-@click.option("--record", metavar="DIR", help="Record the replay as JSONL under DIR (jsonl plugin).")
 @click.option(
     "--app",
     metavar="APP",
@@ -108,7 +98,6 @@ def replay_command(
     strict: bool,
     imports: tuple[str, ...],
     speed: float,
-    record: str | None,
     app: str | None,
     assignments: tuple[str, ...],
     progress: bool | None,
@@ -119,10 +108,12 @@ def replay_command(
 
     The selected plugins see the replayed events (console, web); recorded lifecycle events
     are not re-emitted on top of the replay runtime's own. Damaged lines and unknown types are
-    skipped and counted (see the summary) unless --strict.
+    skipped and counted (see the summary) unless --strict. Recording is off unless asked
+    for (--record DIR). The options after --progress are declared by the loaded plugins on
+    their settings, as for `bussdcc run`.
     """
     try:
-        settings = load_settings(_overrides(assignments, record))
+        settings = load_settings(_overrides(assignments))
         config = ReplayConfig.from_settings(settings)
     except SettingError as exc:
         fail(str(exc), 2)
@@ -173,8 +164,8 @@ def replay_command(
             outcome["error"] = exc
 
     if hold:
-        runtime.on_hold = lambda: click.echo(
-            "bussdcc replay: replay complete; holding the runtime up until Ctrl-C", err=True
+        runtime.on_hold = lambda: report(
+            "bussdcc replay: replay complete; holding the runtime up until Ctrl-C"
         )
     worker = threading.Thread(target=work, name="bussdcc-replay", daemon=True)
     interrupted = _Interrupts(runtime)
@@ -195,7 +186,7 @@ def replay_command(
     error = outcome.get("error")
     stats = combine(source.stats)
     for line in replay_summary(runtime.stats, stats):
-        click.echo(line, err=True)
+        report(printable(line))  # names and examples come from the files read
     if isinstance(error, ReplayDataError):
         fail(f"--strict: {error}", 1)
     if error is not None:
@@ -205,24 +196,20 @@ def replay_command(
 
 
 class _Interrupts:
-    """SIGINT/SIGTERM stop the replay (the first time) or exit at once (the second time)."""
+    """SIGINT/SIGTERM stop the replay, under the core's Ctrl-C policy (``Interrupts``)."""
 
     def __init__(self, runtime: ReplayRuntime) -> None:
         self.runtime = runtime
-        self.count = 0
-        self._first = 0.0
+        self.policy = Interrupts()
         self._previous: dict[int, Any] = {}
 
+    @property
+    def count(self) -> int:
+        return self.policy.count
+
     def stop(self) -> None:
-        now = time.monotonic()
-        if self.count and now - self._first < DUPLICATE_INTERRUPT_WINDOW:
-            return  # one Ctrl-C delivered twice (process group + `uv run`), not a second one
-        self.count += 1
-        self._first = now
-        if self.count > 1:
-            click.echo("bussdcc: second interrupt, exiting now", err=True)
-            os._exit(130)
-        self.runtime.stop_replay()
+        if self.policy.interrupt():
+            self.runtime.stop_replay()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.stop()

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-import click
-
 from bussdcc_framework.codec import Codec, TypeRegistry
+from bussdcc_framework.report import report
 
 from ..catalog import RunNotFound, catalog, select_run
 from ..config import ReplayConfig
@@ -43,10 +42,9 @@ def run_source(
     except RunNotFound as exc:
         fail(str(exc), 2)
     scanned = f"; {found.scanned} file(s) without a current index read to find it" if found.scanned else ""
-    click.echo(
+    report(
         f"bussdcc replay: run {run.number} of {len(runs)}: {when(run.start)} .. {when(run.end)} "
-        f"({duration(run.duration.total_seconds())}, {count(run.events)} events){scanned}",
-        err=True,
+        f"({duration(run.duration.total_seconds())}, {count(run.events)} events){scanned}"
     )
     codec = Codec(registry)
     source = JsonlSource.of_run(

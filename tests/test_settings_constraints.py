@@ -1,0 +1,493 @@
+"""Settings fail fast: declared constraints, strict parsers, one-line errors, did-you-mean.
+
+The subprocess tests run the real ``bussdcc`` with the workspace plugins: every value a user
+can get wrong (environment variable, ``--set`` key, option) stops ``run``, ``replay`` and
+``settings`` with exit status 2 and exactly one line that repeats it as typed.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bussdcc_framework.settings import (
+    Override,
+    Setting,
+    SettingDeclarationError,
+    SettingError,
+    Settings,
+    known_variables,
+    parse_duration,
+    parse_float,
+    parse_int,
+    parse_size,
+    unknown_variables,
+    values_of,
+)
+
+# -- strict parsers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "seconds"),
+    [
+        ("600", 600.0),
+        ("0.5", 0.5),
+        (".5", 0.5),
+        ("30s", 30.0),
+        ("10m", 600.0),
+        ("1h30m", 5400.0),
+        ("250ms", 0.25),
+        ("7d", 604800.0),
+        (" 12H ", 43200.0),
+        ("0", 0.0),
+    ],
+)
+def test_durations_parse(raw: str, seconds: float) -> None:
+    assert parse_duration(raw) == seconds
+
+
+@pytest.mark.parametrize(
+    "raw", ["10min", "5x", "1e3s", "", " ", "-5", "-5s", "+5s", "nan", "inf", "10 m s", "m"]
+)
+def test_bad_durations_are_errors(raw: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "size"),
+    [
+        ("500", 500),
+        ("64k", 65536),
+        ("10MB", 10 * 1024**2),
+        ("1.5G", int(1.5 * 1024**3)),
+        ("2GiB", 2 * 1024**3),
+    ],
+)
+def test_sizes_parse(raw: str, size: int) -> None:
+    assert parse_size(raw) == size
+
+
+@pytest.mark.parametrize("raw", ["5x", "-1", "", "1e3", "10 parsecs", "k", "nan"])
+def test_bad_sizes_are_errors(raw: str) -> None:
+    with pytest.raises(ValueError):
+        parse_size(raw)
+
+
+def test_numbers_are_strict() -> None:
+    assert parse_int(" 42 ") == 42 and parse_int("-3") == -3
+    for raw in ("1_000", "1e3", "1.0", "", "0x10", "٣"):
+        with pytest.raises(ValueError):
+            parse_int(raw)
+    assert parse_float("1.5") == 1.5 and parse_float("-.5") == -0.5
+    for raw in ("nan", "inf", "-inf", "1e3", ""):
+        with pytest.raises(ValueError):
+            parse_float(raw)
+
+
+@pytest.mark.parametrize("kind", ["duration", "size"])
+@pytest.mark.parametrize("raw", ["10min", "5x", "1e3s", "-5"])
+def test_every_duration_and_size_setting_refuses_bad_text(kind: Any, raw: str) -> None:
+    setting = Setting("p", "x", kind, 0)
+    with pytest.raises(SettingError, match=f"^BUSSDCC_P_X={raw} is not valid: expected a "):
+        Settings.from_declarations([setting], environ={"BUSSDCC_P_X": raw})
+    with pytest.raises(SettingError, match=rf"^--set p\.x={raw} is not valid"):
+        Settings.from_declarations([setting], {"p.x": raw}, environ={})
+    with pytest.raises(SettingError, match=r"^--set p\.x='' is not valid"):
+        Settings.from_declarations([setting], {"p.x": ""}, environ={})
+
+
+# -- constraints ------------------------------------------------------------------------------
+
+
+def test_min_and_max_bound_numbers_and_say_so() -> None:
+    port = Setting("web", "port", "int", 5000, min=0, max=65535)
+    assert port.expected == "an integer from 0 to 65535"
+    assert port.parse("0") == 0 and port.parse("65535") == 65535
+    for raw in ("70000", "99999", "-1", "abc"):
+        with pytest.raises(SettingError) as info:
+            port.parse(raw)
+        assert str(info.value) == f"BUSSDCC_WEB_PORT={raw} is not valid: expected an integer from 0 to 65535"
+    assert Setting("q", "n", "int", 5, min=1).expected == "an integer of at least 1"
+    assert Setting("q", "n", "float", 0.5, max=1).expected == "a number of at most 1"
+    size = Setting("q", "s", "size", "1M", min=1024, max=1024**3)
+    assert size.expected == "a size in bytes from 1k to 1G, e.g. 500, 64k, 10MB"
+    with pytest.raises(SettingError, match="expected a size in bytes from 1k to 1G"):
+        size.parse("2G")
+    age = Setting("q", "age", "duration", 0, min=0)
+    assert age.expected == "a duration of at least 0s, e.g. 600, 30s, 10m, 7d"
+
+
+def test_choices_accept_any_case_and_keep_the_declared_spelling() -> None:
+    fmt = Setting("console", "format", "str", "json", choices=("json", "human"))
+    assert fmt.parse("HUMAN") == "human"
+    with pytest.raises(
+        SettingError, match=r"^BUSSDCC_CONSOLE_FORMAT=xml is not valid: expected one of json, human$"
+    ):
+        fmt.parse("xml")
+    fields = Setting("id", "hide", "list", (), choices=("serial", "hostname"))
+    assert fields.parse("Serial, hostname") == ("serial", "hostname")
+    with pytest.raises(
+        SettingError, match="a comma-separated list of serial, hostname \\('mac' is not one of them\\)"
+    ):
+        fields.parse("serial,mac")
+
+
+def test_a_validator_normalises_or_says_what_is_expected() -> None:
+    def even(value: int) -> int:
+        if value % 2:
+            raise ValueError("an even number of slots")
+        return value // 2
+
+    slots = Setting("p", "slots", "int", 4, validator=even)
+    assert slots.default == 2  # the default goes through the validator too
+    assert slots.parse("8") == 4
+    with pytest.raises(SettingError, match=r"^--slots 3 is not valid: expected an even number of slots$"):
+        Settings.from_declarations([slots], {"p.slots": Override("3", "--slots 3")}, environ={})
+
+
+def test_defaults_are_normalised_like_user_values() -> None:
+    assert Setting("jsonl", "dir", "path", "events").default == Path("events")
+    assert Setting("jsonl", "dir", "path", "events").parse("events") == Path("events")
+    interval = Setting("jsonl", "interval", "duration", "10m")
+    assert interval.default == 600.0 and isinstance(interval.default, float)
+    assert Setting("p", "t", "duration", 2).default == 2.0
+    assert Setting("p", "s", "size", "64k").default == 65536
+    assert Setting("p", "l", "list", ["a", "b"]).default == ("a", "b")
+    assert Setting("p", "token", "str", None).default is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"type": "int", "default": 0, "min": 1}, "the default 0 is not an integer of at least 1"),
+        ({"type": "str", "default": "xml", "choices": ("json",)}, "the default 'xml' is not one of json"),
+        ({"type": "str", "default": "a", "min": 1}, "min/max apply to"),
+        ({"type": "int", "default": 1, "choices": ("a",)}, "choices apply to str and list"),
+        ({"type": "int", "default": 1, "min": 5, "max": 1}, "min 5 is above max 1"),
+        ({"type": "int", "default": 1, "cli": "port"}, 'must look like "--port"'),
+        ({"type": "int", "default": 1, "cli": "--a/--b"}, "only a bool option"),
+        ({"type": "bool", "default": True, "implies": (("x", "1"),)}, "implies="),
+        ({"type": "path", "default": 5}, "the default 5 is not a filesystem path"),
+    ],
+)
+def test_a_bad_declaration_is_the_plugins_error(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingDeclarationError, match=message) as info:
+        Setting("p", "x", **kwargs)
+    assert not isinstance(info.value, SettingError)  # isolated as a plugin bug, not exit 2
+
+
+def test_python_values_are_checked_too() -> None:
+    port = Setting("web", "port", "int", 5000, min=0, max=65535)
+    assert Settings.from_declarations([port], {"web.port": 0}, environ={})["web.port"] == 0
+    with pytest.raises(SettingError, match=r"^web.port=70000 is not valid"):
+        Settings.from_declarations([port], {"web.port": 70000}, environ={})
+    with pytest.raises(SettingError, match=r"^web.port=True is not valid"):
+        Settings.from_declarations([port], {"web.port": True}, environ={})
+    ratio = Setting("p", "r", "float", 0.5)
+    with pytest.raises(SettingError, match="is not valid: expected a number"):
+        Settings.from_declarations([ratio], {"p.r": math.nan}, environ={})
+
+
+def test_values_typed_by_users_are_shown_as_typed_and_printable() -> None:
+    port = Setting("web", "port", "int", 5000, min=0, max=65535)
+    with pytest.raises(SettingError) as info:
+        Settings.from_declarations([port], environ={"BUSSDCC_WEB_PORT": "80 80"})
+    assert str(info.value).startswith("BUSSDCC_WEB_PORT='80 80' is not valid")
+    with pytest.raises(SettingError) as info:
+        Settings.from_declarations([port], environ={"BUSSDCC_WEB_PORT": "\x1b[2J80"})
+    assert "\x1b" not in str(info.value)
+    assert str(info.value).startswith("BUSSDCC_WEB_PORT='\\x1b[2J80' is not valid")
+
+
+def test_secret_values_are_masked_in_listings() -> None:
+    token = Setting("web", "token", "str", None, secret=True)
+    assert token.shown("s3cret-token") == "***" and token.shown(None) is None
+
+
+def test_values_of_fills_what_settings_lack_from_the_declarations() -> None:
+    declared = (Setting("p", "a", "int", 1), Setting("p", "b", "duration", "1m"))
+    assert values_of(declared, None) == {"a": 1, "b": 60.0}
+    settings = Settings.from_declarations(declared, {"p.a": "5"}, environ={})
+    assert values_of(declared, settings) == {"a": 5, "b": 60.0}
+
+
+# -- unknown names ----------------------------------------------------------------------------
+
+
+def test_unknown_variables_of_a_plugin_get_a_suggestion() -> None:
+    declared = [
+        Setting("web", "port", "int", 1),
+        Setting("web", "host", "str", "h"),
+        Setting("web-ui", "theme", "str", "dark"),
+    ]
+    env = {
+        "BUSSDCC_WEB_PROT": "1",  # typo of a web setting
+        "BUSSDCC_WEB_COLOUR": "red",  # nothing close
+        "BUSSDCC_WEB_UI_THEME": "light",  # web-ui's, declared
+        "BUSSDCC_WEB_UI_THEEM": "x",  # web-ui's typo, not web's
+        "BUSSDCC_PLUGINS": "web",  # the core's
+        "BUSSDCC_OTHER_THING": "1",  # no loaded plugin "other": not ours to judge
+        "PATH": "/bin",
+    }
+    assert unknown_variables(declared, env) == [
+        "bussdcc: warning: BUSSDCC_WEB_COLOUR is ignored: no setting of plugin web reads it; its "
+        "variables are BUSSDCC_WEB_HOST, BUSSDCC_WEB_PORT",
+        "bussdcc: warning: BUSSDCC_WEB_PROT is ignored: no setting of plugin web reads it; did you "
+        "mean BUSSDCC_WEB_PORT?",
+        "bussdcc: warning: BUSSDCC_WEB_UI_THEEM is ignored: no setting of plugin web-ui reads it; "
+        "did you mean BUSSDCC_WEB_UI_THEME?",
+    ]
+    known_variables("BUSSDCC_WEB_COLOUR")
+    assert len(unknown_variables(declared, env)) == 2
+
+
+def test_unknown_override_keys_are_errors_with_a_suggestion() -> None:
+    declared = [Setting("web", "port", "int", 1), Setting("jsonl", "dir", "path", "events")]
+    cases = {
+        "web.prot": "--set web.prot=1: unknown setting web.prot; did you mean web.port? "
+        "(bussdcc settings lists every setting)",
+        "wbe.port": "--set wbe.port=1: unknown setting wbe.port; did you mean web.port? "
+        "(bussdcc settings lists every setting)",
+        "web.colour": "--set web.colour=1: unknown setting web.colour; the settings of web are web.port",
+        "zzz.q": "--set zzz.q=1: unknown setting zzz.q; no loaded plugin zzz declares settings "
+        "(plugins with settings: jsonl, web)",
+    }
+    for key, message in cases.items():
+        with pytest.raises(SettingError) as info:
+            Settings.from_declarations(declared, {key: "1"}, environ={})
+        assert str(info.value) == message
+
+
+# -- the real command line --------------------------------------------------------------------
+
+BAD_VALUES = [
+    ("jsonl.queue_size", "0", "an integer of at least 1"),
+    ("web.port", "70000", "an integer from 0 to 65535"),
+    ("web.port", "99999", "an integer from 0 to 65535"),
+    ("web.port", "abc", "an integer from 0 to 65535"),
+    ("jsonl.interval", "10min", "a duration, e.g. 600, 30s, 10m, 7d"),
+    ("jsonl.max_size", "5x", "a size in bytes of at least 0, e.g. 500, 64k, 10MB"),
+    ("console.level", "loud", "one of debug, info, warning, error, critical"),
+    (
+        "web.origins",
+        "*",
+        'origins such as "http://panel.local:8080"; "*" would let any web site drive '
+        "this system and is refused",
+    ),
+    ("web.token", "short", "a token of at least 8 characters"),
+    (
+        "identity.hide",
+        "serail",
+        "a comma-separated list of fields ('serail' is not a field of SystemIdentityEvent; use any of ",
+    ),
+]
+
+
+def _command(name: str, tmp_path: Path) -> list[str]:
+    return ["replay", str(tmp_path)] if name == "replay" else [name]
+
+
+def _env_var(key: str) -> str:
+    return "BUSSDCC_" + key.replace(".", "_").upper()
+
+
+@pytest.mark.parametrize("command", ["run", "replay", "settings"])
+@pytest.mark.parametrize(("key", "raw", "expected"), BAD_VALUES)
+def test_a_bad_environment_value_stops_the_command(
+    command: str, key: str, raw: str, expected: str, run_cli: Any, tmp_path: Path
+) -> None:
+    result = run_cli(*_command(command, tmp_path), env={_env_var(key): raw}, timeout=60)
+    assert result.returncode == 2, result.stderr
+    shown = raw if raw != "*" else repr(raw)
+    line = f"bussdcc: error: {_env_var(key)}={shown} is not valid: expected {expected}"
+    assert result.stderr.startswith(line), result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "replay", "settings"])
+@pytest.mark.parametrize(("key", "raw", "expected"), BAD_VALUES[:5])
+def test_a_bad_set_value_stops_the_command(
+    command: str, key: str, raw: str, expected: str, run_cli: Any, tmp_path: Path
+) -> None:
+    result = run_cli(*_command(command, tmp_path), "--set", f"{key}={raw}", timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        f"bussdcc: error: --set {key}={raw} is not valid: expected {expected}"
+    ]
+
+
+@pytest.mark.parametrize("command", ["run", "replay"])
+@pytest.mark.parametrize(
+    ("option", "raw", "expected"),
+    [
+        ("--port", "70000", "an integer from 0 to 65535"),
+        ("--origins", "*", 'origins such as "http://panel.local:8080"'),
+        ("--token", "abc", "a token of at least 8"),
+    ],
+)
+def test_a_bad_option_value_is_named_as_typed(
+    command: str, option: str, raw: str, expected: str, run_cli: Any, tmp_path: Path
+) -> None:
+    result = run_cli(*_command(command, tmp_path), option, raw, timeout=60)
+    assert result.returncode == 2, result.stderr
+    shown = raw if raw != "*" else "'*'"
+    assert result.stderr.startswith(f"bussdcc: error: {option} {shown} is not valid: expected {expected}")
+    assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["run", "replay", "settings"])
+def test_an_unknown_set_key_stops_the_command_with_a_suggestion(
+    command: str, run_cli: Any, tmp_path: Path
+) -> None:
+    result = run_cli(*_command(command, tmp_path), "--set", "web.prot=8080")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "bussdcc: error: --set web.prot=8080: unknown setting web.prot; did you mean web.port? "
+        "(bussdcc settings lists every setting)"
+    ]
+
+
+def test_a_misspelt_variable_of_a_loaded_plugin_is_one_warning(run_cli: Any) -> None:
+    result = run_cli(
+        "settings",
+        env={"BUSSDCC_WEB_PROT": "8080", "BUSSDCC_STRICT_PLUGINS": "0", "BUSSDCC_SOMETHING_ELSE": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "bussdcc: warning: BUSSDCC_WEB_PROT is ignored: no setting of plugin web reads it; did you "
+        "mean BUSSDCC_WEB_PORT?"
+    ]
+
+
+def test_settings_masks_the_token(run_cli: Any) -> None:
+    result = run_cli("settings", env={"BUSSDCC_WEB_TOKEN": "very-secret-token"})
+    assert result.returncode == 0, result.stderr
+    assert "very-secret-token" not in result.stdout
+    (row,) = [line for line in result.stdout.splitlines() if line.startswith("web.token")]
+    assert row.split()[:3] == ["web.token", "***", "environment"]
+
+
+RAISING = """
+from bussdcc_framework import hookimpl
+from bussdcc_framework.settings import Setting, SettingError
+
+@hookimpl
+def register_settings():
+    return [Setting("strict-one", "mode", "str", "a")]
+
+@hookimpl
+def register_sinks(settings):
+    raise SettingError("BUSSDCC_STRICT_ONE_MODE=a is not valid here: expected b with this app")
+"""
+
+
+def test_a_setting_error_raised_in_a_hook_is_the_users_error(site: Any, run_cli: Any) -> None:
+    site.add("bussdcc-test-strict-one", RAISING, entry_point="strict-one")
+    result = run_cli("run", env={"BUSSDCC_PLUGINS": "strict-one"})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        "bussdcc: error: BUSSDCC_STRICT_ONE_MODE=a is not valid here: expected b with this app"
+    ]
+
+
+def test_other_errors_in_a_hook_stay_isolated() -> None:
+    from bussdcc_framework import hookimpl
+    from bussdcc_framework.plugins import create_plugin_manager
+
+    class UserMistake:
+        @hookimpl
+        def register_sinks(self, settings: Any) -> Any:
+            raise SettingError("--set x.y=1 is not valid: expected 2")
+
+    class PluginBug:
+        @hookimpl
+        def register_sinks(self, settings: Any) -> Any:
+            raise ValueError("oops")
+
+    pm = create_plugin_manager({"BUSSDCC_PLUGINS": ""})
+    pm.register(PluginBug(), name="bug")
+    assert pm.sinks(Settings()) == []
+    assert [(f.plugin, f.hook, str(f.error)) for f in pm.failures] == [("bug", "register_sinks", "oops")]
+    pm.register(UserMistake(), name="mistake")
+    with pytest.raises(SettingError, match="expected 2"):
+        pm.sinks(Settings())
+
+
+# -- options declared by plugins --------------------------------------------------------------
+
+SENSOR = """
+from bussdcc_framework import hookimpl
+from bussdcc_framework.settings import Setting
+
+@hookimpl
+def register_settings():
+    return [
+        Setting("sensor", "enabled", "bool", False, "Poll the sensor."),
+        Setting("sensor", "port", "int", 7000, "Sensor port.", min=1, max=9999, cli="--sensor-port",
+                implies=(("sensor.enabled", "true"),)),
+        Setting("sensor", "fast", "bool", False, "Poll fast.", cli="--fast/--slow"),
+        Setting("sensor", "speed", "int", 1, "Clashes with replay's own option.", cli="--speed"),
+    ]
+
+@hookimpl
+def register_services(settings):
+    print("sensor", settings["sensor.enabled"], settings["sensor.port"], settings["sensor.fast"], flush=True)
+    raise SystemExit(0)
+"""
+
+
+@pytest.fixture
+def sensor_plugin(site: Any) -> Any:
+    return site.add("bussdcc-test-optsensor", SENSOR, entry_point="sensor")
+
+
+def test_plugins_declare_the_options_of_run_and_replay(
+    sensor_plugin: Any, run_cli: Any, tmp_path: Path
+) -> None:
+    env = {"BUSSDCC_PLUGINS": "sensor"}
+    run_help = run_cli("run", "--help", env=env)
+    replay_help = run_cli("replay", "--help", env={"BUSSDCC_PLUGINS": "sensor,replay"})
+    for result in (run_help, replay_help):
+        assert result.returncode == 0, result.stderr
+        assert "--sensor-port N" in result.stdout and "--fast / --slow" in result.stdout
+        # The core names no plugin: with only this plugin there is no --port nor --record.
+        options = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("  -")]
+        assert "--record" not in options and "--port" not in options
+    assert "--speed" in run_help.stdout  # run has no --speed of its own
+    assert replay_help.stderr.splitlines() == [
+        "bussdcc: the setting sensor.speed declares the option --speed, which bussdcc replay already "
+        "has; ignoring the option (use --set sensor.speed=VALUE)"
+    ]
+    # The option sets its setting and what it implies; a bool option is an on/off pair.
+    ran = run_cli("run", "--sensor-port", "8123", "--slow", env=env)
+    assert ran.stdout.splitlines() == ["sensor True 8123 False"], ran.stderr
+    plain = run_cli("run", "--fast", env=env)
+    assert plain.stdout.splitlines() == ["sensor False 7000 True"], plain.stderr
+    # The option beats --set; --set beats what an option implies.
+    both = run_cli(
+        "run", "--set", "sensor.port=1", "--sensor-port", "2", "--set", "sensor.enabled=no", env=env
+    )
+    assert both.stdout.splitlines() == ["sensor False 2 False"], both.stderr
+    bad = run_cli("run", "--sensor-port", "0", env=env)
+    assert bad.returncode == 2
+    assert bad.stderr.splitlines() == [
+        "bussdcc: error: --sensor-port 0 is not valid: expected an integer from 1 to 9999"
+    ]
+
+
+def test_the_core_declares_no_plugin_option() -> None:
+    import bussdcc_framework.cli.core_commands as core_commands
+
+    source = Path(core_commands.__file__).read_text()
+    assert "RUN_OPTION_SETTINGS" not in source
+    for word in ("jsonl", "web.", "--record", "--port", "--host", "--token", "--origins"):
+        assert word not in source, word
+    from bussdcc_framework.cli.core_commands import run_command
+
+    assert [p.name for p in run_command.params] == ["app", "assignments"]
