@@ -24,6 +24,8 @@ FOREIGN = [
     "http://panel.example:8080.evil.com",  # starts with the allowed origin
     "http://panel.example:80801",  # so does this one: another port
     "http://panel.example:8080x",
+    "http://panel.example:8080X",  # stripping anything but a trailing "/" would accept these
+    "http://panel.example:8080/X",
     "http://panel.example:8081",  # another port
     "http://panel.example",  # no port: 80, not 8080
     "https://panel.example:8080",  # another scheme
