@@ -63,10 +63,13 @@ DATA = {"json", "jsonl", "toml"}
 PLAIN = {"text"}
 # A shell block may be marked no-run only if it installs software, needs the network or needs
 # the whole checkout: running it would change the shared venv or depend on the outside world.
-SHELL_NO_RUN_RULE = re.compile(r"\bpip install\b|\buv sync\b|\./examples/demo\b|\./tests/run\b")
+SHELL_NO_RUN_RULE = re.compile(
+    r"\bpip install\b|\buv sync\b|\./examples/demo\b|\./tests/run\b|\btests/mutation/run\b"
+)
 # Today: the demo twice (index, getting started), pip install three times (getting started,
-# migrating, the plugin skeleton). A new one needs a reason, not just a marker.
-SHELL_NO_RUN_CAP = 5
+# migrating, the plugin skeleton), and testing.md's three: the suite itself, the suite three
+# times under load, the mutation run (each takes tens of minutes). A new one needs a reason.
+SHELL_NO_RUN_CAP = 8
 # Seconds an interrupt-after block's command that prints nothing is given to start (see run_block).
 QUIET_START = 15
 # Tools outside the venv that a shell block may use; without them the block is skipped.

@@ -26,7 +26,11 @@ ROOT = Path(__file__).resolve().parents[2]
 TARGETS: dict[str, tuple[list[str], list[str]]] = {
     "web-auth": (
         ["bussdcc_framework_web/auth.py"],
-        ["plugins/web/tests/test_origins.py", "plugins/web/tests/test_web_app.py", "plugins/web/tests/test_web_live.py"],
+        [
+            "plugins/web/tests/test_origins.py",
+            "plugins/web/tests/test_web_app.py",
+            "plugins/web/tests/test_web_live.py",
+        ],
     ),
     "codec-registry": (
         ["bussdcc_framework/codec/registry.py"],
@@ -113,7 +117,9 @@ markers = ["slow: slow", "browser: browser"]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("target", choices=sorted(TARGETS))
-    parser.add_argument("--where", type=Path, help="the staging directory (default: /tmp/bussdcc-mutmut/TARGET)")
+    parser.add_argument(
+        "--where", type=Path, help="the staging directory (default: /tmp/bussdcc-mutmut/TARGET)"
+    )
     args = parser.parse_args()
     where = args.where or Path("/tmp/bussdcc-mutmut") / args.target
     print(stage(args.target, where.resolve()))
