@@ -165,7 +165,17 @@ def test_python_block_runs(block: Block, tmp_path: Path) -> None:
         (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
         script = tmp_path / "test_block.py"
         script.write_text(block.code, encoding="utf-8")
-        args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", script.name]
+        args = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            script.name,
+        ]
     else:
         script = tmp_path / "block.py"
         script.write_text(block.code, encoding="utf-8")

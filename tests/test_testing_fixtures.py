@@ -247,7 +247,17 @@ class RunPytest:
         (self.root / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
         (self.root / "test_it.py").write_text(textwrap.dedent(source))
         return subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_it.py"],
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "no:randomly",
+                "test_it.py",
+            ],
             cwd=self.root,
             capture_output=True,
             text=True,
@@ -378,7 +388,17 @@ def test_plugin_registry_accepts_the_installed_plugin_under_test(tmp_path: Path)
 
     def run(selection: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_it.py"],
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "no:randomly",
+                "test_it.py",
+            ],
             cwd=project,
             env={**env, "PYTHONPATH": str(site), "BUSSDCC_PLUGINS": selection},
             capture_output=True,
