@@ -28,6 +28,7 @@ from bussdcc.event import Event
 from bussdcc.message import Message
 
 from bussdcc_framework.codec import Codec, EncodeError, TypeRegistry, type_name
+from bussdcc_framework.patterns import TypePatterns
 
 from . import payload
 from .config import MqttConfig
@@ -72,8 +73,6 @@ class MqttBridge:
         birth: Callable[[ContextProtocol | None], dict[str, Any]] | None = None,
         commands: CommandHandler | None = None,
     ) -> None:
-        from ._compat import TypePatterns
-
         if config.address is None:
             raise ValueError("MqttBridge needs a broker address (mqtt.url)")
         self.config = config
@@ -85,7 +84,7 @@ class MqttBridge:
         self._birth = birth
         self.commands = commands
         self._head = payload.EnvelopeHead(config.site, config.node, self.boot)
-        self._topic_of: dict[type, str] = {}
+        self._topic_of: dict[type, tuple[str, bytes]] = {}  # topic, severity
         self._queue: deque[NewEvent] = deque()
         self._acks: deque[int] = deque()
         self._wake = threading.Event()
@@ -133,7 +132,7 @@ class MqttBridge:
             cls = type(evt.payload)
             if filtered and not allows(cls):
                 return
-            topic = topic_of.get(cls) or topic_for(cls)
+            topic, tail = topic_of.get(cls) or topic_for(cls)
             try:
                 record = encode(evt)
             except EncodeError as exc:
@@ -142,16 +141,16 @@ class MqttBridge:
             if len(queue) >= QUEUE_LIMIT:
                 self.queue_dropped += 1
                 return
-            queue.append(NewEvent(evt.time.timestamp(), not self.connected, topic, record))
+            # The record with its class's severity (the collector has no classes to ask).
+            queue.append(NewEvent(evt.time.timestamp(), not self.connected, topic, record[:-1] + tail))
             if not is_set():
                 wake.set()
 
         return handle
 
-    def _topic_for(self, cls: type) -> str:
-        topic = self.topics.evt(type_name(cls))
-        self._topic_of[cls] = topic
-        return topic
+    def _topic_for(self, cls: type) -> tuple[str, bytes]:
+        found = self._topic_of[cls] = (self.topics.evt(type_name(cls)), payload.severity_tail(cls))
+        return found
 
     def _unencodable_event(self, cls: type, exc: Exception) -> None:
         if cls in self._unencodable:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from bussdcc_framework_mqtt.testing import MosquittoBroker
-from mqtt_helpers import Device, Peer, events, unique_ns, wait_for
+from mqtt_helpers import Device, Peer, events, unique_ns, wait_for, wait_for_count
 
 
 def watcher(broker: MosquittoBroker) -> Peer:
@@ -86,7 +86,7 @@ def test_the_outbox_survives_a_sigkill_while_the_broker_is_down(
     broker.start()
     peer = watcher(broker)
     device.start(COUNTER_START="500", COUNTER_COUNT="100")
-    wait_for(lambda: len(unique_ns(events(peer, "dev1"))) >= 600, 60, "both boots' events")
+    wait_for_count(lambda: len(unique_ns(events(peer, "dev1"))), 600, "both boots' events")
     got = events(peer, "dev1")
     assert unique_ns(got) == list(range(600))
     boots = {p["boot"] for p in got}
