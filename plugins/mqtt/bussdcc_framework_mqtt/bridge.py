@@ -29,12 +29,13 @@ from bussdcc.message import Message
 
 from bussdcc_framework.codec import Codec, EncodeError, TypeRegistry, type_name
 from bussdcc_framework.patterns import TypePatterns
+from bussdcc_framework.runtime import is_replaying
 
 from . import payload
 from .config import MqttConfig
 from .messages import MqttBacklog, MqttConnected, MqttDisconnected, MqttError, MqttOutboxDropped
 from .outbox import NewEvent, Outbox, SessionCounter
-from .reporting import Reporter
+from .reporting import Reporter, report
 from .topics import NodeTopics
 
 if TYPE_CHECKING:
@@ -54,6 +55,10 @@ WINDOW_FACTOR = 10
 BACKLOG_REPORT_INTERVAL = 5.0
 #: At most one MqttOutboxDropped report (per reason) per this many seconds.
 DROP_REPORT_INTERVAL = 5.0
+
+
+def _ignore(evt: Event[Message]) -> None:
+    """The bridge's ``handle`` in a replay."""
 
 
 class MqttBridge:
@@ -161,9 +166,18 @@ class MqttBridge:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self, ctx: ContextProtocol) -> None:
-        """Open the outbox (an error here stops the sink, with a clear message) and connect."""
+        """Open the outbox (an error here stops the sink, with a clear message) and connect.
+
+        In a replay the bridge stays off: replayed events are not this node's live events, and
+        sent again under a new boot id the collector would record them a second time.
+        """
         from .client import connect_properties, make_client
 
+        if is_replaying(ctx):
+            self._queue.clear()
+            self.handle = _ignore  # type: ignore[method-assign]
+            report("bussdcc mqtt: the bridge stays off during a replay (nothing is sent to the broker)")
+            return
         self._ctx = ctx
         self._outbox = Outbox(
             self.config.outbox,
