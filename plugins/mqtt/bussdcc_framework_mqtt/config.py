@@ -396,12 +396,13 @@ class MqttConfig:
         if password is None and values["password_file"] is not None:
             password = read_password(values["password_file"], where("password_file"))
         tls = None
-        if (
-            (address is not None and address.tls)
-            or values["tls_ca"]
-            or values["tls_cert"]
-            or values["tls_key"]
-        ):
+        files = [name for name in ("tls_ca", "tls_cert", "tls_key") if values[name] is not None]
+        if address is not None and not address.tls and files:
+            raise SettingError(
+                f"{where(files[0])} is set but {where('url')} is not TLS: use mqtts://, or drop "
+                f"mqtt.{files[0]}"
+            )
+        if (address is not None and address.tls) or files:
             tls = tls_config(values["tls_ca"], values["tls_cert"], values["tls_key"], where)
         return cls(
             address=address,

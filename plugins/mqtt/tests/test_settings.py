@@ -175,6 +175,10 @@ def test_rules_spanning_two_settings_name_both_as_the_user_set_them(tmp_path: Pa
     ):
         config(tls_cert=str(pki.client_cert), tls_key=str(pki.server_key))  # not its key
     with pytest.raises(
+        SettingError, match=r"^BUSSDCC_MQTT_TLS_CA=\S+ is set but BUSSDCC_MQTT_URL=mqtt://b is not TLS"
+    ):
+        config(url="mqtt://b", tls_ca=str(pki.ca))  # TLS files for a plain connection: a slip
+    with pytest.raises(
         SettingError, match=r"^BUSSDCC_MQTT_RECONNECT_MAX=1 is below BUSSDCC_MQTT_RECONNECT_MIN=5"
     ):
         config(reconnect_min="5", reconnect_max="1")
