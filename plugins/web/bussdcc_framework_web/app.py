@@ -18,7 +18,7 @@ from bussdcc_framework.plugins import FrameworkPluginManager
 from . import auth
 from .context import EXTENSION
 from .fastjson import FastPacket
-from .views import api, pages, sockets
+from .views import api, pages, replay, sockets
 
 if TYPE_CHECKING:
     from .interface import WebInterface
@@ -48,6 +48,7 @@ def build_app(interface: WebInterface, ctx: ContextProtocol) -> tuple[Flask, Soc
     interface.register_routes(app, ctx)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(replay.blueprint)
     sockets.install(socketio, interface)
     _plugin_routes(interface, app, ctx)
     return app, socketio

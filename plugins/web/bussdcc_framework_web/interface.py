@@ -30,11 +30,13 @@ from bussdcc.message import Message, RuntimeBooted
 
 from bussdcc_framework.codec import Codec, TypeRegistry, default_registry
 from bussdcc_framework.interface import Interface
+from bussdcc_framework.message.system import SystemIdentityEvent
 from bussdcc_framework.message.web import (
     WebInterfaceFailed,
     WebInterfaceStarted,
     WebInterfaceStopped,
 )
+from bussdcc_framework.replay_control import replay_controller
 from bussdcc_framework.report import report
 from bussdcc_framework.runtime import Runtime
 from bussdcc_framework.settings import Settings
@@ -44,8 +46,10 @@ from .config import WebConfig, as_tuple, first, is_loopback
 from .context import _track
 from .fastjson import raw
 from .history import EventHistory, RateCounter
+from .plots import PlotStore
 from .push import PushHub
 from .records import RecordMaker
+from .replayview import ReplayView
 from .server import ServerThread, bind_socket, format_address
 from .statewatch import StateWatcher
 
@@ -89,7 +93,12 @@ class WebInterface(Interface):
         self._extra_types = tuple(message_types)
         self._server: ServerThread | None = None
         self.history = EventHistory(self.config.history)
-        self.rates = RateCounter(300)
+        self.rates = RateCounter(300, clock=self.now)
+        self.plots = PlotStore(None)
+        #: The last ``SystemIdentityEvent`` seen: the recorded machine's, in a replay.
+        self.identity: SystemIdentityEvent | None = None
+        #: Set while the runtime replays a recording (``bussdcc_framework.replay_control``).
+        self.replay: ReplayView | None = None
         self.hub: PushHub | None = None
         self.watcher: StateWatcher | None = None
         self.records: RecordMaker | None = None
@@ -143,6 +152,7 @@ class WebInterface(Interface):
                 self.registry.register(cls)
             self.codec = Codec(self.registry)
             self.records = RecordMaker(self.codec)
+            self.plots.codec = self.codec
         self.hub = PushHub(
             self._send_batch,
             self._disconnect_client,
@@ -152,6 +162,9 @@ class WebInterface(Interface):
             stall_timeout=self.config.stall_timeout,
         )
         self.watcher = StateWatcher(ctx.state, self.hub.publish_state, self.config.state_interval)
+        controller = replay_controller(ctx)
+        if controller is not None and self.replay is None:
+            self.replay = ReplayView(self, controller)
         self.app, self.socketio = build_app(self, ctx)
         return self.app
 
@@ -179,6 +192,8 @@ class WebInterface(Interface):
         assert self.hub is not None and self.watcher is not None
         self.hub.start()
         self.watcher.start()
+        if self.replay is not None:
+            self.replay.start()
         self._stats_thread = threading.Thread(target=self._stats_loop, name="bussdcc-web-stats", daemon=True)
         self._stats_thread.start()
         self._server.start()
@@ -202,6 +217,9 @@ class WebInterface(Interface):
             self.hub.stop()
         if self.watcher is not None:
             self.watcher.stop()
+        if self.replay is not None:
+            self.replay.stop()
+            self.replay = None
         server.stop()
         ctx.emit(WebInterfaceStopped(host=self.host, port=self.port))
 
@@ -209,7 +227,15 @@ class WebInterface(Interface):
         records = self.records
         if records is None:
             return
-        if self.booted_at is None and isinstance(evt.payload, RuntimeBooted):
+        payload = evt.payload
+        if type(payload) is SystemIdentityEvent:
+            self.identity = payload
+        self.plots.add(evt)
+        replay = self.replay
+        if replay is not None and replay.quiet:
+            replay.hold(evt)  # a seek plays it through: shown with the result, not pushed
+            return
+        if self.booted_at is None and isinstance(payload, RuntimeBooted):
             self.booted_at = evt.time.timestamp()
         record = records.make(evt)
         self.history.append(record)
@@ -238,9 +264,18 @@ class WebInterface(Interface):
             host = "127.0.0.1" if host != "::" else "::1"
         return f"http://{format_address(host, self.port)}/"
 
+    def now(self) -> float:
+        """Now for the pages, in epoch seconds: the recorded time in a replay, else the clock's."""
+        replay = self.replay
+        if replay is not None:
+            position = replay.now()
+            if position is not None:
+                return position
+        return time.time()
+
     def uptime(self) -> float:
         since = self.booted_at or self.started_at
-        return 0.0 if since is None else max(0.0, time.time() - since)
+        return 0.0 if since is None else max(0.0, self.now() - since)
 
     def _announce(self) -> None:
         where = self.url
@@ -319,8 +354,8 @@ class WebInterface(Interface):
     def _stats_loop(self) -> None:
         while not self._stop.wait(1.0 - (time.time() % 1.0)):
             hub = self.hub
-            if hub is None:
-                continue
+            if hub is None or self.replay is not None:
+                continue  # a replay's stats follow the recorded clock (ReplayView)
             now = int(time.time())
             hub.publish_stats(
                 {

@@ -25,6 +25,12 @@ blueprint = Blueprint("bussdcc_web_api", __name__, url_prefix="/api")
 
 MAX_LIMIT = 1000
 
+#: Why actions on the outside world are refused while a recording is replayed.
+REPLAYING = (
+    "this runtime replays a recording: what it shows already happened, so it sends nothing "
+    "and starts or stops nothing (run the application live to act)"
+)
+
 
 def error(status: int, code: str, detail: str, **extra: Any) -> Response:
     response = jsonify({"error": code, "detail": detail, **extra})
@@ -122,6 +128,8 @@ def service_action(name: str, action: str) -> Response:
     supervisor = getattr(getattr(interface.ctx, "runtime", None), "services", None)
     if action not in ("start", "stop"):
         return error(404, "not_found", f"unknown action {action!r}; use start or stop")
+    if interface.replay is not None:
+        return error(409, "replaying", REPLAYING)
     if supervisor is None or name not in supervisor.names():
         return error(404, "not_found", f"no service named {name!r}")
     try:
@@ -171,6 +179,8 @@ def types() -> Response:
 def emit_message() -> Response:
     """``{"type": "<module:Class>", "data": {...}}``: registered types only, validated."""
     interface = current_interface()
+    if interface.replay is not None:
+        return error(409, "replaying", REPLAYING)
     if not request.is_json:
         return error(415, "unsupported_media_type", "send JSON with Content-Type: application/json")
     body = request.get_json(silent=True)
