@@ -180,9 +180,11 @@ def test_a_stalled_client_stays_bounded_and_is_disconnected(
                 peak = max(peak, channel.backlog())
         peak = max(peak, channel.backlog())
         assert peak <= 200  # server memory for this client is bounded
-        assert channel.inflight <= live.web.config.window
-        assert channel.dropped_total >= 20000 - 200 - live.web.config.window * 256
-        # It stays over the bound: disconnected after stall_timeout.
+        config = live.web.config
+        assert channel.inflight <= config.window  # the snapshot and batches, unacknowledged
+        assert channel.delivered <= config.window * config.batch_size
+        assert channel.dropped_total > 0
+        # It never acknowledges: disconnected after stall_timeout.
         wait_until(lambda: hub.get(channel.sid) is None, timeout=5)
         sio_server = live.web.socketio.server
         wait_until(lambda: not sio_server.manager.is_connected(channel.sid, "/"), timeout=5)

@@ -12,6 +12,8 @@ import msgspec
 
 from bussdcc_framework.codec import format_time
 
+from ..cut import cut
+
 if TYPE_CHECKING:
     from ..interface import WebInterface
 
@@ -49,7 +51,7 @@ def overview(interface: WebInterface) -> dict[str, Any]:
     from datetime import datetime
 
     since = interface.booted_at or interface.started_at
-    return {
+    overview: dict[str, Any] = {
         "title": interface.config.title,
         "replaying": replaying,
         "recorded": replaying and bool(ident),
@@ -69,6 +71,8 @@ def overview(interface: WebInterface) -> dict[str, Any]:
         "events_total": interface.history.total,
         "clients": len(interface.hub.channels()) if interface.hub is not None else 0,
     }
+    # The identity is state any code may have set: cut like every other value that is shown.
+    return cut(overview)  # type: ignore[no-any-return]
 
 
 def services(interface: WebInterface) -> list[dict[str, Any]]:
@@ -131,4 +135,4 @@ def plugins(interface: WebInterface) -> list[dict[str, Any]]:
         from bussdcc_framework.plugins import load_plugins
 
         pm = load_plugins()
-    return [record.as_dict() for record in pm.records.values()]
+    return [cut(record.as_dict()) for record in pm.records.values()]

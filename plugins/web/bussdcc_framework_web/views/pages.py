@@ -50,7 +50,8 @@ def dashboard() -> str:
 
 @blueprint.get("/state")
 def state() -> str:
-    return _page("state.html", "state")
+    mirror = current_interface().watcher
+    return _page("state.html", "state", state_unavailable=mirror.unavailable if mirror is not None else None)
 
 
 @blueprint.get("/services")

@@ -115,7 +115,8 @@
   }
 
   // One Socket.IO connection per page. WebSocket first; long-polling only as a fallback.
-  // Batches are acknowledged after they are handled: that is the server's flow control.
+  // The snapshot and each batch are acknowledged after they are handled: that is the server's
+  // flow control (a page that stops acknowledging is disconnected after web.stall_timeout).
   // The client library retries by itself after a lost connection, but not after the server
   // closed it (a shutdown, or a client dropped for being slow): then this retries, with backoff.
   function connect(handlers, filter) {
@@ -141,7 +142,11 @@
       retryLater();
     });
     socket.on("bye", (m) => showOffline((m && m.reason) || "disconnected"));
-    socket.on("snapshot", (snap) => { lastLive = new Date(); if (handlers.snapshot) handlers.snapshot(snap); });
+    socket.on("snapshot", (snap, ack) => {
+      lastLive = new Date();
+      try { if (handlers.snapshot) handlers.snapshot(snap); }
+      finally { if (typeof ack === "function") ack(true); }
+    });
     socket.on("batch", (batch, ack) => {
       lastLive = new Date();
       if (batch.stats && batch.stats.replay) {
