@@ -162,3 +162,24 @@ def test_the_runtime_uses_a_notifying_store_by_default() -> None:
     own = StateStore()
     assert Runtime(state=own).state is own
     assert not isinstance(own, ObservableStateProtocol)
+
+
+def test_restore_puts_a_snapshot_back_whole_and_notifies_once() -> None:
+    store = NotifyingStateStore()
+    store.set("a.b", 1)
+    store.set("keep.list", [1, 2])
+    saved = store.snapshot()
+    store.set("a.b", 2)
+    store.set("a.new", 3)
+    store.set("added", {"x": 1})
+    seen, callback = recorder()
+    store.subscribe("a.b", callback)
+    store.restore(saved)
+    assert store.snapshot() == {"a": {"b": 1}, "keep": {"list": [1, 2]}}
+    assert store.get("added") is None and store.get("a.new") is None
+    assert seen == [("", {"a": {"b": 1}, "keep": {"list": [1, 2]}})]
+    # the store holds its own branches: changing the snapshot later changes nothing
+    saved["a"]["b"] = 99
+    assert store.get("a.b") == 1
+    with pytest.raises(TypeError):
+        store.restore(["not", "a", "tree"])  # type: ignore[arg-type]

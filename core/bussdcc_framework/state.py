@@ -6,7 +6,8 @@ had to sample it and read its private tree. ``NotifyingStateStore`` has the kern
 
 * ``subscribe(prefix, callback)``: ``callback(path, value)`` after each change of ``prefix`` or
   anything under it (or above it: setting ``"a"`` replaces ``"a.b"``), outside the store's lock;
-* ``snapshot(prefix="")``: a copy of the tree (or of the branch under ``prefix``).
+* ``snapshot(prefix="")``: a copy of the tree (or of the branch under ``prefix``);
+* ``restore(tree)``: put a snapshot back whole (a replay rewinding to its start).
 
 ``ObservableStateProtocol`` is what a consumer needs from any store; a runtime built with
 another store that implements it works the same.
@@ -174,6 +175,23 @@ class NotifyingStateStore(StateStoreProtocol):
         for key in reversed(keys):
             copied = {key: copied}
         return copied if isinstance(copied, dict) else {}
+
+    def restore(self, tree: dict[str, Any]) -> None:
+        """Replace the whole tree with a copy of ``tree`` (a ``snapshot()``), then notify.
+
+        Every subscriber is notified once with ``path=""`` and the new tree: what was there
+        before is gone. A replay uses it to put the state back as it was at its start before
+        it plays the recording again (a backward seek, a loop).
+        """
+        copied = _copy_tree(tree)
+        if not isinstance(copied, dict):
+            raise TypeError(f"restore() takes a dict (a snapshot()), not {type(tree).__name__}")
+        with self._mutex:
+            self._tree = copied
+            if self._subscriptions:
+                self._pending.append(("", _copy_tree(copied), self._subscriptions))
+        if self._pending:
+            self._deliver()
 
     # -- internals -----------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ the message class for the sink, the type name for the scanner; ``describe(key)``
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from operator import itemgetter
 from typing import Any, Final, Generic, TypeVar
@@ -53,7 +53,6 @@ LIFECYCLE_TYPES: Final[dict[str, LifecycleKind]] = {
 #: Distinct keys a builder tells apart; records of further keys count as ``other_types``.
 _KEY_LIMIT: Final = 4 * MAX_TYPES
 
-_time: Final = itemgetter(0)
 _line: Final = itemgetter(1)
 _key: Final = itemgetter(2)
 
@@ -129,22 +128,26 @@ class IndexBuilder(Generic[K]):
 
     def add_batch(
         self,
-        items: Sequence[tuple[datetime, bytes, K]],
+        items: Sequence[tuple[datetime, bytes, Any]],
         offset: int,
         offsets: Sequence[int] | None = None,
         *,
+        keys: Sequence[K] | None = None,
         span: tuple[datetime, datetime] | None = None,
-    ) -> None:
-        """Records in file order; ``offsets[i]`` is where item ``i``'s line starts.
+        lines: Sequence[bytes] | None = None,
+    ) -> Collection[K]:
+        """Records in file order: ``(time, line, key)``; ``offsets[i]``: where line ``i`` starts.
 
         Without ``offsets`` the lines lie back to back from ``offset``, each followed by one
-        newline (what the sink writes). ``span``: the earliest and latest time of the items,
-        when the caller knows them already (the sink's writer does).
+        newline (what the sink writes). ``keys``: the records' keys when the items' third
+        element is not the key itself (the sink's items carry the event). ``span``: the
+        earliest and latest time of the items, when the caller knows them already; ``lines``
+        the items' lines as a list (the sink has one). Returns the batch's distinct keys.
         """
         n = len(items)
         if not n:
-            return
-        batch: Counter[K] = Counter(map(_key, items))
+            return ()
+        batch: Counter[K] = Counter(map(_key, items) if keys is None else keys)
         info = self._info
         special = False
         for key in list(batch):
@@ -158,19 +161,25 @@ class IndexBuilder(Generic[K]):
             special = special or entry.special
         first = self.records
         if special:
-            self._walk(items, offset, offsets)
+            self._walk(items, list(map(_key, items)) if keys is None else keys, offset, offsets)
         elif first + n > self._next_checkpoint:
-            self._checkpoints(items, offset, offsets)
-        lo, hi = span if span is not None else (min(map(_time, items)), max(map(_time, items)))
+            self._checkpoints(items, offset, offsets, lines)
+        # Items compare by time first (tuples): cheaper than mapping a getter over them.
+        lo, hi = span if span is not None else (min(items)[0], max(items)[0])
         if self.start is None or lo < self.start:
             self.start = lo
         if self.end is None or hi > self.end:
             self.end = hi
         self._counts.update(batch)
         self.records = first + n
+        return batch.keys()
 
     def _checkpoints(
-        self, items: Sequence[tuple[datetime, bytes, K]], offset: int, offsets: Sequence[int] | None
+        self,
+        items: Sequence[tuple[datetime, bytes, Any]],
+        offset: int,
+        offsets: Sequence[int] | None,
+        lines: Sequence[bytes] | None = None,
     ) -> None:
         """The checkpoints falling inside a batch, from slices (no per-record Python code)."""
         first, every = self.records, self.every
@@ -180,19 +189,24 @@ class IndexBuilder(Generic[K]):
             j = r - first
             chunk = items[prev:j]
             if chunk:
-                top = max(map(_time, chunk))
+                top = max(chunk)[0]
                 latest = top if latest is None or top > latest else latest
             if offsets is not None:
                 pos = offsets[j]
             else:
-                pos += sum(map(len, map(_line, chunk))) + len(chunk)
+                part = lines[prev:j] if lines is not None else map(_line, chunk)
+                pos += sum(map(len, part)) + len(chunk)
             assert latest is not None  # j > 0 or records before: some time was seen
             self.checkpoints.append(Checkpoint(offset=pos, record=r, before=latest))
             prev, r = j, r + every
         self._next_checkpoint = r
 
     def _walk(
-        self, items: Sequence[tuple[datetime, bytes, K]], offset: int, offsets: Sequence[int] | None
+        self,
+        items: Sequence[tuple[datetime, bytes, Any]],
+        keys: Sequence[K],
+        offset: int,
+        offsets: Sequence[int] | None,
     ) -> None:
         """Record by record: checkpoints, marks and lifecycle records of a special batch."""
         info, every = self._info, self.every
@@ -200,7 +214,8 @@ class IndexBuilder(Generic[K]):
         r = self.records
         pos = offset
         next_cp = self._next_checkpoint
-        for i, (t, line, key) in enumerate(items):
+        for i, (t, line, _) in enumerate(items):
+            key = keys[i]
             if offsets is not None:
                 pos = offsets[i]
             if r == next_cp:

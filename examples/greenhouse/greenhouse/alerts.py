@@ -19,6 +19,9 @@ from bussdcc.process import Process
 
 from .messages import AlertCleared, AlertRaised, ClimateReading, Metric, PumpSwitched, SwitchPump
 
+#: Alerts kept in ``greenhouse.alert_log``.
+LOG_SIZE = 50
+
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
@@ -42,7 +45,11 @@ class AlertMonitor(Process):
         self._active: set[Metric] = set()
 
     def start(self, ctx: ContextProtocol) -> None:
+        # Everything derived starts here, not in __init__: a replay that seeks back restarts
+        # the process and must find it as new.
+        self._active = set()
         ctx.state.set("greenhouse.alerts", {})
+        ctx.state.set("greenhouse.alert_log", [])
         ctx.state.set("greenhouse.readings", 0)
 
     def handle_event(self, ctx: ContextProtocol, evt: Event[Message]) -> None:
@@ -51,13 +58,20 @@ class AlertMonitor(Process):
             self._on_reading(ctx, evt, msg)
         elif isinstance(msg, AlertRaised):
             ctx.state.update("greenhouse.alerts", lambda a: {**(a or {}), msg.metric.value: msg.message})
+            self._log(ctx, evt, msg.metric, "raised", msg.message)
         elif isinstance(msg, AlertCleared):
             ctx.state.update(
                 "greenhouse.alerts",
                 lambda a: {k: v for k, v in (a or {}).items() if k != msg.metric.value},
             )
+            self._log(ctx, evt, msg.metric, "cleared", f"{msg.metric.value} back to {msg.value}")
         elif isinstance(msg, PumpSwitched):
             ctx.state.set("greenhouse.pump", {"on": msg.on, "reason": msg.reason})
+
+    def _log(self, ctx: ContextProtocol, evt: Event[Message], metric: Metric, kind: str, text: str) -> None:
+        """The alert history: the last ``LOG_SIZE`` alerts raised and cleared, newest last."""
+        entry = {"time": evt.time.isoformat(), "metric": metric.value, "kind": kind, "text": text}
+        ctx.state.update("greenhouse.alert_log", lambda log: [*(log or [])[-(LOG_SIZE - 1) :], entry])
 
     def _on_reading(self, ctx: ContextProtocol, evt: Event[Message], msg: ClimateReading) -> None:
         ctx.state.set(

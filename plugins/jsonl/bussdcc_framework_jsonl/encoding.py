@@ -8,16 +8,24 @@ Two kinds of events are not recorded as they were emitted, and both are counted 
   ``null`` (a ``float`` field then fails to decode on replay, an ``Any`` field reads back
   ``None``). The event is recorded, and reported as altered.
 
-Finding NaN costs nothing on the usual path: it can only hide behind a ``null`` in the
-encoded line, and only in classes with a field that may hold a float; only such events are
-walked (iteratively, so deep nesting cannot overflow the stack).
+Finding NaN costs the emitting thread nothing for most classes: ``nan_plan(cls)`` decides,
+once per class, where to look. A class no field of which can hold a float needs nothing. A
+flat class (scalar fields only) whose floats are plain ``float`` fields is checked by the
+writer thread, which searches each written batch once for ``null`` and, only then, the lines
+for ``"field":null`` (msgspec writes a finite float as a number, so that pattern means NaN, an
+infinity or a ``None`` the type did not allow). Any other class that may hold a float
+(``Any``, ``Optional[float]``, containers, nested dataclasses) is checked on the emitting
+thread, where the event still is: a search of its line for ``null``, then a walk of the event
+(iteratively, so deep nesting cannot overflow the stack).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import types
 import typing
+from collections.abc import Callable
 from typing import Any, Final
 
 from bussdcc.event import Event
@@ -81,6 +89,62 @@ def may_hold_float(cls: type, seen: set[int] | None = None) -> bool:
     except Exception:
         return True
     return any(_hint_may_hold_float(hints.get(f.name, Any), seen) for f in dataclasses.fields(cls))
+
+
+#: ``check(payload, line)``: whether the event holds a NaN or an infinity.
+NanCheck = Callable[[Any, bytes], bool]
+
+#: Field types whose JSON is a scalar other than a float: a flat class has only these and floats.
+_SCALARS: Final = (str, int, bool, bytes, type(None))
+
+
+def _flat_scalar(hint: Any) -> bool:
+    """A type whose value is written as one JSON scalar that is never a float."""
+    if hint in _SCALARS or (isinstance(hint, type) and issubclass(hint, _SCALARS)):
+        return True
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return not any(isinstance(a, float) for a in typing.get_args(hint))
+    if origin in (typing.Union, types.UnionType):
+        return all(_flat_scalar(a) for a in typing.get_args(hint))
+    return (
+        isinstance(hint, type)
+        and hint.__module__ in ("datetime", "uuid", "pathlib", "enum")
+        and not (issubclass(hint, float))
+    )
+
+
+def nan_plan(cls: type) -> tuple[NanCheck | None, tuple[bytes, ...]]:
+    """Where to look for NaN in events of dataclass ``cls``: ``(emitter check, line patterns)``.
+
+    ``(None, ())``: nowhere (no float). ``(None, patterns)``: the writer looks for these
+    ``"field":null`` patterns in lines holding a ``null``. ``(check, ())``: the emitting thread
+    calls ``check(payload, line)``.
+    """
+    try:
+        hints = typing.get_type_hints(cls)
+        fields = dataclasses.fields(cls)
+    except Exception:
+        return _search_then_walk, ()
+    plain: list[str] = []
+    flat = True
+    for f in fields:
+        hint = hints.get(f.name, Any)
+        if hint is float:
+            plain.append(f.name)
+        elif not _flat_scalar(hint):
+            if _hint_may_hold_float(hint, {id(cls)}):
+                return _search_then_walk, ()  # somewhere inside: look where the event still is
+            flat = False
+    if not plain:
+        return None, ()
+    if not flat:  # nested objects could hold a "field":null of their own: look at the event
+        return _search_then_walk, ()
+    return None, tuple(b'"' + name.encode() + b'":null' for name in plain)
+
+
+def _search_then_walk(payload: Any, line: bytes) -> bool:
+    return line.find(b"null") >= 0 and holds_non_finite(payload)
 
 
 def holds_non_finite(value: Any) -> bool:

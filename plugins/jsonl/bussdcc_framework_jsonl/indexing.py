@@ -8,7 +8,7 @@ counted and reported once, never retried and never raised into the writer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -21,7 +21,12 @@ from bussdcc_framework.recordings.index import DEFAULT_EVERY, SegmentIndex, file
 #: ``SegmentIndex.writer`` of the indexes the sink writes.
 WRITER = "jsonl-sink"
 
-Item = tuple[datetime, bytes, type[Message]]
+#: What the writer writes: a record's time, its encoded line and its type, as the number of its
+#: message class in ``classes`` (what ``JsonlSink`` queues: ints are not tracked by the garbage
+#: collector, classes are, and a queue of tuples holding classes made every collection walk the
+#: whole queue) or as the class itself (other writers, such as the mqtt collector's).
+Key = int | type[Message]
+Item = tuple[datetime, bytes, Key]
 
 
 def describe(cls: type[Message]) -> tuple[str, str | None]:
@@ -35,33 +40,49 @@ class SegmentIndexer:
     """Builds the index of the segment being written and stores it when the segment closes."""
 
     def __init__(
-        self, *, durable: bool, on_error: Callable[[Path, OSError], None], every: int = DEFAULT_EVERY
+        self,
+        classes: Sequence[type[Message]],
+        *,
+        durable: bool,
+        on_error: Callable[[Path, OSError], None],
+        every: int = DEFAULT_EVERY,
     ) -> None:
+        self.classes = classes  # item numbers -> message classes (grows as the sink numbers)
         self.durable = durable
         self.every = every
         self._on_error = on_error
-        self._builder: IndexBuilder[type[Message]] | None = None
+        self._builder: IndexBuilder[Key] | None = None
         self.boot_failed = False  # a FrameworkBootFailed record was written
         self.booted = False  # a FrameworkBooted record was written: the boot succeeded
         self._lifecycle_seen = 0
 
     def open(self) -> None:
         """A new segment starts (empty)."""
-        self._builder = IndexBuilder(describe, every=self.every)
+        classes = self.classes
+        self._builder = IndexBuilder(
+            lambda key: describe(classes[key] if isinstance(key, int) else key), every=self.every
+        )
         self._lifecycle_seen = 0
 
-    def add(self, items: list[Item], offset: int, span: tuple[datetime, datetime] | None = None) -> None:
-        """Records written back to back from byte ``offset`` of the open segment."""
+    def add(
+        self,
+        items: list[Item],
+        offset: int,
+        span: tuple[datetime, datetime] | None = None,
+        lines: list[bytes] | None = None,
+    ) -> Collection[Key]:
+        """Records written back to back from byte ``offset``; returns their class numbers."""
         builder = self._builder
         if builder is None:
-            return
-        builder.add_batch(items, offset, span=span)
+            return ()
+        numbers = builder.add_batch(items, offset, span=span, lines=lines)
         if len(builder.lifecycle) != self._lifecycle_seen:
             new = builder.lifecycle[self._lifecycle_seen :]
             self._lifecycle_seen = len(builder.lifecycle)
             kinds = {mark.kind for mark in new}
             self.boot_failed = self.boot_failed or "boot_failed" in kinds
             self.booted = self.booted or "booted" in kinds
+        return numbers
 
     def abandon(self) -> None:
         """The open segment will get no index (a write failed: it may end in a torn line)."""

@@ -23,7 +23,7 @@ from bussdcc.message import Message
 from bussdcc_framework.codec import Codec, TypeRegistry, type_name
 
 from .config import DEFAULT_QUEUE_SIZE, FLUSH_MODES, OVERFLOW_MODES, Overflow
-from .encoding import describe_error, holds_non_finite, may_hold_float
+from .encoding import NanCheck, describe_error, nan_plan
 from .indexing import Item
 from .messages import RecordingBackpressure, RecordingDropped, RecordingError
 from .writer import FlushMode, SegmentWriter, stderr_line
@@ -120,7 +120,10 @@ class JsonlSink:
         self._unencodable_types: dict[type, int] = {}
         self.altered = 0  # recorded with NaN or infinity written as null
         self._altered_types: dict[type, int] = {}
-        self._float_classes: dict[type, bool] = {}
+        self._class_numbers: dict[type[Message], int] = {}  # queued items carry these numbers
+        self._classes: list[type[Message]] = []
+        self._nan_checks: list[NanCheck | None] = []  # by class number: on the emitting thread
+        self._null_patterns: list[tuple[bytes, ...]] = []  # by class number: for the writer
         self._fast_handle = self._make_handle()
         self.handle = self._fast_handle  # type: ignore[method-assign, assignment]
 
@@ -136,9 +139,9 @@ class JsonlSink:
 
     def _make_handle(self) -> Callable[[Event[Message]], None]:
         encode, queue, append = self._encode, self._queue, self._queue.append
-        capacity, wake_at, wake = self.queue_size, self._wake_at, self._wake
+        capacity, woken_by, wake = self.queue_size, self._wake_at - 1, self._wake
         is_set, admit, unencodable = wake.is_set, self._admit, self._unencodable
-        check_nulls = self._check_nulls
+        numbers, number, checks, altered = self._class_numbers, self._number, self._nan_checks, self._altered
 
         def handle(evt: Event[Message]) -> None:
             try:
@@ -146,12 +149,20 @@ class JsonlSink:
             except Exception as exc:  # EncodeError, and what msgspec raises itself (a lone
                 unencodable(evt, exc)  # surrogate: UnicodeEncodeError; too deep: RecursionError)
                 return
-            if b"null" in line:  # a NaN or an infinity would have been written as null
-                check_nulls(evt)
-            if len(queue) >= capacity and not admit():
+            payload = evt.payload
+            try:
+                n = numbers[type(payload)]
+            except KeyError:
+                n = number(type(payload))
+            if n < 0:  # ~number: a class that can hold a NaN (written as null): look
+                n = ~n
+                if checks[n](payload, line):  # type: ignore[misc]
+                    altered(type(payload))
+            size = len(queue)
+            if size >= capacity and not admit():
                 return
-            append((evt.time, line, type(evt.payload)))
-            if len(queue) >= wake_at and not is_set():
+            append((evt.time, line, n))
+            if size >= woken_by and not is_set():  # this one makes wake_at events waiting
                 wake.set()
 
         return handle
@@ -196,22 +207,36 @@ class JsonlSink:
             )
             self._wake.set()
 
-    def _check_nulls(self, evt: Event[Message]) -> None:
-        """Count (and report the first of its type) an event whose NaN/infinity became null."""
-        cls = type(evt.payload)
-        maybe = self._float_classes.get(cls)
-        if maybe is None:
-            maybe = self._float_classes[cls] = may_hold_float(cls)
-        if not maybe or not holds_non_finite(evt.payload):
-            return
+    def _number(self, cls: type[Message]) -> int:
+        """Number a message class the first time it is seen (the queue holds numbers).
+
+        ``_class_numbers`` maps the class to its number, or to ``~number`` (negative) when its
+        events can hold a NaN and need ``_nan_checks[number]``: one dict lookup per event.
+        """
+        with self._count_lock:
+            n = self._class_numbers.get(cls)
+            if n is None:
+                n = len(self._classes)
+                check, patterns = nan_plan(cls)
+                self._classes.append(cls)
+                self._nan_checks.append(check)
+                self._null_patterns.append(patterns)
+                self._class_numbers[cls] = n if check is None else ~n
+            return self._class_numbers[cls]
+
+    def _altered(self, cls: type[Message]) -> None:
+        """Count (and report the first of its type) an event whose NaN/infinity became null.
+
+        Called on the emitting thread or, for flat classes, by the writer (see ``encoding``).
+        """
         with self._count_lock:
             self.altered += 1
             first = cls not in self._altered_types
             self._altered_types[cls] = self._altered_types.get(cls, 0) + 1
         if first:
             error = (
-                f"{type_name(cls)} holds a float NaN or infinity, which JSON cannot hold: "
-                "recorded as null (a float field will not decode on replay)"
+                f"{type_name(cls)} holds a float NaN or infinity, which JSON cannot hold (or "
+                "None in a float field): recorded as null, a float field will not decode on replay"
             )
             self._reports.append(
                 (
@@ -243,6 +268,9 @@ class JsonlSink:
             retention_age=self.retention_age,
             retention_size=self.retention_size,
             report=self._report,
+            classes=self._classes,
+            null_patterns=self._null_patterns,
+            altered=self._altered,
         )
         self._stopping = False
         self._accepting = True

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from pathlib import Path
@@ -30,12 +30,12 @@ from bussdcc_framework.recordings.index import SegmentIndex, load_index, remove_
 from bussdcc_framework.report import report
 
 from . import segments
-from .indexing import Item, SegmentIndexer
+from .indexing import Item, Key, SegmentIndexer
 from .messages import RecordingError, RecordingResumed
 
 FlushMode = Literal["interval", "line", "fsync"]
 Report = Callable[[Message, str], None]
-_time = itemgetter(0)
+_line = itemgetter(1)
 
 #: Events this much earlier than the open segment still go into it: threads race at a
 #: boundary and clocks get small corrections. A larger step back opens a new segment file.
@@ -60,6 +60,9 @@ class SegmentWriter:
         retention_age: float | None,
         retention_size: int | None,
         report: Report,
+        classes: Sequence[type[Message]] = (),
+        null_patterns: Sequence[tuple[bytes, ...]] = (),
+        altered: Callable[[type[Message]], None] | None = None,
     ) -> None:
         self.root = root
         self.interval = interval
@@ -69,6 +72,9 @@ class SegmentWriter:
         self.retention_age = retention_age
         self.retention_size = retention_size
         self.report = report
+        self._classes = classes
+        self._null_patterns = null_patterns  # by class number: "field":null means NaN
+        self._altered = altered
         self.path: Path | None = None
         self._fd: int | None = None
         self._start = datetime.max.replace(tzinfo=UTC)  # open segment: [start, end)
@@ -85,7 +91,7 @@ class SegmentWriter:
         self.created: list[Path] = []  # segments this writer created, oldest first
         self._root_existed = root.exists()
         self._index_error_reported = False
-        self.indexer = SegmentIndexer(durable=self.durable, on_error=self._index_failed)
+        self.indexer = SegmentIndexer(classes, durable=self.durable, on_error=self._index_failed)
         self._compressor = _Compressor(report, self.indexer, durable=self.durable) if compress else None
 
     # -- writing -------------------------------------------------------------------------
@@ -96,7 +102,7 @@ class SegmentWriter:
             return
         # The usual case, checked in C: the whole batch belongs to the open segment.
         if self._fd is not None:
-            lo, hi = min(map(_time, items)), max(map(_time, items))
+            lo, hi = min(items)[0], max(items)[0]  # tuples compare by time first: cheapest
             if self._low <= lo and hi < self._end:
                 self._write_items(items, (lo, hi))
                 return
@@ -144,7 +150,7 @@ class SegmentWriter:
     def _write_data(self, items: list[Item], span: tuple[datetime, datetime] | None = None) -> None:
         fd = self._fd
         assert fd is not None
-        lines = [item[1] for item in items]
+        lines = list(map(_line, items))
         lines.append(b"")  # a newline after the last line too
         data = b"\n".join(lines)
         view = memoryview(data)
@@ -167,9 +173,32 @@ class SegmentWriter:
         self._size += len(data)
         self.written += len(items)
         self._dirty = True
-        self.indexer.add(items, start, span)
+        lines.pop()
+        numbers = self.indexer.add(items, start, span, lines)
+        if self._altered is not None:
+            self._find_nan(items, numbers, data)
         if self._lost_in_outage or self.failing:
             self._resumed()
+
+    def _find_nan(self, items: list[Item], numbers: Collection[Key], data: bytes) -> None:
+        """Lines of flat classes where a float field was written as null (NaN, infinity).
+
+        The batch's data is searched once per ``"field":null`` pattern of the classes it holds
+        (once for ``":null`` when there are many); lines are looked at only after a hit.
+        """
+        patterns, altered = self._null_patterns, self._altered
+        assert altered is not None
+        wanted = {p for n in numbers if isinstance(n, int) and n < len(patterns) for p in patterns[n]}
+        if not wanted:
+            return
+        many = len(wanted) > 3
+        if not (data.find(b'":null') >= 0 if many else any(data.find(p) >= 0 for p in wanted)):
+            return
+        for _, line, n in items:
+            if not isinstance(n, int) or n >= len(patterns) or not patterns[n]:
+                continue
+            if any(line.find(p) >= 0 for p in patterns[n]):
+                altered(self._classes[n])
 
     def _remove_empty(self, path: Path) -> None:
         """A segment whose first write failed holds nothing: remove it, retries make no litter."""

@@ -51,8 +51,19 @@ class Typed(Message):
     extra: Any = None
 
 
+@dataclass(slots=True, frozen=True)
+class Flat(Message):
+    """Scalars only: its NaN is found by the writer thread, from the line alone."""
+
+    sensor: str
+    value: float
+    count: int = 0
+    note: Optional[str] = None
+    low: float = 0.0
+
+
 REGISTRY = TypeRegistry(include_imported=False)
-REGISTRY.register_all([Free, Typed])
+REGISTRY.register_all([Free, Typed, Flat])
 CODEC = Codec(REGISTRY)
 
 
@@ -170,6 +181,21 @@ def test_nan_and_infinity_are_recorded_as_null_and_reported(
     assert first["data"]["reading"] is None
 
 
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, None])
+def test_nan_in_a_flat_class_is_found_by_the_writer(
+    tmp_path: Path, sink: tuple[JsonlSink, Ctx], bad: float | None
+) -> None:
+    s, ctx = sink
+    s.handle(Event(time=T0, payload=Flat("a", 1.0)))  # note=None: a null that is no NaN
+    s.handle(Event(time=T0, payload=Flat("b", 2.0, low=bad)))  # type: ignore[arg-type]
+    s.handle(Event(time=T0, payload=Flat("c", bad)))  # type: ignore[arg-type]
+    s.handle(Event(time=T0, payload=Flat('"value":null', 3.0, note='"low":null')))  # only text
+    s.stop()
+    assert s.altered == 2 and s.written == 4
+    (error,) = encode_errors(ctx)
+    assert "Flat" in error.error
+
+
 def test_a_null_without_nan_costs_no_report(tmp_path: Path, sink: tuple[JsonlSink, Ctx]) -> None:
     s, ctx = sink
     for i in range(100):
@@ -197,6 +223,14 @@ JSON_VALUES = st.recursive(
 )
 TEXT = st.text(alphabet=st.characters(codec=None, blacklist_categories=()), max_size=40)
 PAYLOADS = st.one_of(
+    st.builds(
+        Flat,
+        sensor=TEXT,
+        value=st.floats(),
+        count=st.integers(min_value=-(2**63), max_value=2**63),
+        note=st.none() | TEXT,
+        low=st.floats(),
+    ),
     st.builds(Free, JSON_VALUES),
     st.builds(Free, st.integers(min_value=0, max_value=1500).map(deep)),
     st.builds(

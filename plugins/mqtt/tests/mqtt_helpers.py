@@ -74,6 +74,7 @@ class Peer:
         if username is not None:
             self.client.username_pw_set(username, password)
         self.messages: list[mqtt.MQTTMessage] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each message, as it arrived
         self.lock = threading.Lock()
         self.connected = threading.Event()
         self.disconnects = 0
@@ -101,8 +102,10 @@ class Peer:
         self.connected.clear()
 
     def _on_message(self, client: Any, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        arrived = time.monotonic()
         with self.lock:
             self.messages.append(message)
+            self.arrivals.append(arrived)
 
     def wait_connected(self, timeout: float = 20.0) -> Peer:
         wait_for(self.connected.is_set, timeout, "the MQTT connection")

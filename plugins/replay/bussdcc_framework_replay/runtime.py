@@ -28,10 +28,12 @@ clock.
 
 from __future__ import annotations
 
+import copy
 import heapq
 import math
 import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -51,7 +53,9 @@ from bussdcc_framework.runtime import Runtime
 
 from .clock import ReplayClock, replay_time
 from .config import DEFAULT_MAX_WAIT
+from .control import END, GO, HALT, REWIND, SEEK_BEGIN, SEEK_END, ReplayController
 from .lifecycle import LIFECYCLE_TYPES
+from .timeline import Timeline, survey
 
 if TYPE_CHECKING:
     from bussdcc_framework.plugins import FrameworkPluginManager
@@ -138,8 +142,16 @@ class ReplayRuntime(Runtime):
         self.stats = ReplayStats()
         self._sources: list[EventSourceProtocol] = []
         self._stop_replay = threading.Event()
-        self._halt = False
         self._replaying = threading.Lock()
+        self.controller = ReplayController(speed, lambda: replay_time(self._replay_clock))
+        self._reopen: Callable[[], Iterator[Event[Message]]] = iter  # type: ignore[assignment]
+        self._origin: datetime | None = None
+        self._boot_state: dict[str, Any] | None = None
+        self._muted: tuple[Any, Any] | None = None
+        self._count = 0
+        self._emitted = 0
+        self._held_once = False
+        self._held_after = 0.0
         #: Called (on the replay thread) when a ``hold=True`` replay has emitted its last event.
         self.on_hold: Callable[[], None] | None = None
 
@@ -179,6 +191,7 @@ class ReplayRuntime(Runtime):
         speed: float | None = None,
         start_at: datetime | None = None,
         hold: bool = False,
+        paused: bool = False,
     ) -> ReplayStats:
         """Boot, emit every recorded event in time order, shut down; return what was done.
 
@@ -188,58 +201,84 @@ class ReplayRuntime(Runtime):
         a recorded ``ProcessError`` of a process this runtime runs: the process sees the same
         event again and reports its own error, so the recorded one would be a duplicate.
         With ``hold=True`` the runtime stays booted after the last event (the web interface
-        keeps serving the replayed state) until ``stop_replay()``.
+        keeps serving the replayed state, and ``replay_controller`` can seek back) until
+        ``stop_replay()``. ``paused=True`` boots and stands before the first event.
+
+        While it runs, ``replay_controller`` pauses, steps, seeks and changes the speed.
         """
         pace = self.speed if speed is None else speed
         _check_speed(pace)
         if source is not None:
-            events: Iterator[Event[Message]] = iter(source)
+            reopen: Callable[[], Iterator[Event[Message]]] = source.__iter__
         elif len(self._sources) == 1:
-            events = iter(self._sources[0])
+            reopen = self._sources[0].__iter__
         elif self._sources:
-            events = heapq.merge(*self._sources, key=attrgetter("time"))
+            sources = list(self._sources)
+            reopen = lambda: heapq.merge(*sources, key=attrgetter("time"))  # noqa: E731
         else:
             raise RuntimeError("ReplayRuntime.replay() needs a source, or add_source() first")
         if not self._replaying.acquire(blocking=False):
             raise RuntimeError("this ReplayRuntime is already replaying")
         try:
-            return self._replay(events, pace, start_at, hold)
+            return self._replay(reopen, pace, start_at, hold, paused, source)
         finally:
             self._replaying.release()
 
     def stop_replay(self) -> None:
         """Stop a replay in progress from any thread; it shuts the runtime down and returns."""
-        self._halt = True
         self._stop_replay.set()
+        self.controller.halt()
+
+    @property
+    def replay_controller(self) -> ReplayController:
+        """Pause, resume, step, seek, speed and loop (``bussdcc_framework.replay_control``)."""
+        return self.controller
 
     def _replay(
         self,
-        events: Iterator[Event[Message]],
+        reopen: Callable[[], Iterator[Event[Message]]],
         speed: float,
         start_at: datetime | None,
-        hold: bool = False,
+        hold: bool,
+        paused: bool,
+        source: EventSourceProtocol | None,
     ) -> ReplayStats:
         if self.booted:
             raise RuntimeError("ReplayRuntime boots itself when the replay starts; do not call boot() first")
         stats = self.stats = ReplayStats()
+        ctl = self.controller
         self._stop_replay.clear()
-        self._halt = False
+        ctl.begin()
+        self._reopen = reopen
         wall_start = time.perf_counter()
+        events = reopen()
+        timeline: Timeline | None = None
+        self._count = self._emitted = 0
+        self._held_once = False
+        self._wall_start = wall_start
         try:
             first = next(events, None)
             if first is None:
                 return stats
             origin = start_at if start_at is not None else first.time
+            ctl.start = origin
+            ctl.speed_at_start(speed)
+            if paused:
+                ctl.pause()
             self._start_clock(origin)
             self.boot()
-            self._emit_all(first, events, origin, speed, wall_start, stats)
-            if hold and not self._stop_replay.is_set():
-                stats.held = True
-                stats.wall_seconds = time.perf_counter() - wall_start  # not the time held
-                if self.on_hold is not None:
-                    self.on_hold()
-                self._stop_replay.wait()
+            self._origin = origin
+            self._boot_state = self._capture_state()
+            ctl.rewindable = self._boot_state is not None
+            timeline = survey(source if source is not None else self._sources)
+            ctl.timeline_source = timeline
+            ctl.set_running(True)
+            self._play(events, first, stats, hold)
         finally:
+            ctl.set_running(False)
+            if timeline is not None:
+                timeline.stop()
+            self._unmute()
             close = getattr(events, "close", None)
             if close is not None:
                 close()
@@ -248,9 +287,229 @@ class ReplayRuntime(Runtime):
                 self.shutdown("replay complete" if not stats.cancelled else "replay stopped")
             finally:
                 self._replay_clock.stop()
-                if not stats.held:
-                    stats.wall_seconds = time.perf_counter() - wall_start
+                # A held replay's figure is up to its last event, not the time it was held.
+                stats.wall_seconds = self._held_after if stats.held else time.perf_counter() - wall_start
         return stats
+
+    def _play(
+        self,
+        events: Iterator[Event[Message]],
+        first: Event[Message] | None,
+        stats: ReplayStats,
+        hold: bool,
+    ) -> None:
+        """Emit passes over the recording until it ends, the replay stops or nothing is held."""
+        ctl = self.controller
+        while True:
+            outcome, target = self._emit_pass(chain((first,), events) if first is not None else events, stats)
+            first = None
+            if outcome == HALT:
+                return
+            if outcome == END:
+                if ctl.seeking_to is not None:  # sought past the last event: stand at the end
+                    ctl.seeking_to = None
+                    self._seek_end(None)
+                ctl.events = self._count
+                if not self._held_once and hold:
+                    self._held_once = True
+                    stats.held = True
+                    self._held_after = time.perf_counter() - self._wall_start
+                    if self.on_hold is not None:
+                        self.on_hold()
+                ctl.notify("changed")
+                outcome, target = ctl.at_end(hold)
+                if outcome != REWIND:
+                    return
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+            events = self._rewind(target)
+
+    def _emit_pass(self, events: Iterator[Event[Message]], stats: ReplayStats) -> tuple[int, datetime | None]:
+        """Emit events until the pass ends (``END``) or the controller says ``HALT``/``REWIND``.
+
+        The hot loop: without commands, one attribute test per event on top of emitting it.
+        """
+        ctl = self.controller
+        advance = self._replay_clock.advance_to
+        emit = self.events.emit
+        skip = self.skip_types
+        special = skip | {ProcessError}
+        own_processes = {p.name for p in self.processes.list()}
+        own_processes.update(i.name for i in self.interfaces.list())
+        wake = ctl.wake
+        max_wait = self.max_wait
+        skipped: Counter[type] = Counter()
+        count = self._count
+        base = self._emitted - count
+        last: datetime | None = stats.last
+        clock = time.perf_counter
+        speed, anchor, origin = ctl.pace
+        if origin is None:  # the first pass: paced from its first event, from now on
+            anchor, origin = clock(), replay_time(self._replay_clock)
+            ctl.pace = (speed, anchor, origin)
+        try:
+            for evt in events:
+                cls = type(evt.payload)
+                if cls in special and (
+                    cls in skip or evt.payload.process in own_processes  # type: ignore[attr-defined]
+                ):
+                    skipped[cls] += 1
+                    continue
+                t = evt.time
+                action = GO
+                if ctl.pending:
+                    self._count = count
+                    ctl.events = count
+                    action = self._checkpoint(t, cls)
+                    if action in (HALT, REWIND):
+                        return action, ctl.seeking_to
+                    speed, anchor, origin = ctl.pace
+                if action == GO and speed > 0 and origin is not None:
+                    delay = anchor + (t - origin).total_seconds() / speed - clock()
+                    if delay > max_wait or delay < -max_wait:
+                        # A gap too long to wait for, time gone back, or far behind: pace from here.
+                        if last is not None:
+                            self._jumped(stats, (t - last).total_seconds(), t, speed)
+                        anchor, origin, delay = clock(), t, 0.0
+                        ctl.pace = (speed, anchor, origin)
+                    if delay > _MIN_SLEEP and wake.wait(delay):
+                        # A command (or a stop) came while waiting for this event.
+                        self._count = count
+                        ctl.events = count
+                        action = self._interrupted(t, cls)
+                        if action in (HALT, REWIND):
+                            return action, ctl.seeking_to
+                        speed, anchor, origin = ctl.pace
+                    ctl.events = count + 1  # paced: the line on a terminal counts every event
+                advance(t)
+                emit(evt)
+                count += 1
+                if last is None:
+                    stats.first = t
+                last = t
+                if not count & 0xFF:
+                    stats.replayed = base + count
+                    ctl.events = count
+            return END, None
+        finally:
+            self._count = count
+            self._emitted = base + count
+            ctl.events = count
+            stats.replayed = base + count
+            stats.last = last
+            for kind, n in skipped.items():
+                stats.lifecycle_skipped[type_name(kind)] += n
+
+    def _checkpoint(self, t: datetime, cls: type) -> int:
+        """Ask the controller about the next event; carry out seeks until it says GO/NOW/stop."""
+        ctl = self.controller
+        while True:
+            action, target = ctl.decide(t, cls)
+            if action == SEEK_BEGIN:
+                self._seek_begin()
+                continue
+            if action == SEEK_END:
+                self._seek_end(target)
+                continue
+            if action == REWIND and self._halting():
+                return HALT
+            return action
+
+    def _interrupted(self, t: datetime, cls: type) -> int:
+        """A pacing wait was cut short: apply the commands, then wait out what is left."""
+        ctl = self.controller
+        while True:
+            action = self._checkpoint(t, cls)
+            if action != GO:
+                return action
+            speed, anchor, origin = ctl.pace
+            if speed <= 0 or origin is None:
+                return GO
+            delay = anchor + (t - origin).total_seconds() / speed - time.perf_counter()
+            if delay > self.max_wait:  # the new pace would wait too long: pace from here
+                ctl.pace = (speed, time.perf_counter(), t)
+                return GO
+            if delay <= _MIN_SLEEP or not ctl.wake.wait(delay):
+                return GO
+
+    def _halting(self) -> bool:
+        return self._stop_replay.is_set()
+
+    # -- seeking -------------------------------------------------------------------------
+
+    def _seek_begin(self) -> None:
+        """Events until the target play to processes only: sinks and ``on_event`` are muted."""
+        if not self._muted:
+            self._mute()
+            self.controller.notify("seek_start")
+
+    def _seek_end(self, target: datetime | None) -> None:
+        """The seek reached ``target`` (None: the end): stand there, unmute, tell the pages."""
+        ctl = self.controller
+        if target is not None:
+            now = replay_time(self._replay_clock)
+            if now is None or target > now:
+                self._replay_clock.advance_to(target)
+        self._unmute()
+        ctl.seek_done()
+        ctl.notify("seek_end")
+        ctl.notify("changed")
+
+    def _rewind(self, target: datetime | None) -> Iterator[Event[Message]]:
+        """Start the recording again: processes restarted, state as after boot, clock back.
+
+        ``target``: a backward seek continues quietly up to it; None (a loop, a restart)
+        plays from the first event.
+        """
+        ctl = self.controller
+        if target is not None:
+            self._seek_begin()
+        ctl.restarted()
+        ctl.notify("reset")
+        for process in self.processes.snapshot:
+            try:
+                process.stop(self.ctx)
+                process.start(self.ctx)
+            except Exception as exc:
+                self.ctx.emit(
+                    ProcessError(
+                        process=process.name,
+                        error=f"restart for a replay seek failed: {exc!r}",
+                        traceback=traceback.format_exc(),
+                    )
+                )
+        if self._boot_state is not None:
+            restore = getattr(self.state, "restore", None)
+            if callable(restore):
+                restore(_copied(self._boot_state))
+        assert self._origin is not None
+        self._replay_clock.advance_to(self._origin)
+        self._count = 0
+        if target is None:
+            ctl.notify("changed")
+        return self._reopen()
+
+    def _capture_state(self) -> dict[str, Any] | None:
+        """A copy of the state right after boot, for rewinding; None if the store cannot."""
+        snapshot = getattr(self.state, "snapshot", None)
+        if not callable(snapshot) or not callable(getattr(self.state, "restore", None)):
+            return None
+        tree = snapshot()
+        return _copied(tree) if isinstance(tree, dict) else None
+
+    def _mute(self) -> None:
+        # Sinks and on_event hooks saw these events already (or will not show them): the
+        # framework runtime's pipeline is swapped out while a seek plays through, and back.
+        if not self._muted:
+            self._muted = (self._active_sinks, self._event_observers)
+            self._active_sinks = ()
+            self._event_observers = ()
+
+    def _unmute(self) -> None:
+        muted, self._muted = self._muted, None
+        if muted:
+            self._active_sinks, self._event_observers = muted
 
     def _start_clock(self, origin: datetime) -> None:
         clock = self._replay_clock
@@ -264,62 +523,6 @@ class ReplayRuntime(Runtime):
                 "the bussdcc ReplayClock given to ReplayRuntime was already started (it can "
                 "be started only once); let ReplayRuntime create its own clock to replay again"
             ) from None
-
-    def _emit_all(
-        self,
-        first: Event[Message],
-        events: Iterator[Event[Message]],
-        origin: datetime,
-        speed: float,
-        wall_start: float,
-        stats: ReplayStats,
-    ) -> None:
-        advance = self._replay_clock.advance_to
-        emit = self.events.emit
-        skip = self.skip_types
-        special = skip | {ProcessError}
-        own_processes = {p.name for p in self.processes.list()}
-        own_processes.update(i.name for i in self.interfaces.list())
-        stop = self._stop_replay
-        max_wait = self.max_wait
-        skipped: Counter[type] = Counter()
-        count = 0
-        last: datetime | None = None
-        anchor = time.perf_counter()
-        clock = time.perf_counter
-        try:
-            for evt in chain((first,), events):
-                cls = type(evt.payload)
-                if cls in special and (
-                    cls in skip or evt.payload.process in own_processes  # type: ignore[attr-defined]
-                ):
-                    skipped[cls] += 1
-                    continue
-                if self._halt:
-                    break
-                t = evt.time
-                if speed > 0:
-                    delay = anchor + (t - origin).total_seconds() / speed - clock()
-                    if delay > max_wait or delay < -max_wait:
-                        # A gap too long to wait for, time gone back, or far behind: pace from here.
-                        if last is not None:
-                            self._jumped(stats, (t - last).total_seconds(), t, speed)
-                        anchor, origin, delay = clock(), t, 0.0
-                    if delay > _MIN_SLEEP and stop.wait(delay):
-                        break
-                advance(t)
-                emit(evt)
-                count += 1
-                if last is None:
-                    stats.first = t
-                last = t
-                if not count & 0xFF:
-                    stats.replayed = count
-        finally:
-            stats.replayed = count
-            stats.last = last
-            for cls, n in skipped.items():
-                stats.lifecycle_skipped[type_name(cls)] += n
 
     def _jumped(self, stats: ReplayStats, gap: float, to: datetime, speed: float) -> None:
         """Count a jump of ``gap`` recorded seconds (negative: backwards) landing at ``to``."""
@@ -344,9 +547,18 @@ class ReplayRuntime(Runtime):
 
     def shutdown(self, reason: str | None = None) -> None:
         """Shut down (idempotent); a replay in progress stops at the next event."""
-        self._halt = True
         self._stop_replay.set()
+        self.controller.halt()
+        self._unmute()
         super().shutdown(reason)
+
+
+def _copied(tree: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy when the values allow it (so a process mutating one cannot change it)."""
+    try:
+        return copy.deepcopy(tree)
+    except Exception:
+        return dict(tree)
 
 
 def _check_speed(speed: float) -> None:

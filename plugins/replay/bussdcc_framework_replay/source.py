@@ -105,6 +105,26 @@ class JsonlSource:
             self._codec = Codec(registry)
         return self._codec
 
+    def clone(self) -> JsonlSource:
+        """An independent source over the same paths, window and types (never strict).
+
+        A replay's timeline reads it on another thread without touching this one's position
+        or statistics.
+        """
+        return JsonlSource(
+            self.paths,
+            self.start,
+            self.end,
+            self.types.patterns,
+            registry=self._registry,
+            codec=self.codec,
+            max_line=self.max_line,
+            max_open=self.max_open,
+            use_index=self.use_index,
+            spans=self.spans,
+            origin=self.origin,
+        )
+
     @classmethod
     def of_run(cls, run: Run, **options: Any) -> JsonlSource:
         """The records of one run (``bussdcc events runs``): its files, from its first record to

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bussdcc_framework_replay import JsonlSource
@@ -529,3 +531,139 @@ def test_a_second_interrupt_ends_a_replay_at_once(tmp_path: Path) -> None:
     assert proc.returncode == 130, err
     assert err.splitlines()[-1] == "bussdcc: second interrupt, exiting now"
     assert "Traceback" not in err
+
+
+class Terminal:
+    """``bussdcc replay`` on a real pseudo-terminal: keys in, the redrawn line out."""
+
+    ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
+
+    def __init__(self, *args: str) -> None:
+        self.main, child = pty.openpty()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bussdcc_framework", "replay", *args],
+            stdin=child,
+            stdout=child,
+            stderr=child,
+            env=cli_env(),
+            close_fds=True,
+        )
+        os.close(child)
+        self.seen = b""
+
+    def read(self, timeout: float = 0.2) -> None:
+        ready, _, _ = select.select([self.main], [], [], timeout)
+        if ready:
+            try:
+                self.seen += os.read(self.main, 65536)
+            except OSError:
+                pass
+
+    def lines(self) -> list[str]:
+        text = self.ANSI.sub(b"", self.seen).decode(errors="replace")
+        return [part.strip() for part in re.split(r"[\r\n]", text) if part.strip()]
+
+    def last_status(self) -> str:
+        status = [line for line in self.lines() if re.match(r"(replaying|paused|seeking|finished)\s", line)]
+        return status[-1] if status else ""
+
+    def wait_for(self, predicate: Callable[[str], bool], what: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.read()
+            line = self.last_status()
+            if predicate(line):
+                return line
+            if self.proc.poll() is not None:
+                self.read()
+                break
+        raise AssertionError(f"no line with {what}; last: {self.last_status()!r}\n{self.lines()[-10:]}")
+
+    def press(self, keys: bytes) -> None:
+        os.write(self.main, keys)
+
+    def close(self) -> str:
+        try:
+            self.proc.wait(timeout=30)
+        finally:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([self.main], [], [], 0.2)
+                if not ready:
+                    break
+                try:
+                    chunk = os.read(self.main, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                self.seen += chunk
+            os.close(self.main)
+        return "\n".join(self.lines())
+
+
+def event_number(line: str) -> int:
+    match = re.search(r"event ([\d,]+)", line)
+    assert match, line
+    return int(match.group(1).replace(",", ""))
+
+
+def test_keys_on_a_terminal_pause_step_change_speed_and_quit(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "x.jsonl", readings([i * 0.5 for i in range(400)]))
+    term = Terminal(str(log), "--speed", "1", "--import", "greenhouse")
+    try:
+        term.wait_for(lambda line: line.startswith("replaying") and event_number(line) >= 2, "events")
+        term.press(b" ")
+        paused = term.wait_for(lambda line: line.startswith("paused"), "paused")
+        at_pause = event_number(paused)
+        time.sleep(1.5)  # at 1x, three more readings would have come
+        term.read()
+        assert event_number(term.last_status()) == at_pause
+        term.press(b"s")
+        term.wait_for(lambda line: event_number(line) == at_pause + 1, "one more event")
+        term.press(b"\x1b[C")  # the right arrow
+        term.wait_for(lambda line: event_number(line) == at_pause + 2, "another one")
+        time.sleep(0.5)
+        term.read()
+        assert event_number(term.last_status()) == at_pause + 2 and term.last_status().startswith("paused")
+        term.press(b"+")
+        term.wait_for(lambda line: "speed 2x" in line, "speed 2x")
+        term.press(b"--")
+        term.wait_for(lambda line: "speed 0.5x" in line, "speed 0.5x")
+        term.press(b" ")
+        term.wait_for(
+            lambda line: line.startswith("replaying") and event_number(line) > at_pause + 2, "playing"
+        )
+        term.press(b"q")
+        output = term.close()
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+    assert term.proc.returncode == 0, output
+    assert "keys: space pause/resume" in output
+    assert "stopped after" in output and "Traceback" not in output
+
+
+def test_without_a_terminal_nothing_reads_stdin(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "x.jsonl", readings([i * 0.01 for i in range(50)]))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bussdcc_framework",
+            "replay",
+            str(log),
+            "--speed",
+            "1",
+            "--import",
+            "greenhouse",
+        ],
+        input="q q q\n",
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "replayed 50 events" in proc.stderr  # the q in the pipe did not stop it
+    assert "keys:" not in proc.stderr

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 from bussdcc.context import ContextProtocol
 from flask import Flask, Response, jsonify, request
 from flask_socketio import SocketIO  # type: ignore[import-untyped]
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from bussdcc_framework.plugins import FrameworkPluginManager
 
-from . import auth
+from . import auth, weblog
 from .context import EXTENSION
 from .fastjson import FastPacket
-from .views import api, pages, sockets
+from .views import api, pages, replay, sockets
 
 if TYPE_CHECKING:
     from .interface import WebInterface
@@ -38,8 +38,8 @@ def build_app(interface: WebInterface, ctx: ContextProtocol) -> tuple[Flask, Soc
         max_http_buffer_size=config.max_socket_message,
         ping_interval=10,
         ping_timeout=10,
-        logger=False,
-        engineio_logger=False,
+        logger=weblog.SOCKETIO,
+        engineio_logger=weblog.SOCKETIO,
         serializer=FastPacket,
     )
     auth.install(app, config)
@@ -48,6 +48,7 @@ def build_app(interface: WebInterface, ctx: ContextProtocol) -> tuple[Flask, Soc
     interface.register_routes(app, ctx)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(replay.blueprint)
     sockets.install(socketio, interface)
     _plugin_routes(interface, app, ctx)
     return app, socketio
@@ -56,6 +57,8 @@ def build_app(interface: WebInterface, ctx: ContextProtocol) -> tuple[Flask, Soc
 def _json_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
+        if isinstance(exc, ClientDisconnected) and isinstance(exc.__context__, TimeoutError):
+            return _too_slow(exc.__context__)  # Werkzeug calls a body read that timed out a disconnect
         if not request.path.startswith("/api"):
             return exc
         names = {
@@ -72,6 +75,19 @@ def _json_errors(app: Flask) -> None:
             {"error": names.get(code, "http_error"), "detail": exc.description or exc.name}
         )
         response.status_code = code
+        return response
+
+    @app.errorhandler(TimeoutError)
+    def _too_slow(exc: TimeoutError) -> Any:
+        """A body that did not arrive within ``web.request_timeout``: 408, not a traceback."""
+        response: Response = jsonify(
+            {
+                "error": "request_timeout",
+                "detail": "the request body did not arrive in time (web.request_timeout)",
+            }
+        )
+        response.status_code = 408
+        response.headers["Connection"] = "close"
         return response
 
 

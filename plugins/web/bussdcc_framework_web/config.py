@@ -106,14 +106,35 @@ SETTINGS: tuple[Setting, ...] = (
         "stall_timeout",
         "duration",
         10.0,
-        "Disconnect a live client whose queue stays full this long.",
+        "Disconnect a live client whose queue stays full, or which leaves a packet "
+        "unacknowledged, this long (0: never).",
         min=0,
     ),
     Setting(PLUGIN, "max_request", "size", "1M", "Largest request body accepted.", min=1),
-    Setting(PLUGIN, "access_log", "bool", False, "Log every HTTP request (tokens redacted)."),
+    Setting(
+        PLUGIN,
+        "request_timeout",
+        "duration",
+        10.0,
+        "Time a client has to send a request's headers, and again its body; also the longest "
+        "a response write may take (slow or stalled clients are cut off).",
+        min=0.1,
+        max=3600,
+    ),
+    Setting(
+        PLUGIN,
+        "max_connections",
+        "int",
+        100,
+        "Open connections served at once (one thread each); more are refused with 503.",
+        min=1,
+        max=100_000,
+    ),
+    Setting(PLUGIN, "access_log", "bool", False, "One line per HTTP request on stderr (tokens redacted)."),
     Setting(PLUGIN, "title", "str", "bussdcc", "Title shown in the page header."),
 )
 _DEFAULTS = {setting.name: setting.default for setting in SETTINGS}
+_RANGES = {setting.name: (setting.min, setting.max) for setting in SETTINGS}
 
 
 def is_enabled(settings: Settings | None) -> bool:
@@ -156,7 +177,10 @@ class WebConfig:
     stall_timeout: float = _DEFAULTS["stall_timeout"]
     max_request_size: int = _DEFAULTS["max_request"]
     max_socket_message: int = 64 * 1024
-    state_interval: float = 1.0
+    request_timeout: float = _DEFAULTS["request_timeout"]
+    max_connections: int = _DEFAULTS["max_connections"]
+    #: State changes within this many seconds are pushed together (a burst is one push).
+    state_interval: float = 0.05
     access_log: bool = _DEFAULTS["access_log"]
     title: str = _DEFAULTS["title"]
     token_generated: bool = False
@@ -178,6 +202,8 @@ class WebConfig:
             "client_buffer": web["client_buffer"],
             "stall_timeout": web["stall_timeout"],
             "max_request_size": web["max_request"],
+            "request_timeout": web["request_timeout"],
+            "max_connections": web["max_connections"],
             "access_log": web["access_log"],
             "title": web["title"],
         }
@@ -195,6 +221,11 @@ class WebConfig:
             raise WebConfigError(f"web: expected {exc}") from None
         if not 0 <= self.port <= 65535:
             raise WebConfigError(f"web.port {self.port} is outside 0-65535")
+        for name in ("request_timeout", "max_connections"):  # the declared ranges, written once
+            low, high = _RANGES[name]
+            value = getattr(self, name)
+            if (low is not None and value < low) or (high is not None and value > high):
+                raise WebConfigError(f"web.{name} must be from {low:g} to {high:g}, got {value:g}")
         for name in ("history", "client_buffer", "batch_size", "window"):
             if getattr(self, name) < 1:
                 raise WebConfigError(f"web.{name} must be at least 1, got {getattr(self, name)}")

@@ -14,6 +14,8 @@ from typing import Any
 import msgspec
 from socketio import packet  # type: ignore[import-untyped]
 
+from .jsoninput import decode
+
 _encoder = msgspec.json.Encoder()
 
 
@@ -26,13 +28,19 @@ class FastJSON:
 
     @staticmethod
     def loads(text: str | bytes, **_: Any) -> Any:
-        return msgspec.json.decode(text)
+        """Strict and depth-limited (``jsoninput``): a client's message is untrusted input."""
+        return decode(text)
 
 
 class FastPacket(packet.Packet):  # type: ignore[misc]
     """A Socket.IO packet using ``FastJSON``."""
 
     json = FastJSON
+
+
+def dumps(value: Any) -> bytes:
+    """``value`` as JSON bytes (``msgspec.Raw`` parts spliced in), for HTTP responses."""
+    return _encoder.encode(value)
 
 
 def raw(value: Any) -> msgspec.Raw:

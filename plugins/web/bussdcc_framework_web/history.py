@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,17 @@ class EventHistory:
         with self._lock:
             self._events.append(record)
             self.total += 1
+
+    def clear(self) -> None:
+        """Forget everything (a replay started again from its first event)."""
+        with self._lock:
+            self._events.clear()
+            self.total = 0
+
+    def count(self, n: int) -> None:
+        """Count ``n`` events that are not kept (a replay's seek played them through)."""
+        with self._lock:
+            self.total += n
 
     def last_seq(self) -> int:
         with self._lock:
@@ -73,13 +85,20 @@ def parse_since(raw: str) -> tuple[float, bool]:
 class RateCounter:
     """Events per second by type over the last ``window`` seconds (for the dashboard chart)."""
 
-    def __init__(self, window: int = 300) -> None:
+    def __init__(self, window: int = 300, clock: Callable[[], float] = time.time) -> None:
         self._window = window
         self._buckets: deque[tuple[int, Counter[str]]] = deque()
         self._lock = threading.Lock()
+        #: "Now" in epoch seconds: the wall clock, or a replay's recorded time.
+        self.clock = clock
+
+    def clear(self) -> None:
+        """Forget every count (a replay started again from its first event)."""
+        with self._lock:
+            self._buckets.clear()
 
     def add(self, name: str, ts: float | None = None) -> None:
-        second = int(ts if ts is not None else time.time())
+        second = int(ts if ts is not None else self.clock())
         with self._lock:
             if self._buckets and self._buckets[-1][0] == second:
                 self._buckets[-1][1][name] += 1
@@ -97,7 +116,7 @@ class RateCounter:
 
     def series(self, now: float | None = None, seconds: int | None = None) -> dict[str, Any]:
         """``{"start": s0, "end": s1, "counts": [{type: n}, ...]}`` for complete seconds."""
-        end = int(now if now is not None else time.time()) - 1
+        end = int(now if now is not None else self.clock()) - 1
         span = min(seconds or self._window, self._window)
         start = end - span + 1
         with self._lock:

@@ -30,24 +30,29 @@ from bussdcc.message import Message, RuntimeBooted
 
 from bussdcc_framework.codec import Codec, TypeRegistry, default_registry
 from bussdcc_framework.interface import Interface
+from bussdcc_framework.message.system import SystemIdentityEvent
 from bussdcc_framework.message.web import (
     WebInterfaceFailed,
     WebInterfaceStarted,
     WebInterfaceStopped,
 )
-from bussdcc_framework.report import report
+from bussdcc_framework.replay_control import replay_controller
+from bussdcc_framework.report import printable, report
 from bussdcc_framework.runtime import Runtime
 from bussdcc_framework.settings import Settings
 
+from . import weblog
 from .assets import check_assets
 from .config import WebConfig, as_tuple, first, is_loopback
 from .context import _track
 from .fastjson import raw
 from .history import EventHistory, RateCounter
+from .plots import PlotStore
 from .push import PushHub
 from .records import RecordMaker
+from .replayview import ReplayView
 from .server import ServerThread, bind_socket, format_address
-from .statewatch import StateWatcher
+from .statewatch import StateMirror
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -89,9 +94,14 @@ class WebInterface(Interface):
         self._extra_types = tuple(message_types)
         self._server: ServerThread | None = None
         self.history = EventHistory(self.config.history)
-        self.rates = RateCounter(300)
+        self.rates = RateCounter(300, clock=self.now)
+        self.plots = PlotStore(None)
+        #: The last ``SystemIdentityEvent`` seen: the recorded machine's, in a replay.
+        self.identity: SystemIdentityEvent | None = None
+        #: Set while the runtime replays a recording (``bussdcc_framework.replay_control``).
+        self.replay: ReplayView | None = None
         self.hub: PushHub | None = None
-        self.watcher: StateWatcher | None = None
+        self.watcher: StateMirror | None = None
         self.records: RecordMaker | None = None
         self.route_errors: list[str] = []
         #: Pages plugins added under ``/plugins/<name>/`` (name, url, label), for the nav.
@@ -104,6 +114,7 @@ class WebInterface(Interface):
         self._sockets_lock = threading.Lock()
         self._stats_thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._live = False
 
     @classmethod
     def from_settings(cls, settings: Settings | None, **overrides: Any) -> WebInterface:
@@ -143,6 +154,7 @@ class WebInterface(Interface):
                 self.registry.register(cls)
             self.codec = Codec(self.registry)
             self.records = RecordMaker(self.codec)
+            self.plots.codec = self.codec
         self.hub = PushHub(
             self._send_batch,
             self._disconnect_client,
@@ -151,7 +163,13 @@ class WebInterface(Interface):
             window=self.config.window,
             stall_timeout=self.config.stall_timeout,
         )
-        self.watcher = StateWatcher(ctx.state, self.hub.publish_state, self.config.state_interval)
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.watcher = StateMirror(ctx.state, self.hub.publish_state, self.config.state_interval)
+        self.watcher.attach()
+        controller = replay_controller(ctx)
+        if controller is not None and self.replay is None:
+            self.replay = ReplayView(self, controller)
         self.app, self.socketio = build_app(self, ctx)
         return self.app
 
@@ -164,7 +182,6 @@ class WebInterface(Interface):
                 "is not started (set web.enabled=false to silence this)"
             )
             return
-        self._stop.clear()
         self.config = self.config.with_token_if_exposed()
         check_assets()
         app = self.create_app(ctx)
@@ -173,23 +190,49 @@ class WebInterface(Interface):
         except OSError as exc:
             ctx.emit(WebInterfaceFailed(host=self.config.host, port=self.config.port, error=str(exc)))
             raise
-        self._server = ServerThread(app, sock, access_log=self.config.access_log)
+        weblog.enable(self.config.access_log)
+        self._server = ServerThread(
+            app,
+            sock,
+            access_log=self.config.access_log,
+            request_timeout=self.config.request_timeout,
+            max_connections=self.config.max_connections,
+            token=self.config.token,
+        )
         self.host, self.port = self.config.host, self._server.port
-        self.started_at = time.time()
-        assert self.hub is not None and self.watcher is not None
-        self.hub.start()
-        self.watcher.start()
-        self._stats_thread = threading.Thread(target=self._stats_loop, name="bussdcc-web-stats", daemon=True)
-        self._stats_thread.start()
+        self._start_live()
         self._server.start()
         _track(self, True)
         self._announce()
         ctx.emit(WebInterfaceStarted(host=self.host, port=self.port))
 
+    def start_in_process(self, ctx: ContextProtocol) -> None:
+        """Everything ``start`` does except binding a socket: for Flask and Socket.IO test clients.
+
+        The app is built (with every plugin's routes), events are recorded, state is mirrored
+        and live push runs, so ``app.test_client()`` and ``socketio.test_client(app)`` see what
+        a browser would. ``bussdcc_framework_web.testing`` uses it.
+        """
+        self.create_app(ctx)
+        self._start_live()
+
+    def _start_live(self) -> None:
+        assert self.hub is not None and self.watcher is not None
+        self._stop.clear()
+        self.started_at = time.time()
+        self.hub.start()
+        self.watcher.start()
+        if self.replay is not None:
+            self.replay.start()
+        self._stats_thread = threading.Thread(target=self._stats_loop, name="bussdcc-web-stats", daemon=True)
+        self._stats_thread.start()
+        self._live = True
+
     def stop(self, ctx: ContextProtocol) -> None:
-        server, self._server = self._server, None
-        if server is None:
+        if not self._live:
             return
+        self._live = False
+        server, self._server = self._server, None
         self._stop.set()
         _track(self, False)
         self._close_clients()
@@ -202,14 +245,26 @@ class WebInterface(Interface):
             self.hub.stop()
         if self.watcher is not None:
             self.watcher.stop()
-        server.stop()
-        ctx.emit(WebInterfaceStopped(host=self.host, port=self.port))
+        if self.replay is not None:
+            self.replay.stop()
+            self.replay = None
+        if server is not None:
+            server.stop()
+            ctx.emit(WebInterfaceStopped(host=self.host, port=self.port))
 
     def handle_event(self, ctx: ContextProtocol, evt: Event[Message]) -> None:
         records = self.records
         if records is None:
             return
-        if self.booted_at is None and isinstance(evt.payload, RuntimeBooted):
+        payload = evt.payload
+        if type(payload) is SystemIdentityEvent:
+            self.identity = payload
+        self.plots.add(evt)
+        replay = self.replay
+        if replay is not None and replay.quiet:
+            replay.hold(evt)  # a seek plays it through: shown with the result, not pushed
+            return
+        if self.booted_at is None and isinstance(payload, RuntimeBooted):
             self.booted_at = evt.time.timestamp()
         record = records.make(evt)
         self.history.append(record)
@@ -238,12 +293,21 @@ class WebInterface(Interface):
             host = "127.0.0.1" if host != "::" else "::1"
         return f"http://{format_address(host, self.port)}/"
 
+    def now(self) -> float:
+        """Now for the pages, in epoch seconds: the recorded time in a replay, else the clock's."""
+        replay = self.replay
+        if replay is not None:
+            position = replay.now()
+            if position is not None:
+                return position
+        return time.time()
+
     def uptime(self) -> float:
         since = self.booted_at or self.started_at
-        return 0.0 if since is None else max(0.0, time.time() - since)
+        return 0.0 if since is None else max(0.0, self.now() - since)
 
     def _announce(self) -> None:
-        where = self.url
+        where = printable(self.url)  # the host comes from a setting: no escapes on the terminal
         if self.config.token_generated:
             report(f"bussdcc web: serving on {where}?token={self.config.token}")
             report(
@@ -254,11 +318,13 @@ class WebInterface(Interface):
             report(f"bussdcc web: serving on {where}")
         if not is_loopback(self.config.host):
             report(
-                f"bussdcc web: warning: listening on {format_address(self.host, self.port)}, "
+                f"bussdcc web: warning: listening on {printable(format_address(self.host, self.port))}, "
                 "reachable from other machines; every request needs the access token"
             )
             if self.config.host in ("0.0.0.0", "::", ""):
-                report(f"bussdcc web: from other machines: http://{socket.gethostname()}:{self.port}/")
+                report(
+                    f"bussdcc web: from other machines: http://{printable(socket.gethostname())}:{self.port}/"
+                )
 
     # -- live push plumbing --------------------------------------------------------------
 
@@ -319,8 +385,8 @@ class WebInterface(Interface):
     def _stats_loop(self) -> None:
         while not self._stop.wait(1.0 - (time.time() % 1.0)):
             hub = self.hub
-            if hub is None:
-                continue
+            if hub is None or self.replay is not None:
+                continue  # a replay's stats follow the recorded clock (ReplayView)
             now = int(time.time())
             hub.publish_stats(
                 {

@@ -1,18 +1,24 @@
 """Live push: bounded per-client queues drained in batches, with acknowledgements as flow control.
 
 Socket.IO's own per-client queue is unbounded, so nothing is handed to it unless the client
-keeps up: each batch asks for an acknowledgement and at most ``window`` batches are in flight
-per client. Events for a client that does not acknowledge wait in that client's queue, which
-holds at most ``capacity`` events: when full the oldest are dropped and the next batch says
-how many. A client whose queue stays full for ``stall_timeout`` seconds is disconnected.
+keeps up: every packet (the snapshot and each batch) asks for an acknowledgement, and at most
+``window`` packets are unacknowledged per client. A batch holds at most ``batch_size`` events
+and about ``batch_bytes`` of data (events, then state changes; what does not fit waits for the
+next batch). Events for a client that does not acknowledge wait in that client's queue, which
+holds at most ``capacity`` events: when full the oldest are dropped and the next batch says how
+many. A client whose queue stays full for ``stall_timeout`` seconds, or which leaves a packet
+unacknowledged that long, is disconnected.
 
-Server memory per client is therefore bounded by ``capacity + window * batch_size`` events,
-whatever the client does. One thread (``bussdcc-web-push``) does all sending; emitting threads
-only append to deques.
+Server memory per client is therefore bounded by ``window`` packets (the snapshot, at most
+about 1 MB, and batches of about ``batch_bytes``; ``cut.py`` bounds each event and state value)
+plus ``capacity`` queued events shared with the other clients, and only for ``stall_timeout``
+seconds when the client stops reading. One thread (``bussdcc-web-push``) does all sending;
+emitting threads only append to deques.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import deque
@@ -27,6 +33,9 @@ from .records import EventRecord
 SendBatch = Callable[[str, dict[str, Any], Callable[..., None]], None]
 Disconnect = Callable[[str, str], None]
 
+#: A batch stops growing once its events and state changes reach about this many bytes.
+BATCH_BYTES = 256 * 1024
+
 
 class ClientChannel:
     """One live client: its filter, its bounded queue and its flow-control counters."""
@@ -40,10 +49,12 @@ class ClientChannel:
         self.dropped = 0
         self.dropped_total = 0
         self.delivered = 0
-        self.inflight = 0
+        #: Packets sent and not yet acknowledged: (packet id, bytes, monotonic time sent).
+        self.unacked: deque[tuple[int, int, float]] = deque()
+        self._packet_ids = itertools.count(1)
         self.over_since: float | None = None
         self.stats: dict[str, Any] | None = None
-        self.state_changes: dict[str, Any] = {}
+        self.state_changes: dict[str, msgspec.Raw] = {}
         self.state_removed: set[str] = set()
         self.closed = False
         self.ready = False
@@ -69,7 +80,24 @@ class ClientChannel:
                     self.over_since = time.monotonic()
             self.queue.append((record["seq"], encoded))
 
-    def offer_state(self, changes: dict[str, Any], removed: list[str]) -> None:
+    @property
+    def inflight(self) -> int:
+        """Packets sent and not yet acknowledged."""
+        return len(self.unacked)
+
+    @property
+    def inflight_bytes(self) -> int:
+        with self.lock:
+            return sum(size for _, size, _ in self.unacked)
+
+    def sent(self, size: int) -> int:
+        """Count a packet of ``size`` bytes as in flight; returns its id for ``acked``."""
+        with self.lock:
+            packet = next(self._packet_ids)
+            self.unacked.append((packet, size, time.monotonic()))
+            return packet
+
+    def offer_state(self, changes: dict[str, msgspec.Raw], removed: list[str]) -> None:
         with self.lock:
             for path in removed:
                 self.state_changes.pop(path, None)
@@ -78,18 +106,31 @@ class ClientChannel:
                 self.state_removed.discard(path)
                 self.state_changes[path] = value
 
-    def acked(self, *_: Any) -> None:
+    def acked(self, packet: int | None = None) -> None:
+        """Packet ``packet`` arrived: release it and every packet sent before it.
+
+        Packets arrive in order, so an acknowledgement also covers earlier packets whose own
+        acknowledgement never comes (a page that does not acknowledge the snapshot).
+        ``None`` releases the oldest.
+        """
         with self.lock:
-            self.inflight = max(0, self.inflight - 1)
+            if packet is None:
+                if self.unacked:
+                    self.unacked.popleft()
+                return
+            while self.unacked and self.unacked[0][0] <= packet:
+                self.unacked.popleft()
 
     def backlog(self) -> int:
         with self.lock:
             return len(self.queue)
 
-    def take_batch(self, batch_size: int, window: int) -> dict[str, Any] | None:
-        """The next batch to send, or ``None`` when there is nothing or no window left."""
+    def take_batch(
+        self, batch_size: int, window: int, batch_bytes: int = BATCH_BYTES
+    ) -> tuple[dict[str, Any], int] | None:
+        """The next batch to send and its packet id, or ``None`` (nothing, or no window left)."""
         with self.lock:
-            if self.closed or not self.ready or self.inflight >= window:
+            if self.closed or not self.ready or len(self.unacked) >= window:
                 return None
             if (
                 not self.queue
@@ -98,26 +139,50 @@ class ClientChannel:
                 and not (self.state_changes or self.state_removed)
             ):
                 return None
-            count = min(batch_size, len(self.queue))
-            events = [self.queue.popleft()[1] for _ in range(count)]
+            events: list[msgspec.Raw] = []
+            size = 0
+            queue = self.queue
+            while queue and len(events) < batch_size and size < batch_bytes:
+                encoded = queue.popleft()[1]
+                events.append(encoded)
+                size += len(encoded) + 1
             batch: dict[str, Any] = {"events": events, "dropped": self.dropped}
             self.dropped = 0
             if self.stats is not None:
                 batch["stats"] = self.stats
                 self.stats = None
-            if self.state_changes or self.state_removed:
-                batch["state"] = {"changes": self.state_changes, "removed": sorted(self.state_removed)}
-                self.state_changes = {}
-                self.state_removed = set()
+                size += 200
+            if (self.state_changes or self.state_removed) and size < batch_bytes:
+                changes: dict[str, msgspec.Raw] = {}
+                for path in list(self.state_changes):
+                    if size >= batch_bytes:
+                        break
+                    value = self.state_changes.pop(path)
+                    changes[path] = value
+                    size += len(path) + len(value) + 4
+                removed: list[str] = []
+                for path in sorted(self.state_removed):
+                    if size >= batch_bytes:
+                        break
+                    removed.append(path)
+                    size += len(path) + 3
+                self.state_removed.difference_update(removed)
+                batch["state"] = {"changes": changes, "removed": removed}
             if len(self.queue) < self.capacity // 2:
                 self.over_since = None
-            self.inflight += 1
-            self.delivered += count
-            return batch
+            self.delivered += len(events)
+            packet = next(self._packet_ids)
+            self.unacked.append((packet, size, time.monotonic()))
+            return batch, packet
 
-    def stalled_for(self, now: float) -> float:
+    def stall_reason(self, now: float, timeout: float) -> str | None:
+        """Why this client should be dropped now, or ``None``."""
         with self.lock:
-            return 0.0 if self.over_since is None else now - self.over_since
+            if self.over_since is not None and now - self.over_since > timeout:
+                return f"client fell behind: its queue stayed full ({self.capacity} events) for {timeout:g}s"
+            if self.unacked and now - self.unacked[0][2] > timeout:
+                return f"client stopped reading: a packet stayed unacknowledged for {timeout:g}s"
+        return None
 
     def describe(self) -> dict[str, Any]:
         with self.lock:
@@ -125,7 +190,8 @@ class ClientChannel:
                 "sid": self.sid,
                 "filter": self.filter.describe(),
                 "backlog": len(self.queue),
-                "inflight": self.inflight,
+                "inflight": len(self.unacked),
+                "inflight_bytes": sum(size for _, size, _ in self.unacked),
                 "dropped": self.dropped_total,
                 "delivered": self.delivered,
             }
@@ -143,6 +209,7 @@ class PushHub:
         batch_size: int,
         window: int,
         stall_timeout: float,
+        batch_bytes: int = BATCH_BYTES,
     ) -> None:
         self._send = send
         self._disconnect = disconnect
@@ -150,6 +217,7 @@ class PushHub:
         self.batch_size = batch_size
         self.window = window
         self.stall_timeout = stall_timeout
+        self.batch_bytes = batch_bytes
         self._channels: dict[str, ClientChannel] = {}
         self._channel_list: tuple[ClientChannel, ...] = ()
         self._lock = threading.Lock()
@@ -200,7 +268,7 @@ class PushHub:
                 channel.stats = stats
         self._wake.set()
 
-    def publish_state(self, changes: dict[str, Any], removed: list[str]) -> None:
+    def publish_state(self, changes: dict[str, msgspec.Raw], removed: list[str]) -> None:
         for channel in self._channel_list:
             channel.offer_state(changes, removed)
         self._wake.set()
@@ -236,29 +304,29 @@ class PushHub:
         sent = 0
         now = time.monotonic()
         for channel in self._channel_list:
-            if self.stall_timeout > 0 and channel.stalled_for(now) > self.stall_timeout:
+            reason = channel.stall_reason(now, self.stall_timeout) if self.stall_timeout > 0 else None
+            if reason is not None:
                 self.remove(channel.sid)
-                self._disconnect(
-                    channel.sid,
-                    f"client fell behind: its queue stayed full ({self.capacity} events) "
-                    f"for {self.stall_timeout:g}s",
-                )
+                self._disconnect(channel.sid, reason)
                 continue
             while True:
-                batch = channel.take_batch(self.batch_size, self.window)
-                if batch is None:
+                taken = channel.take_batch(self.batch_size, self.window, self.batch_bytes)
+                if taken is None:
                     break
+                batch, packet = taken
                 try:
-                    self._send(channel.sid, batch, self._acker(channel))
+                    self._send(channel.sid, batch, self.acker(channel, packet))
                 except Exception:
-                    channel.acked()  # the client is gone; its disconnect handler removes it
+                    channel.acked(packet)  # the client is gone; its disconnect handler removes it
                     break
                 sent += 1
         return sent
 
-    def _acker(self, channel: ClientChannel) -> Callable[..., None]:
+    def acker(self, channel: ClientChannel, packet: int) -> Callable[..., None]:
+        """The acknowledgement callback of ``packet``: releases it and wakes the sender."""
+
         def ack(*_: Any) -> None:
-            channel.acked()
+            channel.acked(packet)
             self._wake.set()
 
         return ack

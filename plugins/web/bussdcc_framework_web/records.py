@@ -1,8 +1,10 @@
 """Events as the pages and the JSON API see them: one small JSON-ready dict per event.
 
 An event is encoded once, on the emitting thread, and the same dict is shared by the history
-ring buffer and every client queue. Long strings (tracebacks, blobs) are cut so one large
-event cannot dominate a page or a client's buffer; the API says how much was cut.
+ring buffer and every client queue. Its data is cut (``cut.py``: long strings, long lists,
+deep nesting, invalid Unicode, a byte budget) so one large or hostile event can neither
+dominate a page or a client's buffer nor break the encoding for everyone; the API says how
+much was cut.
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ import itertools
 import threading
 from typing import Any, TypedDict
 
+import msgspec
 from bussdcc.event import Event
 from bussdcc.message import Message
 
 from bussdcc_framework.codec import Codec, format_time, type_name
 
-#: Strings longer than this are cut in pushed and listed events (Node-RED cuts at 1000).
-MAX_STRING = 2000
+from .cut import MAX_STRING, cut, safe_repr
 
 
 class EventRecord(TypedDict):
@@ -31,20 +33,6 @@ class EventRecord(TypedDict):
     severity: int
     level: str
     data: Any
-
-
-def _cut(value: Any, limit: int) -> Any:
-    if isinstance(value, str):
-        if len(value) > limit:
-            return f"{value[:limit]}… ({len(value) - limit} more characters)"
-        return value
-    if isinstance(value, dict):
-        return {k: _cut(v, limit) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_cut(v, limit) for v in value[:200]] + (
-            [f"… ({len(value) - 200} more items)"] if len(value) > 200 else []
-        )
-    return value
 
 
 class RecordMaker:
@@ -65,8 +53,11 @@ class RecordMaker:
             names = self._names[cls] = (type_name(cls), cls.__qualname__)
         try:
             data: Any = self._codec.to_builtins(payload)
-        except Exception as exc:  # an unencodable payload is shown, not fatal
-            data = {"repr": repr(payload), "encode_error": f"{type(exc).__name__}: {exc}"}
+        except Exception as exc:  # invalid Unicode, too deep, ...: shown as well as can be
+            try:
+                data = msgspec.to_builtins(payload, enc_hook=safe_repr, str_keys=True)
+            except Exception:
+                data = {"repr": safe_repr(payload), "encode_error": safe_repr(exc)}
         with self._lock:
             seq = next(self._seq)
         severity = payload.severity
@@ -78,5 +69,5 @@ class RecordMaker:
             name=names[1],
             severity=int(severity),
             level=getattr(severity, "name", str(severity)),
-            data=_cut(data, self._max_string),
+            data=cut(data, max_string=self._max_string),
         )

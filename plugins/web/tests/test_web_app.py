@@ -24,13 +24,14 @@ from bussdcc_framework_web.records import RecordMaker
 
 from bussdcc_framework.codec import Codec, default_registry
 from bussdcc_framework.settings import Settings
+from bussdcc_framework.state import NotifyingStateStore
 
 TOKEN = "s3cret-token-value"
 
 
 def built(types: SimpleNamespace, **options: Any) -> tuple[WebInterface, KernelRuntime, Any]:
     """A WebInterface whose app is built on a kernel runtime, without a server."""
-    runtime = KernelRuntime()
+    runtime = KernelRuntime(state=NotifyingStateStore())
     web = WebInterface(message_types=[types.Ping, types.SetPoint, types.Alarm], **options)
     runtime.processes.register(web)
     web.attach(runtime.ctx)
@@ -549,3 +550,69 @@ def test_a_plugin_that_failed_to_import_shows_as_failed_with_its_error(
     row = row[: row.index("</tr>")]
     assert ">broken<" in row and ">failed<" in row
     assert "needs libfoo, which is not installed" in row
+
+
+def test_push_batches_are_bounded_in_bytes_and_an_unacknowledged_snapshot_stalls(
+    types: SimpleNamespace,
+) -> None:
+    import msgspec
+
+    sent: list[dict[str, Any]] = []
+    dropped_clients: list[tuple[str, str]] = []
+    hub = PushHub(
+        lambda sid, batch, ack: sent.append(batch),
+        lambda sid, reason: dropped_clients.append((sid, reason)),
+        capacity=1000,
+        batch_size=256,
+        window=1000,
+        stall_timeout=0.2,
+    )
+    channel = hub.add("c1", EventFilter(), 0)
+    channel.activate(0)
+    for record in _records(20, types):
+        hub.publish(record, msgspec.Raw(b'"' + b"x" * 50_000 + b'"'))
+    hub.publish_state({f"p{i}": msgspec.Raw(b'"' + b"y" * 10_000 + b'"') for i in range(100)}, ["gone"])
+    hub.flush()
+    sizes = [len(msgspec.json.encode(batch)) for batch in sent]
+    assert len(sent) > 3 and max(sizes) < 256 * 1024 + 60_000, sizes
+    assert sum(len(b["events"]) for b in sent) == 20
+    assert sum(len(b.get("state", {}).get("changes", {})) for b in sent) == 100
+    assert [p for b in sent for p in b.get("state", {}).get("removed", [])] == ["gone"]
+    for _ in sent:
+        channel.acked()
+    # A client that never acknowledges its snapshot is dropped even though nothing else flows.
+    quiet = hub.add("c2", EventFilter(), 0)
+    quiet.sent(1000)
+    quiet.activate(0)
+    time.sleep(0.3)
+    hub.flush()
+    assert ("c2" in [sid for sid, _ in dropped_clients]) and hub.get("c2") is None
+    assert "stopped reading" in dict(dropped_clients)["c2"]
+    assert hub.get("c1") is not None  # it acknowledged everything: still here
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("BUSSDCC_WEB_REQUEST_TIMEOUT", "0", "0.1"),
+        ("BUSSDCC_WEB_REQUEST_TIMEOUT", "2h", "to 1h"),
+        ("BUSSDCC_WEB_MAX_CONNECTIONS", "0", "1"),
+    ],
+)
+def test_request_timeout_and_max_connections_are_checked_where_they_are_set(
+    variable: str, value: str, expected: str
+) -> None:
+    from bussdcc_framework.settings import SettingError
+
+    with pytest.raises(SettingError) as refused:
+        Settings.from_declarations(declared_settings(), environ={variable: value})
+    assert variable in str(refused.value) and expected in str(refused.value)
+    config = WebConfig.from_settings(
+        Settings.from_declarations(
+            declared_settings(),
+            environ={"BUSSDCC_WEB_REQUEST_TIMEOUT": "2.5s", "BUSSDCC_WEB_MAX_CONNECTIONS": "7"},
+        )
+    )
+    assert (config.request_timeout, config.max_connections) == (2.5, 7)
+    with pytest.raises(WebConfigError, match="max_connections"):
+        WebInterface(max_connections=0)

@@ -180,6 +180,8 @@ class MergedSource:
     def __init__(self, sources: Sequence[Any], codec: Codec | None = None) -> None:
         self.sources = list(sources)
         self.codec = codec if codec is not None else Codec(default_registry(plugins=False))
+        #: The run replayed (``replay --run``), as the replay's status shows it; None otherwise.
+        self.run: dict[str, Any] | None = None
 
     def __iter__(self) -> Iterator[Event[Message]]:
         if len(self.sources) == 1:

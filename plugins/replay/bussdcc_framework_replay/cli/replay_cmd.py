@@ -30,6 +30,8 @@ from ..reader import ReplayDataError
 from ..runtime import ReplayRuntime
 from .appload import load_app
 from .common import build_registry, fail, open_sources, source_options
+from .keys import Keys
+from .keys import wanted as keys_wanted
 from .progress import Progress, wanted
 from .runsource import run_source
 from .summary import combine, replay_summary
@@ -81,8 +83,18 @@ def _speed(ctx: click.Context, param: click.Parameter, value: float) -> float:
 @click.option(
     "--progress/--no-progress",
     default=None,
-    help="Show a progress bar (default: when stdout and stderr are terminals).",
+    help="Show a progress line (default: when stdout and stderr are terminals).",
 )
+@click.option(
+    "--keys/--no-keys",
+    default=None,
+    help="Take keys on the terminal: space pause/resume, s or right arrow step, +/- speed, "
+    "q quit (default: when stdin is a terminal; nothing reads stdin otherwise).",
+)
+@click.option(
+    "--paused", is_flag=True, help="Start paused before the first event (step or resume from there)."
+)
+@click.option("--loop", is_flag=True, help="After the last event start again from the first.")
 @click.option(
     "--run",
     "which_run",
@@ -102,6 +114,9 @@ def replay_command(
     assignments: tuple[str, ...],
     progress: bool | None,
     hold: bool,
+    keys: bool | None,
+    paused: bool,
+    loop: bool,
     which_run: str | None,
 ) -> None:
     """Replay recorded events (directories, .jsonl and .jsonl.gz files, merged by time).
@@ -159,7 +174,7 @@ def replay_command(
 
     def work() -> None:
         try:
-            runtime.replay(source, speed=speed, hold=hold)
+            runtime.replay(source, speed=speed, hold=hold, paused=paused)
         except BaseException as exc:
             outcome["error"] = exc
 
@@ -167,9 +182,15 @@ def replay_command(
         runtime.on_hold = lambda: report(
             "bussdcc replay: replay complete; holding the runtime up until Ctrl-C"
         )
+    if loop:
+        runtime.controller.set_loop(True)
+    runtime.controller.run = source.run  # GET /api/replay says which run it is
     worker = threading.Thread(target=work, name="bussdcc-replay", daemon=True)
     interrupted = _Interrupts(runtime)
-    with interrupted, Progress(source, runtime, wanted(progress)) as bar:
+    reading_keys = keys_wanted(keys)
+    bar = Progress(source, runtime, wanted(progress), keys=reading_keys)
+    key_reader = Keys(runtime.controller, runtime.stop_replay, enabled=reading_keys, changed=bar.update)
+    with interrupted, bar, key_reader:
         if startup.pending:
             # Ctrl-C came while the command started and its KeyboardInterrupt was swallowed on
             # the way (see bussdcc_framework.interrupts): stop instead of starting the replay.
@@ -180,6 +201,10 @@ def replay_command(
                 worker.join(0.1)
             except KeyboardInterrupt:
                 interrupted.stop()
+            if interrupted.count:
+                # Again until it ends: a Ctrl-C while the replay was still starting up may have
+                # come before it listened.
+                runtime.stop_replay()
             bar.update()
         bar.update()
 

@@ -56,4 +56,14 @@ def run_source(
         codec=codec,
         max_line=config.max_line,
     )
-    return MergedSource([source], codec)
+    merged = MergedSource([source], codec)
+    merged.run = {
+        "number": run.number,
+        "of": len(runs),
+        "start": run.start.isoformat(),
+        "end": run.end.isoformat(),
+        "events": run.events,
+        "app": run.app,
+        "ended": run.ended,
+    }
+    return merged

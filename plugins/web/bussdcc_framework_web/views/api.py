@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from bussdcc.message import Message
 from flask import Blueprint, Response, jsonify, request
 
@@ -14,16 +15,25 @@ from bussdcc_framework.codec import type_name
 from bussdcc_framework.emittable import emittable_types
 from bussdcc_framework.emittable import is_internal as _is_internal
 
-from .. import forms
+from .. import forms, jsoninput
 from ..context import current_interface
+from ..cut import cut
+from ..fastjson import dumps, raw
 from ..filters import EventFilter, FilterError
 from ..history import parse_since
-from ..statewatch import flatten, raw_state
 from . import data
 
 blueprint = Blueprint("bussdcc_web_api", __name__, url_prefix="/api")
 
 MAX_LIMIT = 1000
+#: ``/api/state`` and ``/api/events`` answer at most about this many bytes (``truncated`` says so).
+API_BYTES = 4 * 1024 * 1024
+
+#: Why actions on the outside world are refused while a recording is replayed.
+REPLAYING = (
+    "this runtime replays a recording: what it shows already happened, so it sends nothing "
+    "and starts or stops nothing (run the application live to act)"
+)
 
 
 def error(status: int, code: str, detail: str, **extra: Any) -> Response:
@@ -44,22 +54,54 @@ def overview() -> Response:
     return jsonify(data.overview(current_interface()))
 
 
+def _json(value: Any, status: int = 200) -> Response:
+    """A JSON response encoded with msgspec, so pre-encoded parts (``msgspec.Raw``) are spliced."""
+    return Response(dumps(value), status=status, mimetype="application/json")
+
+
 @blueprint.get("/state")
 def state() -> Response:
+    """The state tree as the pages show it (values cut), at most ``API_BYTES`` of it."""
     interface = current_interface()
-    tree = raw_state(interface.ctx.state) if interface.ctx is not None else {}
-    path = request.args.get("path", "").strip()
-    if path:
-        node: Any = tree
-        for key in path.split("."):
-            if not isinstance(node, dict) or key not in node:
+    mirror = interface.watcher
+    path = request.args.get("path", "").strip().strip(".")
+    if mirror is None or mirror.unavailable is not None:
+        reason = (mirror.unavailable if mirror is not None else None) or "the web interface is not running"
+        if path and interface.ctx is not None:  # any store can still be read path by path
+            missing = object()
+            value = interface.ctx.state.get(path, missing)
+            if value is missing:
                 return error(404, "not_found", f"no state at {path!r}")
-            node = node[key]
-        return jsonify({"path": path, "value": node})
+            return _json({"path": path, "value": cut(value, max_bytes=API_BYTES)})
+        return error(501, "state_unavailable", reason)
+    mirror.poll()
+    leaves, truncated = mirror.leaves(API_BYTES, prefix=path)
+    if path:
+        if not leaves:
+            return error(404, "not_found", f"no state at {path!r}")
+        if list(leaves) == [path]:
+            return _json({"path": path, "value": leaves[path]})
+        return _json({"path": path, "value": nest(leaves, path), "truncated": truncated})
     if request.args.get("flat") in ("1", "true", "yes"):
-        leaves, truncated = flatten(tree)
-        return jsonify({"state": leaves, "truncated": truncated})
-    return jsonify({"state": tree})
+        return _json({"state": leaves, "truncated": truncated})
+    return _json({"state": nest(leaves), "truncated": truncated})
+
+
+def nest(leaves: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a.b": 1, "a.c": 2}`` -> ``{"a": {"b": 1, "c": 2}}`` (relative to ``prefix``)."""
+    root: dict[str, Any] = {}
+    skip = len(prefix) + 1 if prefix else 0
+    for path, value in leaves.items():
+        keys = path[skip:].split(".")
+        node = root
+        for key in keys[:-1]:
+            child = node.setdefault(key, {})
+            if not isinstance(child, dict):  # a key with a dot in it: keep the first value
+                break
+            node = child
+        else:
+            node[keys[-1]] = value
+    return root
 
 
 @blueprint.get("/events")
@@ -81,14 +123,31 @@ def events() -> Response:
         except ValueError as exc:
             return error(400, "bad_since", str(exc))
     found = interface.history.query(flt, since, int(raw_limit), since_is_time=is_time)
-    return jsonify(
+    encoded, truncated = newest_within(found, API_BYTES)
+    return _json(
         {
-            "events": found,
+            "events": encoded,
             "last_seq": interface.history.last_seq(),
             "total": interface.history.total,
             "kept": interface.config.history,
+            "truncated": truncated,
         }
     )
+
+
+def newest_within(records: list[Any], budget: int) -> tuple[list[msgspec.Raw], bool]:
+    """The newest of ``records`` (oldest first) whose JSON fits in ``budget`` bytes."""
+    kept: list[msgspec.Raw] = []
+    size = 0
+    for record in reversed(records):
+        encoded = raw(record)
+        size += len(encoded) + 1
+        if size > budget and kept:
+            kept.reverse()
+            return kept, True
+        kept.append(encoded)
+    kept.reverse()
+    return kept, False
 
 
 @blueprint.get("/stats")
@@ -122,6 +181,8 @@ def service_action(name: str, action: str) -> Response:
     supervisor = getattr(getattr(interface.ctx, "runtime", None), "services", None)
     if action not in ("start", "stop"):
         return error(404, "not_found", f"unknown action {action!r}; use start or stop")
+    if interface.replay is not None:
+        return error(409, "replaying", REPLAYING)
     if supervisor is None or name not in supervisor.names():
         return error(404, "not_found", f"no service named {name!r}")
     try:
@@ -171,9 +232,14 @@ def types() -> Response:
 def emit_message() -> Response:
     """``{"type": "<module:Class>", "data": {...}}``: registered types only, validated."""
     interface = current_interface()
+    if interface.replay is not None:
+        return error(409, "replaying", REPLAYING)
     if not request.is_json:
         return error(415, "unsupported_media_type", "send JSON with Content-Type: application/json")
-    body = request.get_json(silent=True)
+    try:
+        body = jsoninput.decode(request.get_data(cache=False))
+    except jsoninput.JSONInputError as exc:
+        return error(400, exc.code, f'{exc}; send a JSON object {{"type": ..., "data": {{...}}}}')
     if not isinstance(body, dict):
         return error(400, "bad_json", 'body must be a JSON object {"type": ..., "data": {...}}')
     name = body.get("type")

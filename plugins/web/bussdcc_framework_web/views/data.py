@@ -12,6 +12,8 @@ import msgspec
 
 from bussdcc_framework.codec import format_time
 
+from ..cut import cut
+
 if TYPE_CHECKING:
     from ..interface import WebInterface
 
@@ -26,7 +28,12 @@ def _version(dist: str) -> str | None:
 def overview(interface: WebInterface) -> dict[str, Any]:
     """Identity, versions and uptime for the dashboard header cards."""
     ctx = interface.ctx
+    replaying = interface.replay is not None
     identity: Any = ctx.state.get("system.identity") if ctx is not None else None
+    if identity is None or replaying:
+        # In a replay the identity service does not run: the recorded machine's identity is
+        # the last SystemIdentityEvent replayed.
+        identity = interface.identity if interface.identity is not None else identity
     if identity is not None and not isinstance(identity, dict):
         try:
             identity = msgspec.to_builtins(identity, str_keys=True, enc_hook=repr)
@@ -34,25 +41,38 @@ def overview(interface: WebInterface) -> dict[str, Any]:
             identity = {"hostname": str(identity)}
     ident: dict[str, Any] = identity if isinstance(identity, dict) else {}
     versions: dict[str, Any] = dict(ident.get("versions") or {})
-    versions.setdefault("bussdcc-framework", _version("bussdcc-framework"))
-    versions.setdefault("bussdcc", _version("bussdcc"))
-    versions.setdefault("python", platform.python_version())
+    if replaying and ident:
+        # The recorded machine's versions, not those of the machine replaying.
+        versions.setdefault("python", ident.get("python"))
+    else:
+        versions.setdefault("bussdcc-framework", _version("bussdcc-framework"))
+        versions.setdefault("bussdcc", _version("bussdcc"))
+        versions.setdefault("python", platform.python_version())
     from datetime import datetime
 
     since = interface.booted_at or interface.started_at
-    return {
+    overview: dict[str, Any] = {
         "title": interface.config.title,
-        "hostname": ident.get("hostname") or socket.gethostname(),
+        "replaying": replaying,
+        "recorded": replaying and bool(ident),
+        "hostname": ident.get("hostname") or ("not recorded" if replaying else socket.gethostname()),
         "model": ident.get("model"),
         "os": " ".join(str(p) for p in (ident.get("os"), ident.get("os_release")) if p) or None,
-        "arch": ident.get("arch") or platform.machine(),
+        "arch": ident.get("arch") or (None if replaying else platform.machine()),
         "identity": bool(ident),
         "versions": {k: v for k, v in versions.items() if v},
+        # What serves the page (the footer): in a replay not the recorded machine's versions.
+        "software": {
+            "bussdcc-framework": _version("bussdcc-framework") or "",
+            "bussdcc": _version("bussdcc") or "",
+        },
         "started": format_time(datetime.fromtimestamp(since, UTC)) if since else None,
         "uptime": interface.uptime(),
         "events_total": interface.history.total,
         "clients": len(interface.hub.channels()) if interface.hub is not None else 0,
     }
+    # The identity is state any code may have set: cut like every other value that is shown.
+    return cut(overview)  # type: ignore[no-any-return]
 
 
 def services(interface: WebInterface) -> list[dict[str, Any]]:
@@ -115,4 +135,4 @@ def plugins(interface: WebInterface) -> list[dict[str, Any]]:
         from bussdcc_framework.plugins import load_plugins
 
         pm = load_plugins()
-    return [record.as_dict() for record in pm.records.values()]
+    return [cut(record.as_dict()) for record in pm.records.values()]

@@ -34,6 +34,7 @@ def _layout() -> dict[str, Any]:
         name = request.path.split("/")[2]
         values["active"] = f"plugin:{name}"
     values["overview"] = data.overview(interface)
+    values["replay_status"] = interface.replay.status() if interface.replay is not None else None
     return values
 
 
@@ -49,7 +50,8 @@ def dashboard() -> str:
 
 @blueprint.get("/state")
 def state() -> str:
-    return _page("state.html", "state")
+    mirror = current_interface().watcher
+    return _page("state.html", "state", state_unavailable=mirror.unavailable if mirror is not None else None)
 
 
 @blueprint.get("/services")
@@ -75,3 +77,8 @@ def plugins() -> str:
 @blueprint.get("/send")
 def send() -> str:
     return _page("send.html", "send")
+
+
+@blueprint.get("/plot")
+def plot() -> str:
+    return _page("plot.html", "plot")

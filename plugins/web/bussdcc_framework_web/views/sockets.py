@@ -12,13 +12,18 @@ from flask import request
 from flask_socketio import ConnectionRefusedError, SocketIO  # type: ignore[import-untyped]
 
 from ..auth import host_allowed, token_matches
+from ..fastjson import raw
 from ..filters import EventFilter, FilterError
 from . import data
+from .api import newest_within
 
 if TYPE_CHECKING:
     from ..interface import WebInterface
 
 SNAPSHOT_EVENTS = 200
+#: A snapshot holds the newest matching events up to this size, and state up to this size.
+SNAPSHOT_EVENT_BYTES = 512 * 1024
+SNAPSHOT_STATE_BYTES = 512 * 1024
 
 
 def install(socketio: SocketIO, interface: WebInterface) -> None:
@@ -38,28 +43,34 @@ def install(socketio: SocketIO, interface: WebInterface) -> None:
         except FilterError as exc:
             raise ConnectionRefusedError(f"bad filter: {exc}") from None
         sid: str = request.sid  # type: ignore[attr-defined]
-        assert interface.hub is not None and interface.watcher is not None
-        channel = interface.hub.add(sid, flt, 0)
+        hub, mirror = interface.hub, interface.watcher
+        assert hub is not None and mirror is not None
+        channel = hub.add(sid, flt, 0)
         last = interface.history.last_seq()
         sock = request.environ.get("werkzeug.socket")
         if request.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
             interface.remember_socket(sid, sock)
-        events = interface.history.query(flt, None, SNAPSHOT_EVENTS)
-        socketio.emit(
-            "snapshot",
+        events = [e for e in interface.history.query(flt, None, SNAPSHOT_EVENTS) if e["seq"] <= last]
+        mirror.poll()
+        state, state_cut = mirror.leaves(SNAPSHOT_STATE_BYTES)
+        # Encoded once here, so its size is known: it counts against the client's window
+        # like a batch, until the client acknowledges it (or any later packet).
+        snapshot = raw(
             {
-                "events": [e for e in events if e["seq"] <= last],
-                "state": interface.watcher.snapshot(),
-                "state_truncated": interface.watcher.truncated,
+                "events": newest_within(events, SNAPSHOT_EVENT_BYTES)[0],
+                "state": state,
+                "state_truncated": state_cut,
+                "state_unavailable": mirror.unavailable,
                 "rates": interface.rates.series(),
                 "overview": data.overview(interface),
                 "filter": flt.describe(),
                 "buffer": config.client_buffer,
-            },
-            to=sid,
+            }
         )
+        packet = channel.sent(len(snapshot))
+        socketio.emit("snapshot", snapshot, to=sid, callback=hub.acker(channel, packet))
         channel.activate(last)
-        interface.hub.kick()
+        hub.kick()
 
     def disconnect(reason: Any = None) -> None:
         sid: str = request.sid  # type: ignore[attr-defined]

@@ -15,7 +15,11 @@
  *   bussdcc.fmtTime(t) / fmtDateTime(t)         "17:12:40.777" / "2026-11-30 17:12:40.777", local
  *                                               time; t: seconds since the epoch, Date or ISO text
  *   bussdcc.typeColor(name)                     the colour of a message type, from its name
- *   bussdcc.banner(id, {kind, text, nodes})     show a banner under the top bar (null: remove) */
+ *   bussdcc.banner(id, {kind, text, nodes})     show a banner under the top bar (null: remove)
+ *   bussdcc.replaying()                         true while the runtime replays a recording; the
+ *                                               page then also gets the DOM events
+ *                                               "bussdcc:replay-status" and "bussdcc:replay-jump"
+ *                                               (js/replay.js) and [data-acts] controls are off */
 "use strict";
 (function () {
   const KEY = "bussdcc.token";
@@ -49,6 +53,10 @@
       this.body = body || {};
     }
   }
+
+  // True while the runtime replays a recording (the page was served with the replay bar):
+  // controls marked data-acts stay disabled then (js/replay.js).
+  const replaying = () => document.body.dataset.replay === "1";
 
   async function api(path, options) {
     const opts = Object.assign({ method: "GET" }, options || {});
@@ -107,7 +115,8 @@
   }
 
   // One Socket.IO connection per page. WebSocket first; long-polling only as a fallback.
-  // Batches are acknowledged after they are handled: that is the server's flow control.
+  // The snapshot and each batch are acknowledged after they are handled: that is the server's
+  // flow control (a page that stops acknowledging is disconnected after web.stall_timeout).
   // The client library retries by itself after a lost connection, but not after the server
   // closed it (a shutdown, or a client dropped for being slow): then this retries, with backoff.
   function connect(handlers, filter) {
@@ -120,7 +129,7 @@
       retry = setTimeout(() => { retry = null; if (!socket.connected) socket.connect(); }, delay);
       delay = Math.min(delay * 2, 5000);
     }
-    socket.on("connect", () => { delay = 500; setConn("live", "live"); });
+    socket.on("connect", () => { delay = 500; setConn("live", replaying() ? "replay" : "live"); });
     socket.on("disconnect", (reason) => {
       if (reason === "io client disconnect") { setConn("offline", "closed"); return; }
       showOffline(reason === "io server disconnect" ? "the server closed the connection" : "connection lost");
@@ -133,9 +142,16 @@
       retryLater();
     });
     socket.on("bye", (m) => showOffline((m && m.reason) || "disconnected"));
-    socket.on("snapshot", (snap) => { lastLive = new Date(); if (handlers.snapshot) handlers.snapshot(snap); });
+    socket.on("snapshot", (snap, ack) => {
+      lastLive = new Date();
+      try { if (handlers.snapshot) handlers.snapshot(snap); }
+      finally { if (typeof ack === "function") ack(true); }
+    });
     socket.on("batch", (batch, ack) => {
       lastLive = new Date();
+      if (batch.stats && batch.stats.replay) {
+        document.dispatchEvent(new CustomEvent("bussdcc:replay", { detail: batch.stats.replay }));
+      }
       try { handlers.batch && handlers.batch(batch); }
       finally { if (typeof ack === "function") ack(true); }
     });
@@ -224,7 +240,7 @@
 
   window.Bus = {
     api, ApiError, connect, el, fmtTime, fmtDate, fmtDateTime, isIsoTime, fmtDuration, short, debounce,
-    token, setConn, typeColor, banner,
+    token, setConn, typeColor, banner, replaying,
   };
   window.bussdcc = window.Bus;  // the documented name for plugin pages
 })();

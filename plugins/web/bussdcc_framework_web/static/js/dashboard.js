@@ -17,12 +17,16 @@
   const droppedBox = document.getElementById("dropped");
   const pauseBtn = document.getElementById("pause");
   let paused = false, pending = [], droppedTotal = 0, shown = 0, received = 0, live = false;
+  // In a replay: the recorded time now (epoch seconds). The chart and the uptime follow the
+  // recording's clock, not this browser's.
+  let replayNow = null;
+  document.addEventListener("bussdcc:replay-status", (e) => { replayNow = e.detail.position_ts; });
 
   // ---- summary cards -------------------------------------------------------------
   // The uptime ticks only while the connection is live: offline, it is stale like the rest.
   const uptimeEl = document.getElementById("uptime");
   let uptimeBase = parseFloat(uptimeEl.dataset.uptime || "0"), uptimeAt = Date.now();
-  setInterval(() => { if (live) uptimeEl.textContent = fmtDuration(uptimeBase + (Date.now() - uptimeAt) / 1000); }, 1000);
+  setInterval(() => { if (live && replayNow === null && !Bus.replaying()) uptimeEl.textContent = fmtDuration(uptimeBase + (Date.now() - uptimeAt) / 1000); }, 1000);
   uptimeEl.textContent = fmtDuration(uptimeBase);
   document.addEventListener("bussdcc:connection", (e) => {
     const was = live;
@@ -257,7 +261,7 @@
   }
 
   function chartData() {
-    const now = Math.floor(Date.now() / 1000) - 1;
+    const now = Math.floor(replayNow !== null ? replayNow : Date.now() / 1000) - 1;
     const xs = [];
     // A young system gets a chart of its life so far, not four empty minutes.
     const from = Math.max(now - WINDOW + 1, Math.min(bootSecond - 2, now - 30));
@@ -358,6 +362,10 @@
     return out;
   }
 
+  function setSeries(r) {
+    counts.clear();
+    r.counts.forEach((c, i) => { if (Object.keys(c).length) counts.set(r.start + i, c); });
+  }
   function addCounts(second, c) { counts.set(second, c); for (const s of counts.keys()) if (s < second - WINDOW) counts.delete(s); }
   new ResizeObserver(debounce(() => { if (plot) plot.setSize({ width: chartBox.clientWidth, height: CHART_HEIGHT }); }, 100)).observe(chartBox);
 
@@ -366,9 +374,7 @@
     snapshot(snap) {
       bufferSize = snap.buffer;
       applyOverview(snap.overview);
-      counts.clear();
-      const r = snap.rates;
-      r.counts.forEach((c, i) => addCounts(r.start + i, c));
+      setSeries(snap.rates);
       seriesNames = [];  // a new server (or a reconnect) draws its chart afresh
       buildChart();
       pending = [];
@@ -378,11 +384,13 @@
       noteDropped(batch.dropped);
       if (batch.stats) {
         const st = batch.stats;
-        addCounts(st.second, st.counts);
+        if (st.rates) setSeries(st.rates);  // a replay: the counts on the recorded clock, whole
+        else addCounts(st.second, st.counts);
         document.getElementById("rate").textContent = Object.values(st.counts).reduce((a, b) => a + b, 0);
         document.getElementById("total").textContent = st.total;
         document.getElementById("clients").textContent = st.clients;
         uptimeBase = st.uptime; uptimeAt = Date.now();
+        if (st.replay) uptimeEl.textContent = fmtDuration(uptimeBase);  // the recorded clock
         buildChart();
       }
       const events = batch.events || [];
@@ -400,7 +408,15 @@
       }
     },
   }, currentFilter());
+  // A replay jumped (a seek, a loop): the list, the cards and the chart are fetched again, so
+  // the page shows what a page opened at the new position shows.
+  document.addEventListener("bussdcc:replay-jump", (e) => {
+    replayNow = e.detail.position_ts;
+    applyFilter();
+    Bus.api("/api/overview").then(applyOverview).catch(() => {});
+    Bus.api("/api/stats").then((st) => { setSeries(st.rates); buildChart(); }).catch(() => {});
+  });
   window.BusDashboard = {
-    socket, received: () => received, axisLabels, seriesNames: () => seriesNames.slice(),
+    socket, received: () => received, axisLabels, seriesNames: () => seriesNames.slice(), chartData,
   };
 })();

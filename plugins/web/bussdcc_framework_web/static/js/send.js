@@ -157,7 +157,7 @@
       result.className = "result err";
       result.textContent = "Not sent: " + err.message;
     } finally {
-      btn.disabled = false;
+      btn.disabled = Bus.replaying();  // a replay sends nothing (data-acts)
     }
   });
 

@@ -13,8 +13,9 @@
     const badge = tr.querySelector('[data-field="status"]');
     badge.textContent = s.status;
     badge.className = "badge status-" + s.status;
-    tr.querySelector('[data-action="start"]').disabled = s.running;
-    tr.querySelector('[data-action="stop"]').disabled = !s.running;
+    // During a replay the buttons stay off (data-acts): services act on the outside world.
+    tr.querySelector('[data-action="start"]').disabled = s.running || Bus.replaying();
+    tr.querySelector('[data-action="stop"]').disabled = !s.running || Bus.replaying();
   }
 
   function applyComponent(kind, c) {
