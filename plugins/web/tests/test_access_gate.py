@@ -48,8 +48,8 @@ def test_bearer_reads_only_a_bearer_token(header: str | None, token: str | None)
 
 def test_an_api_call_needs_the_bearer_scheme(types: SimpleNamespace) -> None:
     client = built(types, token=TOKEN)
-    assert client.get("/api/state", headers={"Authorization": f"Bearer  {TOKEN}"}).status_code == 200
-    assert client.get("/api/state", headers={"Authorization": f"Basic {TOKEN}"}).status_code == 401
+    assert client.get("/api/types", headers={"Authorization": f"Bearer  {TOKEN}"}).status_code == 200
+    assert client.get("/api/types", headers={"Authorization": f"Basic {TOKEN}"}).status_code == 401
 
 
 def test_without_a_host_header_nothing_is_served_without_a_token() -> None:
