@@ -128,3 +128,13 @@ def test_collected_records_keep_their_severity_in_the_index_and_events_info(
     assert data["severities"]["INFO"] >= 40
     text = bussdcc("events", "info", str(record))
     assert "WARNING 4" in text.stdout and "ERROR 2" in text.stdout, text.stdout
+
+    # the replay timeline (the web UI's scrubber marks) answers from the same indexes
+    from bussdcc_framework_replay.source import JsonlSource
+    from bussdcc_framework_replay.timeline import survey
+
+    timeline = survey(JsonlSource(record / "default" / "gh1"))
+    assert timeline.origin == "indexes"
+    shown = timeline.as_dict()
+    assert sorted((m["type"], m["severity"]) for m in shown["marks"]) == sorted(marks)
+    assert [m["name"] for m in shown["marks"]].count("SensorFault") == 2
