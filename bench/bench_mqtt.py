@@ -47,8 +47,7 @@ class BenchReading(Message):
 def _config(url: str, directory: Path, node: str = "bench", **extra: Any) -> Any:
     from bussdcc_framework_mqtt.config import MqttConfig
 
-    return MqttConfig.from_settings(
-        None,
+    return MqttConfig.of(
         url=url,
         node=node,
         outbox=directory / f"outbox-{node}",

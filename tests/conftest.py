@@ -9,6 +9,7 @@ exactly as it would for a pip-installed plugin.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -145,3 +146,22 @@ def python() -> Callable[..., subprocess.CompletedProcess[str]]:
 def stderr_lines(result: subprocess.CompletedProcess[str], prefix: str = "bussdcc:") -> list[str]:
     """The lines of stderr that start with ``prefix``."""
     return [line for line in result.stderr.splitlines() if line.startswith(prefix)]
+
+
+TRACE_LINE = re.compile(r"^bussdcc trace: (\w+)\(", re.M)
+
+
+@pytest.fixture
+def hook_trace(request: pytest.FixtureRequest) -> Callable[[str], set[str]]:
+    """``hook_trace(stderr)``: the hooks a ``bussdcc`` run with ``BUSSDCC_TRACE_PLUGINS=1`` called.
+
+    Also notes them for ``test_hookspecs_meta.py`` (``tests/hook_exercise.py``), which requires
+    each ``test_hook_<name>`` to call its hook, here or in a subprocess it traces.
+    """
+
+    def seen(stderr: str) -> set[str]:
+        hooks = set(TRACE_LINE.findall(stderr))
+        request.node.user_properties.extend(("hook_called", hook) for hook in sorted(hooks))
+        return hooks
+
+    return seen

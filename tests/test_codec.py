@@ -447,9 +447,10 @@ def test_allow_list_permits_import(hostile_module: tuple[str, Path]) -> None:
     with pytest.raises(DecodeError) as info:
         codec.decode_record(_line(f"{name}:NotAMessage"))
     assert info.value.reason == "unknown_type" and "not a Message" in info.value.detail
-    # Other modules stay closed.
-    with pytest.raises(DecodeError):
+    # Other modules stay closed, and the error says how to open one.
+    with pytest.raises(DecodeError, match=r"os:system is not a known message type; .* --import os$") as info:
         codec.decode_record(_line("os:system"))
+    assert info.value.reason == "unknown_type"
 
 
 def test_imported_application_types_resolve_without_registration() -> None:

@@ -21,10 +21,11 @@ Every fenced block of ``docs/*.md`` is one of:
 A comment on the line before a fence changes how a block runs:
 
 * ``<!-- run: interrupt-after N -->``: the block's commands run until Ctrl-C (``bussdcc run``,
-  ``replay --hold``, ``mkdocs serve``). They are started together; after N seconds every one
-  still running gets SIGINT on its whole process group, as Ctrl-C in a terminal does, and must
-  then exit cleanly (0, or 130 for an interrupt) with no Traceback. A command that ends before
-  then must exit 0.
+  ``replay --hold``, ``mkdocs serve``). They are started together; once each has printed
+  something (or after ``QUIET_START`` more seconds for one that prints nothing: a busy machine
+  may take longer than N to start them), after N more seconds every one still running gets
+  SIGINT on its whole process group, as Ctrl-C in a terminal does, and must then exit cleanly
+  (0, or 130 for an interrupt) with no Traceback. A command that ends before then must exit 0.
 * ``<!-- no-run -->``: the block is not run. For Python blocks this must stay rare. For shell
   blocks it is allowed only for commands that install software, need the network or need the
   whole checkout (``pip install``, ``uv sync``, ``./examples/demo``, ``./tests/run``), which a
@@ -62,10 +63,15 @@ DATA = {"json", "jsonl", "toml"}
 PLAIN = {"text"}
 # A shell block may be marked no-run only if it installs software, needs the network or needs
 # the whole checkout: running it would change the shared venv or depend on the outside world.
-SHELL_NO_RUN_RULE = re.compile(r"\bpip install\b|\buv sync\b|\./examples/demo\b|\./tests/run\b")
+SHELL_NO_RUN_RULE = re.compile(
+    r"\bpip install\b|\buv sync\b|\./examples/demo\b|\./tests/run\b|\btests/mutation/run\b"
+)
 # Today: the demo twice (index, getting started), pip install three times (getting started,
-# migrating, the plugin skeleton). A new one needs a reason, not just a marker.
-SHELL_NO_RUN_CAP = 5
+# migrating, the plugin skeleton), and testing.md's three: the suite itself, the suite three
+# times under load, the mutation run (each takes tens of minutes). A new one needs a reason.
+SHELL_NO_RUN_CAP = 8
+# Seconds an interrupt-after block's command that prints nothing is given to start (see run_block).
+QUIET_START = 15
 # Tools outside the venv that a shell block may use; without them the block is skipped.
 EXTERNAL_TOOLS = ("jq",)
 VENV_BIN = Path(sys.executable).parent
@@ -159,7 +165,17 @@ def test_python_block_runs(block: Block, tmp_path: Path) -> None:
         (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
         script = tmp_path / "test_block.py"
         script.write_text(block.code, encoding="utf-8")
-        args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", script.name]
+        args = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            script.name,
+        ]
     else:
         script = tmp_path / "block.py"
         script.write_text(block.code, encoding="utf-8")
@@ -337,12 +353,33 @@ def finish(
     return Outcome(command, proc.returncode, output, interrupted)
 
 
+#: What a long-running tool prints once it is up, where its first output comes earlier.
+READY = {"mkdocs serve": re.compile(rb"Serving on ")}
+
+
+def is_up(command: Command, log: IO[bytes]) -> bool:
+    """Whether ``command`` printed what it prints once up (by default: anything)."""
+    ready = next((pattern for tool, pattern in READY.items() if tool in command.text), None)
+    if ready is None:
+        return os.fstat(log.fileno()).st_size > 0
+    with open(f"/proc/self/fd/{log.fileno()}", "rb") as again:  # the log, without moving its offset
+        return ready.search(again.read()) is not None
+
+
 def run_block(block: Block, cwd: Path) -> list[Outcome]:
     commands = shell_commands(block)
     assert commands, f"{block.id}: a shell block without a command"
     if block.interrupt_after is None:
         return [finish(c, *start(c, cwd), interrupted=False, timeout=60) for c in commands]
     started = [(c, *start(c, cwd)) for c in commands]
+    # N seconds of running, not of starting: on a busy machine a command may need longer than N
+    # to start. Each must first print something (or end); one that stays quiet (no plugin
+    # prints anything) is given QUIET_START more seconds and is surely up by then.
+    deadline = time.monotonic() + block.interrupt_after + QUIET_START
+    while time.monotonic() < deadline and not all(
+        proc.poll() is not None or is_up(command, log) for command, proc, log in started
+    ):
+        time.sleep(0.05)
     time.sleep(block.interrupt_after)
     outcomes = []
     for command, proc, log in started:
@@ -363,7 +400,15 @@ def greenhouse_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     command = Command("BUSSDCC_PLUGINS=jsonl bussdcc run examples/greenhouse/app.py --record events")
     proc, log = start(command, where)
-    time.sleep(2.5)
+
+    def readings() -> int:
+        files = (where / "events").rglob("*.jsonl")
+        return sum(p.read_text(encoding="utf-8").count(":ClimateReading") for p in files)
+
+    # A few seconds of recording, however long the start takes on a busy machine.
+    deadline = time.monotonic() + 60
+    while readings() < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGINT)
     done = finish(command, proc, log, interrupted=True, timeout=30)
     assert done.returncode in (0, 130) and list((where / "events").rglob("*.jsonl")), done.output

@@ -203,12 +203,19 @@ def on_event(evt):
 '''
 
 
-def test_hook_register_sources(site: Any, run_cli: Any, tmp_path: Any) -> None:
+def test_hook_register_sources(site: Any, run_cli: Any, tmp_path: Any, hook_trace: Any) -> None:
     site.add("bussdcc-test-fake-source", FAKE_SOURCE_PLUGIN, entry_point="fakesource")
     recording = tmp_path / "run1.fake"
     recording.write_text("7\n8\n9\n")
-    result = run_cli("replay", "--speed", "0", str(recording), env={"BUSSDCC_PLUGINS": "fakesource,replay"})
+    result = run_cli(
+        "replay",
+        "--speed",
+        "0",
+        str(recording),
+        env={"BUSSDCC_PLUGINS": "fakesource,replay", "BUSSDCC_TRACE_PLUGINS": "1"},
+    )
     assert result.returncode == 0, result.stderr
+    assert "register_sources" in hook_trace(result.stderr)
     assert [line for line in result.stdout.splitlines() if line.startswith("replayed")] == [
         "replayed 7",
         "replayed 8",
@@ -238,11 +245,13 @@ def register_commands():
 '''
 
 
-def test_hook_register_commands(site: Any, run_cli: Any) -> None:
+def test_hook_register_commands(site: Any, run_cli: Any, hook_trace: Any) -> None:
     site.add("bussdcc-test-greenhouse", COMMAND_PLUGIN, entry_point="greenhouse")
-    result = run_cli("greenhouse", "vents", "3", env={"BUSSDCC_PLUGINS": "greenhouse"})
+    env = {"BUSSDCC_PLUGINS": "greenhouse", "BUSSDCC_TRACE_PLUGINS": "1"}
+    result = run_cli("greenhouse", "vents", "3", env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "opening 3 vents\n"
+    assert "register_commands" in hook_trace(result.stderr)
     bad = run_cli("greenhouse", "vents", "many", env={"BUSSDCC_PLUGINS": "greenhouse"})
     assert bad.returncode == 2 and "'many' is not a valid integer" in bad.stderr
 

@@ -1,18 +1,23 @@
 """Meta-tests: every hook is documented, exemplified and tested; every core variable documented.
 
 Adding a hook to ``hookspecs.py`` without a ``## <hook>`` section in ``docs/plugin-hooks.md`` or
-a ``test_hook_<hook>`` test makes this fail, as datasette does for its hooks.
+a ``test_hook_<hook>`` test makes this fail, as datasette does for its hooks. The test must also
+do its job: it is run (``tests/hook_exercise.py``) and must pass, run assertions and call the
+hook it is named after.
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
+import json
+import os
 import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,21 +40,61 @@ def python_blocks(markdown: str) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```", markdown, flags=re.M | re.S)
 
 
-def test_functions_anywhere() -> set[str]:
-    """Names of every test function in the core's and the plugins' test suites."""
-    names: set[str] = set()
+def hook_tests() -> dict[str, str]:
+    """``test_hook_<name>`` -> its pytest node id, from every test file of the core and plugins."""
+    found: dict[str, str] = {}
     files = [*ROOT.glob("tests/**/*.py"), *ROOT.glob("plugins/*/tests/**/*.py")]
-    for path in files:
+    for path in sorted(files):
         tree = ast.parse(path.read_text(), str(path))
-        names.update(
-            node.name
-            for node in ast.walk(tree)
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")
-        )
-    return names
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith(
+                "test_hook_"
+            ):
+                found[node.name] = f"{path.relative_to(ROOT)}::{node.name}"
+    return found
 
 
-test_functions_anywhere.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+def exercise(nodeids: list[str], where: Path, root: Path = ROOT) -> dict[str, dict[str, Any]]:
+    """Run ``nodeids`` in a child pytest with ``tests/hook_exercise.py``; its report by node id.
+
+    ``enable_assertion_pass_hook`` needs freshly rewritten test modules, hence a private
+    ``PYTHONPYCACHEPREFIX``.
+    """
+    report = where / "exercise.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUSSDCC_")}
+    env.update(
+        HOOK_EXERCISE_REPORT=str(report),
+        PYTHONPATH=str(ROOT / "tests"),
+        PYTHONPYCACHEPREFIX=str(where / "pycache"),
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "hook_exercise",
+            "-o",
+            "enable_assertion_pass_hook=true",
+            "--rootdir",
+            str(root),
+            *nodeids,
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert report.exists(), result.stdout + result.stderr
+    results: dict[str, dict[str, Any]] = json.loads(report.read_text())
+    return results
+
 
 HOOKS = hook_names()
 
@@ -84,11 +129,76 @@ def test_every_hook_has_a_docs_section_with_signature_and_example(hook: str) -> 
     )
 
 
+@pytest.fixture(scope="module")
+def exercised(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """What each ``test_hook_<name>`` did when run (once for the module)."""
+    tests = hook_tests()
+    nodeids = [tests[f"test_hook_{hook}"] for hook in HOOKS if f"test_hook_{hook}" in tests]
+    return exercise(nodeids, tmp_path_factory.mktemp("exercise"))
+
+
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("hook", HOOKS)
-def test_every_hook_has_a_behavioural_test(hook: str) -> None:
-    assert f"test_hook_{hook}" in test_functions_anywhere(), (
-        f"no test function named test_hook_{hook} under tests/ or plugins/*/tests/"
+def test_every_hook_has_a_behavioural_test_that_calls_it_and_asserts(
+    hook: str, exercised: dict[str, dict[str, Any]]
+) -> None:
+    name = f"test_hook_{hook}"
+    nodeid = hook_tests().get(name)
+    assert nodeid is not None, f"no test function named {name} under tests/ or plugins/*/tests/"
+    did = exercised.get(nodeid)
+    assert did is not None, f"{nodeid} did not run"
+    assert did["outcome"] == "passed", f"{nodeid}: {did['outcome']}"
+    assert did["asserts"] >= 1, f"{nodeid} passed without running a single assertion"
+    assert hook in did["hooks"], (
+        f"{nodeid} never called the {hook} hook (called: {did['hooks'] or 'none'}); for a hook "
+        "called in a bussdcc subprocess, run it with BUSSDCC_TRACE_PLUGINS=1 and pass its stderr "
+        "to the hook_trace fixture"
     )
+
+
+HOLLOW_HOOK_TESTS = """
+from bussdcc_framework import hookimpl
+from bussdcc_framework.testing import isolated_plugin_manager
+
+
+def test_hook_register_sinks():
+    class Sinks:
+        @hookimpl
+        def register_sinks(self, settings):
+            return []
+
+    isolated_plugin_manager([Sinks()])  # registered, never called; nothing asserted
+
+
+def test_hook_register_services():
+    class Services:
+        @hookimpl
+        def register_services(self, settings):
+            return []
+
+    pm = isolated_plugin_manager([Services()])
+    assert pm.services(None) == []
+
+
+def test_hook_register_processes():
+    assert True  # asserts, calls nothing
+"""
+
+
+@pytest.mark.timeout(600)
+def test_the_exercise_report_tells_hollow_hook_tests_from_real_ones(tmp_path: Path) -> None:
+    """The meta-test's instrument: a hook test that never calls its hook or asserts nothing shows."""
+    (tmp_path / "test_hollow.py").write_text(HOLLOW_HOOK_TESTS)
+    names = ("register_sinks", "register_services", "register_processes")
+    report = exercise([f"test_hollow.py::test_hook_{h}" for h in names], tmp_path, root=tmp_path)
+    sinks, services, processes = (report[f"test_hollow.py::test_hook_{h}"] for h in names)
+    assert (sinks["outcome"], sinks["asserts"], sinks["hooks"]) == ("passed", 0, [])
+    assert (services["outcome"], services["asserts"], services["hooks"]) == (
+        "passed",
+        1,
+        ["register_services"],
+    )
+    assert (processes["outcome"], processes["asserts"], processes["hooks"]) == ("passed", 1, [])
 
 
 @pytest.mark.parametrize("hook", HOOKS)

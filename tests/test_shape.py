@@ -20,14 +20,25 @@ from bussdcc_framework import PROJECT_NAME
 from bussdcc_framework.settings import Setting
 
 ROOT = Path(__file__).resolve().parents[1]
-PLUGINS = ["console", "identity", "jsonl", "replay", "web"]
+PLUGINS = ["console", "identity", "jsonl", "mqtt", "replay", "web"]
 WITH_SETTINGS = {
     "console": "ConsoleConfig",
     "identity": "IdentityConfig",
     "jsonl": "JsonlConfig",
+    "mqtt": "MqttConfig",
     "web": "WebConfig",
 }
-HEAVY = ("msgspec", "flask", "flask_socketio", "werkzeug", "jinja2", "engineio", "socketio")
+HEAVY = (
+    "msgspec",
+    "flask",
+    "flask_socketio",
+    "werkzeug",
+    "jinja2",
+    "engineio",
+    "socketio",
+    "paho",
+    "sqlite3",
+)
 
 LOADED = """
 import contextlib, io, sys

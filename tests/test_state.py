@@ -29,7 +29,7 @@ def test_get_set_update_behave_like_the_kernel_store() -> None:
         assert store.get("a.n") == 5
         with pytest.raises(TypeError, match="Path conflict at 'c'"):
             store.set("a.b.c.d", 2)
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"^path cannot be empty$"):
             store.get("")
 
 

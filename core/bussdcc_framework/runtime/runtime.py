@@ -21,6 +21,7 @@ from bussdcc.state import StateStoreProtocol
 
 from .._kernel import KernelRuntime
 from ..interface import Interface
+from ..interrupts import RunInterrupts
 from ..message import (
     ApplicationStarted,
     FrameworkBooted,
@@ -83,6 +84,7 @@ class Runtime(KernelRuntime):
         self._lifecycle = threading.RLock()
         self._shutting_down = False
         self._sink_start_errors: list[tuple[EventSinkProtocol, BaseException, str]] = []
+        self._interrupts = RunInterrupts(self._stop_requested)
 
     # -- composition ---------------------------------------------------------------------
 
@@ -274,6 +276,8 @@ class Runtime(KernelRuntime):
                 return
             self._shutting_down = False
             self._sink_start_errors = []
+            # A Ctrl-C from now on is recorded, so ``run()`` cannot miss it (``interrupts``).
+            self._interrupts.install()
             for sink in self._sinks:
                 self._start_sink(sink)
             try:
@@ -334,20 +338,38 @@ class Runtime(KernelRuntime):
                 self._cancel_dispatch_subscription()
                 self._stop_sinks()
                 self._stop_requested.set()
+                self._interrupts.restore()
 
     def run(self) -> None:
-        """Boot (unless already booted) and block until ``shutdown()``; works on any thread."""
-        with self._lifecycle:
-            if not self.booted:
-                self._stop_requested.clear()
-                self.boot()
+        """Boot (unless already booted) and block until ``shutdown()`` or Ctrl-C; any thread.
+
+        On the main thread, a Ctrl-C while ``run()`` waits stops the runtime gracefully, and so
+        does one that came during ``boot()`` but was swallowed on its way (see ``interrupts``).
+        """
+        interrupts = self._interrupts
+        reason: str | None = None
         try:
+            with self._lifecycle:
+                if not self.booted:
+                    self._stop_requested.clear()
+                    interrupts.waiting = True  # a Ctrl-C during this boot stops the runtime
+                    self.boot()
+            interrupts.waiting = True
+            if interrupts.pending:
+                self._stop_requested.set()
             while not self._stop_requested.wait(0.5):
                 pass
         except KeyboardInterrupt:
-            self.shutdown("KeyboardInterrupt")
+            reason = "KeyboardInterrupt"
         finally:
-            self.shutdown()
+            interrupts.waiting = False
+            if interrupts.pending:
+                reason = "KeyboardInterrupt"
+            try:
+                # A second Ctrl-C during this shutdown raises out of run(), as Python's would.
+                self.shutdown(reason)
+            finally:
+                interrupts.restore()
 
 
 def is_replaying(ctx: ContextProtocol) -> bool:

@@ -6,22 +6,18 @@ shutdown, ``SystemReload`` and ``SystemSignal`` all run on the main thread as or
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
-import time
 from collections import deque
 from types import FrameType
 from typing import Optional
 
 from bussdcc.message import SystemReload, SystemSignal
 
-from ..report import report
+from ..interrupts import DUPLICATE_INTERRUPT_WINDOW, Interrupts, startup
 from .runtime import Runtime
 
-#: A repeated SIGINT within this many seconds is the same Ctrl-C delivered twice (the terminal
-#: signals the whole process group, and wrappers such as ``uv run`` forward it once more).
-DUPLICATE_INTERRUPT_WINDOW = 0.5
+__all__ = ["DUPLICATE_INTERRUPT_WINDOW", "SIGNAL_ACTIONS", "Interrupts", "SignalRuntime", "run_with_signals"]
 
 SIGNAL_ACTIONS: dict[int, str] = {
     int(signal.SIGINT): "shutdown",
@@ -30,35 +26,6 @@ SIGNAL_ACTIONS: dict[int, str] = {
     int(signal.SIGUSR1): "user1",
     int(signal.SIGUSR2): "user2",
 }
-
-
-class Interrupts:
-    """The one Ctrl-C policy of every ``bussdcc`` command that runs until interrupted.
-
-    The first interrupt asks for a graceful stop; the same Ctrl-C delivered again within
-    ``DUPLICATE_INTERRUPT_WINDOW`` (the terminal signals the whole process group, ``uv run``
-    forwards it once more) is ignored; a real second one exits at once with status 130, for
-    when a graceful stop hangs. ``bussdcc run`` (``run_with_signals``) and ``bussdcc replay``
-    use it.
-    """
-
-    def __init__(self, window: float = DUPLICATE_INTERRUPT_WINDOW) -> None:
-        self.window = window
-        self.count = 0
-        """Interrupts acted on: 0 or 1 (a second one does not return)."""
-        self._first: float | None = None
-
-    def interrupt(self) -> bool:
-        """Register one interrupt: True to stop gracefully now, False for a duplicate."""
-        now = time.monotonic()
-        if self._first is not None:
-            if now - self._first < self.window:
-                return False
-            report("bussdcc: second interrupt, exiting now")
-            os._exit(130)
-        self._first = now
-        self.count = 1
-        return True
 
 
 class _SignalLoop:
@@ -81,6 +48,10 @@ class _SignalLoop:
         runtime = self.runtime
         previous = {signum: signal.signal(signum, self.handle) for signum in SIGNAL_ACTIONS}
         try:
+            if startup.pending:
+                # Ctrl-C came while the command started and its KeyboardInterrupt was swallowed
+                # on the way (``interrupts``): stop now rather than boot and wait for another.
+                raise KeyboardInterrupt
             with runtime._lifecycle:
                 if not runtime.booted:
                     runtime._stop_requested.clear()

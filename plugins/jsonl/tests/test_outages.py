@@ -229,7 +229,7 @@ def test_a_failed_boot_keeps_the_recordings_already_there(tmp_path: Path, compre
     failing = Runtime()
     failing.add_sink(JsonlSink(tmp_path, compress=compress))
     failing.add_interface(BrokenInterface())
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="address already in use"):  # BrokenInterface's, not another
         failing.boot()
     names = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
     day = earlier.parent.name

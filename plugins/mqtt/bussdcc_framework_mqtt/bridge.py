@@ -28,12 +28,14 @@ from bussdcc.event import Event
 from bussdcc.message import Message
 
 from bussdcc_framework.codec import Codec, EncodeError, TypeRegistry, type_name
+from bussdcc_framework.patterns import TypePatterns
+from bussdcc_framework.runtime import is_replaying
 
 from . import payload
 from .config import MqttConfig
 from .messages import MqttBacklog, MqttConnected, MqttDisconnected, MqttError, MqttOutboxDropped
 from .outbox import NewEvent, Outbox, SessionCounter
-from .reporting import Reporter
+from .reporting import Reporter, report
 from .topics import NodeTopics
 
 if TYPE_CHECKING:
@@ -55,6 +57,10 @@ BACKLOG_REPORT_INTERVAL = 5.0
 DROP_REPORT_INTERVAL = 5.0
 
 
+def _ignore(evt: Event[Message]) -> None:
+    """The bridge's ``handle`` in a replay."""
+
+
 class MqttBridge:
     """Sink: every event the type filters allow goes to ``<prefix>/v1/<site>/<node>/evt/<type>``.
 
@@ -72,8 +78,6 @@ class MqttBridge:
         birth: Callable[[ContextProtocol | None], dict[str, Any]] | None = None,
         commands: CommandHandler | None = None,
     ) -> None:
-        from ._compat import TypePatterns
-
         if config.address is None:
             raise ValueError("MqttBridge needs a broker address (mqtt.url)")
         self.config = config
@@ -85,7 +89,7 @@ class MqttBridge:
         self._birth = birth
         self.commands = commands
         self._head = payload.EnvelopeHead(config.site, config.node, self.boot)
-        self._topic_of: dict[type, str] = {}
+        self._topic_of: dict[type, tuple[str, bytes]] = {}  # topic, severity
         self._queue: deque[NewEvent] = deque()
         self._acks: deque[int] = deque()
         self._wake = threading.Event()
@@ -133,7 +137,7 @@ class MqttBridge:
             cls = type(evt.payload)
             if filtered and not allows(cls):
                 return
-            topic = topic_of.get(cls) or topic_for(cls)
+            topic, tail = topic_of.get(cls) or topic_for(cls)
             try:
                 record = encode(evt)
             except EncodeError as exc:
@@ -142,16 +146,16 @@ class MqttBridge:
             if len(queue) >= QUEUE_LIMIT:
                 self.queue_dropped += 1
                 return
-            queue.append(NewEvent(evt.time.timestamp(), not self.connected, topic, record))
+            # The record with its class's severity (the collector has no classes to ask).
+            queue.append(NewEvent(evt.time.timestamp(), not self.connected, topic, record[:-1] + tail))
             if not is_set():
                 wake.set()
 
         return handle
 
-    def _topic_for(self, cls: type) -> str:
-        topic = self.topics.evt(type_name(cls))
-        self._topic_of[cls] = topic
-        return topic
+    def _topic_for(self, cls: type) -> tuple[str, bytes]:
+        found = self._topic_of[cls] = (self.topics.evt(type_name(cls)), payload.severity_tail(cls))
+        return found
 
     def _unencodable_event(self, cls: type, exc: Exception) -> None:
         if cls in self._unencodable:
@@ -162,9 +166,18 @@ class MqttBridge:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self, ctx: ContextProtocol) -> None:
-        """Open the outbox (an error here stops the sink, with a clear message) and connect."""
+        """Open the outbox (an error here stops the sink, with a clear message) and connect.
+
+        In a replay the bridge stays off: replayed events are not this node's live events, and
+        sent again under a new boot id the collector would record them a second time.
+        """
         from .client import connect_properties, make_client
 
+        if is_replaying(ctx):
+            self._queue.clear()
+            self.handle = _ignore  # type: ignore[method-assign]
+            report("bussdcc mqtt: the bridge stays off during a replay (nothing is sent to the broker)")
+            return
         self._ctx = ctx
         self._outbox = Outbox(
             self.config.outbox,

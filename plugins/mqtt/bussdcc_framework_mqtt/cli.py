@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from bussdcc_framework.report import report
-from bussdcc_framework.settings import SettingError, parse_assignment
+from bussdcc_framework.settings import Override, SettingError, parse_assignment, written
 
 from .config import MqttConfig
 from .topics import FleetTopics, TopicError, check_level, type_level
@@ -29,15 +29,22 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-def _config(broker: str | None, **overrides: Any) -> MqttConfig:
-    """The mqtt configuration from settings, with the command's options on top."""
+def _options(broker: str | None, record: str | None = None) -> dict[str, Any]:
+    """The command's options as settings overrides, each remembered as typed (for errors)."""
+    overrides: dict[str, Any] = {}
+    if broker is not None:
+        overrides["mqtt.url"] = Override(broker, written("--broker ", broker))
+    if record is not None:
+        overrides["mqtt.collect_dir"] = Override(record, written("--record ", record))
+    return overrides
+
+
+def _config(broker: str | None) -> MqttConfig:
+    """The mqtt configuration from settings, with ``--broker`` on top; exit 2 if wrong."""
     from bussdcc_framework.plugins import load_settings
 
-    values: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
-    if broker is not None:
-        values["url"] = broker
     try:
-        config = MqttConfig.from_settings(load_settings(), **values)
+        config = MqttConfig.from_settings(load_settings(_options(broker)))
     except SettingError as exc:
         _fail(str(exc), 2)
     if config.address is None:
@@ -61,15 +68,13 @@ def collect_command(broker: str | None, record: str | None, assignments: tuple[s
     from bussdcc_framework.plugins import load_plugins, load_settings
     from bussdcc_framework.runtime import Runtime, run_with_signals
 
-    overrides: dict[str, Any] = {"mqtt.mode": "collector"}
-    if broker is not None:
-        overrides["mqtt.url"] = broker
-    if record is not None:
-        overrides["mqtt.collect_dir"] = record
+    overrides: dict[str, Any] = {}
     try:
         for text in assignments:
             key, value = parse_assignment(text)
             overrides[key] = value
+        overrides.update(_options(broker, record))
+        overrides.setdefault("mqtt.mode", "collector")  # --set mqtt.mode=both also bridges
         pm = load_plugins()
         settings = load_settings(overrides, plugins=pm)
         config = MqttConfig.from_settings(settings)

@@ -8,7 +8,6 @@ paho is imported here and in the modules that run clients, never by ``plugin.py`
 
 from __future__ import annotations
 
-import ssl
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -52,10 +51,7 @@ def make_client(
     if username is not None:
         client.username_pw_set(username, password)
     if tls is not None:
-        context = ssl.create_default_context(cafile=str(tls.ca) if tls.ca else None)
-        if tls.cert is not None:
-            context.load_cert_chain(str(tls.cert), str(tls.key) if tls.key else None)
-        client.tls_set_context(context)
+        client.tls_set_context(tls.context)  # built (and checked) with the configuration
     return client
 
 

@@ -55,6 +55,7 @@ class _Wire(msgspec.Struct):
     boot: str
     seq: int
     historical: bool = False
+    severity: str | None = None
 
 
 _WIRE = msgspec.json.Decoder(_Wire)
@@ -299,12 +300,19 @@ class Collector:
         data = bytes(wire.data)
         if data[:1] != b"{":
             raise BadInput("bad_envelope", "data is not a JSON object")
+        if wire.severity is not None and wire.severity not in payload.SEVERITIES:
+            raise BadInput(
+                "bad_envelope",
+                f"severity {wire.severity!r:.40} is not one of {', '.join(payload.SEVERITIES)}",
+            )
         # Written as received when it is one line: a valid record line already (checked above),
         # and the values checked are the ones every msgspec-based reader will see. Pretty-printed
         # JSON is re-encoded: one record must stay one line.
         line = self._one_line(wire) if b"\n" in body or b"\r" in body else bytes(body)
         assert self._recording is not None
-        written = self._recording.record(parsed.site, parsed.node, wire.boot, wire.seq, when, line, wire.type)
+        written = self._recording.record(
+            parsed.site, parsed.node, wire.boot, wire.seq, when, line, wire.type, wire.severity
+        )
         if written:
             self.written += 1
             self.fleet.event(
@@ -325,6 +333,7 @@ class Collector:
                 _ENCODE(wire.type),
                 b',"data":',
                 data,
+                b',"severity":' + _ENCODE(wire.severity) if wire.severity is not None else b"",
                 b',"site":',
                 _ENCODE(wire.site),
                 b',"node":',

@@ -1,10 +1,12 @@
 """What travels on the fleet's topics (see docs/fleet.md#payload).
 
 An event is the recorder's record (``time``, ``type``, ``data``, written by the same codec) with
-the keys a fleet needs appended: ``site``, ``node``, ``boot`` (a random id per process start),
-``seq`` (1, 2, 3... per boot: the collector de-duplicates on node, boot and seq) and
-``historical`` (sent late: emitted while disconnected, or left by an earlier process). Readers of
-records ignore keys they do not know, so a payload is itself a valid record line.
+the keys a fleet needs appended: ``severity`` (the message class's, in lower case: the central
+side has no classes to ask, and the index of its recording counts and marks by severity; a
+payload without it is recorded as of unknown severity), ``site``, ``node``, ``boot`` (a random id per
+process start), ``seq`` (1, 2, 3... per boot: the collector de-duplicates on node, boot and
+seq) and ``historical`` (sent late: emitted while disconnected, or left by an earlier process).
+Readers of records ignore keys they do not know, so a payload is itself a valid record line.
 
 The device builds it by concatenation (the record is encoded once, when the event is emitted);
 the central side decodes it with msgspec into ``Envelope``, keeping ``data`` raw: the collector
@@ -27,6 +29,23 @@ MAX_PAYLOAD = 1 << 20
 def json_text(value: str) -> bytes:
     """A JSON string literal (for the fixed parts of the envelope)."""
     return json.dumps(value).encode()
+
+
+#: The severities a payload may name (``bussdcc.message.Severity``, in lower case).
+SEVERITIES = ("debug", "info", "warning", "error", "critical")
+
+
+def severity_name(cls: type) -> str | None:
+    """The severity of a message class as payloads carry it (``"warning"``), None if it has none."""
+    label = getattr(getattr(cls, "severity", None), "name", None)
+    name = label.lower() if isinstance(label, str) else None
+    return name if name in SEVERITIES else None
+
+
+def severity_tail(cls: type) -> bytes:
+    """What closes a record of ``cls`` in a payload: ``,"severity":"warning"}`` (or ``}``)."""
+    name = severity_name(cls)
+    return b"}" if name is None else b',"severity":' + json_text(name) + b"}"
 
 
 class EnvelopeHead:
@@ -57,6 +76,7 @@ class Envelope(msgspec.Struct):
     boot: str
     seq: int
     historical: bool = False
+    severity: str | None = None
 
 
 class Status(msgspec.Struct):

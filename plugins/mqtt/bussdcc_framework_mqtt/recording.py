@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import msgspec
-from bussdcc.message import Message
+from bussdcc.message import Message, Severity
 
 CHECKPOINT_NAME = ".bussdcc-collector.json"
 #: Sequence numbers remembered above a boot's contiguous watermark. Beyond this (a gap that
@@ -82,25 +82,27 @@ Report = Callable[[Message, str], None]
 class RawType:
     """Stands for a record type the collector has no class for (it never has: nothing named in
     data is imported), where the recorder's writer expects a message class: its index asks a
-    class only for ``module:QualName`` and ``severity``, which this answers from the name."""
+    class only for ``module:QualName`` and ``severity``, which this answers from the name and
+    the severity the device sent (``None``: unknown)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, severity: str | None) -> None:
         module, _, qualname = name.partition(":")
         self.__module__ = module
         self.__qualname__ = qualname
-        self.severity = None
+        self.severity = Severity[severity.upper()] if severity is not None else None
 
 
-_RAW_TYPES: dict[str, RawType] = {}
+_RAW_TYPES: dict[tuple[str, str | None], RawType] = {}
 
 
-def raw_type(name: str) -> type[Message]:
-    """The ``RawType`` of a (validated) type name, remembered for the common names."""
-    found = _RAW_TYPES.get(name)
+def raw_type(name: str, severity: str | None = None) -> type[Message]:
+    """The ``RawType`` of a (validated) type name and severity, remembered for the common ones."""
+    key = (name, severity)
+    found = _RAW_TYPES.get(key)
     if found is None:
-        found = RawType(name)
+        found = RawType(name, severity)
         if len(_RAW_TYPES) < 4096:
-            _RAW_TYPES[name] = found
+            _RAW_TYPES[key] = found
     return cast("type[Message]", found)
 
 
@@ -137,9 +139,9 @@ class NodeRecording:
         """Whether (boot, seq) is new (and now remembered)."""
         return self.seen(boot).add(seq)
 
-    def write(self, time: datetime, line: bytes, type_name: str) -> None:
+    def write(self, time: datetime, line: bytes, type_name: str, severity: str | None = None) -> None:
         """One record line (no newline), in the OS when this returns."""
-        self._writer.write([(time, line, raw_type(type_name))])
+        self._writer.write([(time, line, raw_type(type_name, severity))])
         self.written += 1
 
     def scan(self, files: dict[str, int]) -> None:
@@ -219,15 +221,26 @@ class FleetRecording:
     # -- writing ------------------------------------------------------------------------
 
     def record(
-        self, site: str, node: str, boot: str, seq: int, time: datetime, line: bytes, type_name: str
+        self,
+        site: str,
+        node: str,
+        boot: str,
+        seq: int,
+        time: datetime,
+        line: bytes,
+        type_name: str,
+        severity: str | None = None,
     ) -> bool:
-        """Write ``line`` unless (node, boot, seq) was written before; True when written."""
+        """Write ``line`` unless (node, boot, seq) was written before; True when written.
+
+        ``severity`` (``"warning"``, from the payload) goes to the index: its counts and marks.
+        """
         with self._lock:
             recording = self.node(site, node)
             if not recording.accept(boot, seq):
                 recording.duplicates += 1
                 return False
-            recording.write(time, line, type_name)
+            recording.write(time, line, type_name, severity)
             return True
 
     # -- bookkeeping --------------------------------------------------------------------

@@ -19,6 +19,22 @@ class Pki:
     client_cert: Path
     client_key: Path
 
+    def issue(self, name: str, cn: str) -> tuple[Path, Path]:
+        """Another client certificate signed by this CA: ``(name.crt, name.key)``."""
+        return _client(self.ca.parent, name, cn)
+
+
+def _client(directory: Path, name: str, cn: str) -> tuple[Path, Path]:
+    _openssl(
+        "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}", "-keyout", f"{name}.key",
+        "-out", f"{name}.csr", cwd=directory,
+    )  # fmt: skip
+    _openssl(
+        "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+        "-days", "2", "-out", f"{name}.crt", cwd=directory,
+    )  # fmt: skip
+    return directory / f"{name}.crt", directory / f"{name}.key"
+
 
 def make_pki(directory: Path) -> Pki:
     """A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA."""
@@ -28,16 +44,15 @@ def make_pki(directory: Path) -> Pki:
         "-keyout", "ca.key", "-out", "ca.crt", cwd=directory,
     )  # fmt: skip
     (directory / "server.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    for name, cn in (("server", "127.0.0.1"), ("client", "dev1")):
-        _openssl(
-            "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}", "-keyout", f"{name}.key",
-            "-out", f"{name}.csr", cwd=directory,
-        )  # fmt: skip
-        extra = ["-extfile", "server.ext"] if name == "server" else []
-        _openssl(
-            "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", "2", "-out", f"{name}.crt", *extra, cwd=directory,
-        )  # fmt: skip
+    _openssl(
+        "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key",
+        "-out", "server.csr", cwd=directory,
+    )  # fmt: skip
+    _openssl(
+        "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+        "-days", "2", "-out", "server.crt", "-extfile", "server.ext", cwd=directory,
+    )  # fmt: skip
+    _client(directory, "client", "dev1")
     return Pki(
         directory / "ca.crt",
         directory / "server.crt",

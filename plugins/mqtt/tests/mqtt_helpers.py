@@ -32,6 +32,23 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30.0, what: str = "c
         time.sleep(0.02)
 
 
+def wait_for_count(count: Callable[[], int], target: int, what: str, stall: float = 30.0) -> int:
+    """Poll ``count()`` until it reaches ``target``; fail only if it stops growing for ``stall`` s.
+
+    For big transfers (thousands of messages): how long they take depends on how busy the
+    machine is, so no total time bound; a transfer that stopped is what fails.
+    """
+    best, moved = count(), time.monotonic()
+    while best < target:
+        if time.monotonic() - moved > stall:
+            raise AssertionError(f"{what}: stuck at {best} of {target} for {stall:g} s")
+        time.sleep(0.2)
+        now = count()
+        if now > best:
+            best, moved = now, time.monotonic()
+    return best
+
+
 class Peer:
     """A paho MQTT 5 client on its own network thread that keeps every message it receives."""
 
@@ -57,6 +74,7 @@ class Peer:
         if username is not None:
             self.client.username_pw_set(username, password)
         self.messages: list[mqtt.MQTTMessage] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each message, as it arrived
         self.lock = threading.Lock()
         self.connected = threading.Event()
         self.disconnects = 0
@@ -84,8 +102,10 @@ class Peer:
         self.connected.clear()
 
     def _on_message(self, client: Any, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        arrived = time.monotonic()
         with self.lock:
             self.messages.append(message)
+            self.arrivals.append(arrived)
 
     def wait_connected(self, timeout: float = 20.0) -> Peer:
         wait_for(self.connected.is_set, timeout, "the MQTT connection")

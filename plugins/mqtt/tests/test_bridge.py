@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from bussdcc_framework_mqtt.testing import MosquittoBroker
-from mqtt_helpers import Device, Peer, events, unique_ns, wait_for
+from mqtt_helpers import Device, Peer, events, unique_ns, wait_for, wait_for_count
 
 
 def watcher(broker: MosquittoBroker) -> Peer:
@@ -86,7 +86,7 @@ def test_the_outbox_survives_a_sigkill_while_the_broker_is_down(
     broker.start()
     peer = watcher(broker)
     device.start(COUNTER_START="500", COUNTER_COUNT="100")
-    wait_for(lambda: len(unique_ns(events(peer, "dev1"))) >= 600, 60, "both boots' events")
+    wait_for_count(lambda: len(unique_ns(events(peer, "dev1"))), 600, "both boots' events")
     got = events(peer, "dev1")
     assert unique_ns(got) == list(range(600))
     boots = {p["boot"] for p in got}
@@ -191,4 +191,42 @@ def test_a_unix_socket_broker_url(broker_factory: Any, tmp_path: Path) -> None:
     device = Device(local.unix_url, tmp_path / "dev", env={"COUNTER_COUNT": "20"}).start()
     wait_for(lambda: len(events(peer, "dev1")) >= 20, 30, "ticks over the unix socket")
     assert device.stop() == 0
+    peer.close()
+
+
+def test_a_replay_sends_nothing_to_the_broker(broker: MosquittoBroker, tmp_path: Path) -> None:
+    """Replayed events are not live events of the node: sent under a new boot id, the collector
+    would record them a second time. With the broker URL set, ``bussdcc replay`` stays off it."""
+    import subprocess
+
+    from mqtt_helpers import BUSSDCC
+
+    recording = tmp_path / "events"
+    local = Device(
+        broker.url,
+        tmp_path / "record",
+        plugins="jsonl",
+        env={"COUNTER_COUNT": "20", "BUSSDCC_JSONL_DIR": str(recording), "BUSSDCC_JSONL_FLUSH": "line"},
+    ).start()
+    local.wait_emitted()
+    assert local.stop() == 0, local.stderr()
+    peer = watcher(broker)
+    replayer = Device(broker.url, tmp_path / "replay", node="replayer", plugins="replay,mqtt")
+    done = subprocess.run(
+        [str(BUSSDCC), "replay", str(recording), "--import", "counter_app", "--speed", "0"],
+        env=replayer.env,
+        cwd=replayer.workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "the bridge stays off during a replay" in done.stderr
+    assert "Traceback" not in done.stderr
+    # A message published after the replay ended arrives after anything the replay sent.
+    peer.publish("bussdcc/v1/default/sentinel/status", b"{}").wait_for_publish(10)
+    wait_for(lambda: peer.received("bussdcc/v1/default/sentinel/"), 20, "the sentinel")
+    assert peer.received("bussdcc/v1/default/replayer/") == []
+    assert "as bussdcc-default-replayer" not in broker.log_text()  # it never connected
+    assert not (replayer.workdir / "outbox").exists()  # nor opened its outbox
     peer.close()

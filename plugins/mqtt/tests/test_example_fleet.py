@@ -41,6 +41,20 @@ def test_the_fleet_example_runs_three_greenhouses_into_the_collector_and_its_pag
         return sorted(n["node"] for n in nodes if n["online"] and n["events"] > 0)
 
     wait_for(lambda: online() == ["gh1", "gh2", "gh3"], 90, "three greenhouses online with events")
+
+    def recorded_readings() -> list[str]:
+        found = []
+        for node in ("gh1", "gh2", "gh3"):
+            for f in (tmp_path / "demo" / "fleet" / "demo" / node).glob("*/*.jsonl"):
+                if "greenhouse.messages:ClimateReading" in f.read_text():
+                    found.append(node)
+                    break
+        return found
+
+    # "online with events" can be the lifecycle alone: wait until every node's readings are on disk.
+    wait_for(
+        lambda: recorded_readings() == ["gh1", "gh2", "gh3"], 120, "a reading of each greenhouse recorded"
+    )
     assert "the fleet page: http://127.0.0.1:" in log.read_text()
     process.send_signal(signal.SIGINT)
     assert process.wait(60) == 0, log.read_text()

@@ -8,7 +8,9 @@ import subprocess
 from pathlib import Path
 
 from bussdcc_framework_mqtt.testing import MosquittoBroker
-from mqtt_helpers import BUSSDCC, CollectorProcess, Device, clean_env, recorded_ticks, wait_for
+from mqtt_helpers import BUSSDCC, CollectorProcess, Device, clean_env, recorded, recorded_ticks, wait_for
+
+TICK, OVERHEAT, FAULT = "counter_app:Tick", "counter_app:Overheat", "counter_app:SensorFault"
 
 
 def bussdcc(*args: str, plugins: str = "replay,console", **env: str) -> subprocess.CompletedProcess[str]:
@@ -80,3 +82,59 @@ def test_a_fleet_recording_replays_merged_with_nodes_counted_and_filtered(
     assert wrong.returncode == 2 and "default/gh1, default/gh2" in wrong.stderr
     not_fleet = bussdcc("events", "info", str(record / "default" / "gh1"), "--node", "gh1")
     assert not_fleet.returncode == 2 and "fleet recording" in not_fleet.stderr
+
+
+def test_collected_records_keep_their_severity_in_the_index_and_events_info(
+    broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    """The collector has no device classes: the severity travels in the payload, and the
+    recording's index counts and marks warnings and errors as a local recording's would."""
+    from bussdcc_framework.recordings import read_index
+
+    record = tmp_path / "fleet"
+    collector = CollectorProcess(broker.url, record, tmp_path / "c").start()
+    wait_for(lambda: (record / ".bussdcc-collector.json").exists(), 30, "the collector")
+    device = Device(
+        broker.url, tmp_path / "gh1", node="gh1", env={"COUNTER_COUNT": "40", "COUNTER_ALARM_EVERY": "10"}
+    )
+    device.start()
+
+    def alarms() -> list[dict[str, object]]:
+        return [r for r in recorded(record, "gh1") if r["type"] in (OVERHEAT, FAULT)]
+
+    wait_for(lambda: len(recorded_ticks(record, "gh1")) >= 40 and len(alarms()) >= 6, 60, "ticks and alarms")
+    device.stop()
+    assert collector.stop() == 0  # closes the segment: its index is written
+
+    lines = recorded(record, "gh1")
+    severity = {r["type"]: r["severity"] for r in lines}
+    assert severity[TICK] == "info" and severity[OVERHEAT] == "warning" and severity[FAULT] == "error"
+    files = sorted((record / "default" / "gh1").glob("*/*.jsonl"))
+    indexes = [read_index(path) for path in files]
+    assert all(check.status == "ok" for check in indexes), [c.status for c in indexes]
+    warnings = sum(c.index.severities.get("warning", 0) for c in indexes if c.index is not None)
+    errors = sum(c.index.severities.get("error", 0) for c in indexes if c.index is not None)
+    assert (warnings, errors) == (4, 2)
+    marks = [(m.type, m.severity) for c in indexes if c.index is not None for m in c.index.marks]
+    assert sorted(marks) == sorted([(OVERHEAT, "warning")] * 4 + [(FAULT, "error")] * 2)
+    assert "unknown" not in {k for c in indexes if c.index is not None for k in c.index.severities}
+
+    # events info, central side: no --import (the devices' classes are not here)
+    info = bussdcc("events", "info", str(record), "--json")
+    assert info.returncode == 0, info.stderr
+    data = json.loads(info.stdout)
+    assert data["from_index"] is True
+    assert data["severities"]["WARNING"] == 4 and data["severities"]["ERROR"] == 2
+    assert data["severities"]["INFO"] >= 40
+    text = bussdcc("events", "info", str(record))
+    assert "WARNING 4" in text.stdout and "ERROR 2" in text.stdout, text.stdout
+
+    # the replay timeline (the web UI's scrubber marks) answers from the same indexes
+    from bussdcc_framework_replay.source import JsonlSource
+    from bussdcc_framework_replay.timeline import survey
+
+    timeline = survey(JsonlSource(record / "default" / "gh1"))
+    assert timeline.origin == "indexes"
+    shown = timeline.as_dict()
+    assert sorted((m["type"], m["severity"]) for m in shown["marks"]) == sorted(marks)
+    assert [m["name"] for m in shown["marks"]].count("SensorFault") == 2

@@ -22,7 +22,7 @@ def test_topics_are_general_to_specific_with_safe_levels() -> None:
     assert topics.cmd_filter == "acme/farms/v1/north/gh-3/cmd/+"
     assert slug("Greenhouse 3.local") == "greenhouse-3-local"
     assert type_level("x:Outer.Inner") == "inner"
-    with pytest.raises(TopicError):
+    with pytest.raises(TopicError, match=r"^'!!!' has no letters or digits to make a topic level from$"):
         slug("!!!")
 
 
@@ -156,3 +156,23 @@ def test_the_plugin_module_is_cheap_to_import() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_payload_carries_its_class_severity_and_the_collector_indexes_by_it() -> None:
+    from bussdcc_framework_jsonl.indexing import describe
+    from bussdcc_framework_mqtt.messages import MqttDisconnected, MqttError
+    from bussdcc_framework_mqtt.payload import severity_tail
+    from bussdcc_framework_mqtt.recording import raw_type
+
+    assert severity_tail(MqttDisconnected) == b',"severity":"warning"}'
+    assert severity_tail(MqttError) == b',"severity":"error"}'
+    assert severity_tail(type("NoSeverity", (), {"severity": 7})) == b"}"  # not a Severity: left out
+    record = b'{"time":"2026-03-09T12:00:01+00:00","type":"app:Alarm","data":{}}'
+    body = EnvelopeHead("s", "n1", "b1").wrap(record[:-1] + severity_tail(MqttError), "b1", 1, False)
+    assert ENVELOPE_DECODER.decode(body).severity == "error"
+    assert (
+        ENVELOPE_DECODER.decode(EnvelopeHead("s", "n1", "b1").wrap(record, "b1", 1, False)).severity is None
+    )
+    assert describe(raw_type("app:Alarm", "error")) == ("app:Alarm", "error")
+    assert describe(raw_type("app:Alarm", "warning")) == ("app:Alarm", "warning")
+    assert describe(raw_type("app:Alarm")) == ("app:Alarm", None)  # a device that sent none

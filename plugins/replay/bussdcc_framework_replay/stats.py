@@ -84,6 +84,9 @@ class SourceStats:
     skipped: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
     unknown_types: Counter[str] = field(default_factory=Counter)
+    unknown_severities: Counter[str] = field(default_factory=Counter)
+    """Records of unknown types by the severity their index holds (``warning``...): a fleet
+    recording's index knows what the devices' classes said (``events info`` from indexes)."""
     import_errors: dict[str, str] = field(default_factory=dict)
     """Modules ``--import`` allowed whose import failed (tried once), with the error."""
     blank_lines: int = 0

@@ -364,9 +364,11 @@ def test_interrupt_stops_the_replay_and_still_prints_the_summary(tmp_path: Path)
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=cli_env(),
+        env=cli_env(BUSSDCC_CONSOLE_ENABLED="true"),  # events on stdout: the replay is under way
     )
-    time.sleep(2.0)
+    assert proc.stdout is not None
+    while "SoilMoisture" not in (line := proc.stdout.readline()):
+        assert line, "the replay ended before its first reading"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
 
@@ -492,6 +494,8 @@ def test_a_second_interrupt_ends_a_replay_at_once(tmp_path: Path) -> None:
         "from bussdcc.process import Process\n\n"
         "class Stuck(Process):\n"
         "    name = 'stuck'\n\n"
+        "    def start(self, ctx):\n"
+        "        print('started', flush=True)\n\n"
         "    def stop(self, ctx):\n"
         "        print('stopping', flush=True)\n"
         "        time.sleep(60)\n\n"
@@ -517,7 +521,7 @@ def test_a_second_interrupt_ends_a_replay_at_once(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert proc.stdout is not None
-    time.sleep(2.0)
+    assert proc.stdout.readline() == "started\n"  # the replay runs: its runtime has booted
     proc.send_signal(signal.SIGINT)
     proc.send_signal(signal.SIGINT)  # the same Ctrl-C delivered twice: still one
     assert proc.stdout.readline() == "stopping\n"  # the graceful stop has begun, and hangs

@@ -3,7 +3,9 @@
 Environment: ``COUNTER_COUNT`` (events, default 100), ``COUNTER_START`` (first n, default 0),
 ``COUNTER_INTERVAL`` (seconds between events, default 0.01), ``COUNTER_MARKER`` (a file written
 with the number emitted once all are emitted and the outbox holds them), ``COUNTER_BURST``
-(events per tick, default 1). ``SetLevel`` is the command type the tests send.
+(events per tick, default 1), ``COUNTER_ALARM_EVERY`` (k: after every k-th Tick an ``Overheat``
+warning, after every 2k-th also a ``SensorFault`` error). ``SetLevel`` is the command type the
+tests send.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 from bussdcc.context import ContextProtocol
 from bussdcc.event import Event
-from bussdcc.message import Message
+from bussdcc.message import Message, Severity
 from bussdcc.service import Service
 
 from bussdcc_framework import hookimpl
@@ -27,6 +29,24 @@ from bussdcc_framework.runtime import Runtime
 @dataclass(slots=True, frozen=True)
 class Tick(Message):
     """One numbered event."""
+
+    n: int
+
+
+@dataclass(slots=True, frozen=True)
+class Overheat(Message):
+    """A warning (every COUNTER_ALARM_EVERY ticks)."""
+
+    severity = Severity.WARNING
+
+    n: int
+
+
+@dataclass(slots=True, frozen=True)
+class SensorFault(Message):
+    """An error (every 2 x COUNTER_ALARM_EVERY ticks)."""
+
+    severity = Severity.ERROR
 
     n: int
 
@@ -54,6 +74,7 @@ class Counter(Service):
         self.count = int(os.environ.get("COUNTER_COUNT", "100"))
         self.n = int(os.environ.get("COUNTER_START", "0"))
         self.burst = int(os.environ.get("COUNTER_BURST", "1"))
+        self.alarm_every = int(os.environ.get("COUNTER_ALARM_EVERY", "0"))
         self.end = self.n + self.count
         self.marker = os.environ.get("COUNTER_MARKER")
         self.done = False
@@ -65,6 +86,10 @@ class Counter(Service):
                 break
             ctx.emit(Tick(n=self.n))
             self.n += 1
+            if self.alarm_every and self.n % self.alarm_every == 0:
+                ctx.emit(Overheat(n=self.n))
+                if self.n % (2 * self.alarm_every) == 0:
+                    ctx.emit(SensorFault(n=self.n))
         if self.n >= self.end and not self.done:
             self.done = True
             if self.marker:

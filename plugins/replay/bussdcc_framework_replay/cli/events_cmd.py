@@ -72,6 +72,8 @@ class LogInfo:
             types.append({"type": type_name(cls), "severity": severity, "count": n, "known": True})
         for name, n in self.stats.unknown_types.most_common():
             types.append({"type": name, "severity": None, "count": n, "known": False})
+        for label, n in self.stats.unknown_severities.items():
+            severities[label.upper()] += n  # from indexes: a fleet's devices knew them
         first, last = self.stats.first, self.stats.last
         return {
             "paths": self.paths,

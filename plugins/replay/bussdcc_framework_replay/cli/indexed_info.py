@@ -54,6 +54,7 @@ def from_indexes(
     for path, index in indexed:
         fstats = FileStats(path=str(path), size=file_size(path), first=index.start, last=index.end)
         stats.files.append(fstats)
+        known: Counter[str] = Counter()  # severities of the records of classes known here
         for name, n in index.types.items():
             if name not in resolved:
                 resolved[name] = _resolve(registry, name)
@@ -61,6 +62,7 @@ def from_indexes(
             if cls is not None:
                 per_type[cls] += n
                 fstats.records += n
+                known[_severity_name(cls)] += n
             elif _well_formed(name):
                 fstats.unknown += n
                 stats.skipped[UNKNOWN_TYPE] += n
@@ -72,6 +74,7 @@ def from_indexes(
             fstats.unknown += index.other_types
             stats.skipped[UNKNOWN_TYPE] += index.other_types
             stats.count_unknown(OTHER_TYPES, index.other_types)
+        stats.unknown_severities.update(_left_over(index.severities, known))
         for reason, n in index.skipped.items():
             if reason == "blank":
                 stats.blank_lines += n
@@ -85,6 +88,24 @@ def from_indexes(
         if index.end is not None and (stats.last is None or index.end > stats.last):
             stats.last = index.end
     return per_type, stats
+
+
+def _severity_name(cls: type) -> str:
+    label = getattr(getattr(cls, "severity", None), "name", None)
+    return label.lower() if isinstance(label, str) else "unknown"
+
+
+def _left_over(indexed: dict[str, int], known: Counter[str]) -> Counter[str]:
+    """The severities an index holds beyond those of the classes known here, ``unknown`` aside.
+
+    In a fleet recording these are the records of the devices' types, with the severity the
+    devices sent. (A type the index could not name a severity for but this reader knows is
+    counted under its class: its ``unknown`` records are not left over.)
+    """
+    rest = Counter(indexed)
+    rest.subtract(known)
+    del rest["unknown"]
+    return +rest
 
 
 def _resolve(registry: TypeRegistry, name: str) -> type | None:

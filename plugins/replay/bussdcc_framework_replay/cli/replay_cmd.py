@@ -19,9 +19,9 @@ import click
 
 from bussdcc_framework.app import AppError
 from bussdcc_framework.cli.options import PluginOptionsCommand, collect_overrides
+from bussdcc_framework.interrupts import Interrupts, startup
 from bussdcc_framework.plugins import load_plugins, load_settings
 from bussdcc_framework.report import printable, report
-from bussdcc_framework.runtime.signals import Interrupts
 from bussdcc_framework.settings import SettingError
 
 from ..config import ReplayConfig
@@ -191,6 +191,10 @@ def replay_command(
     bar = Progress(source, runtime, wanted(progress), keys=reading_keys)
     key_reader = Keys(runtime.controller, runtime.stop_replay, enabled=reading_keys, changed=bar.update)
     with interrupted, bar, key_reader:
+        if startup.pending:
+            # Ctrl-C came while the command started and its KeyboardInterrupt was swallowed on
+            # the way (see bussdcc_framework.interrupts): stop instead of starting the replay.
+            raise KeyboardInterrupt
         worker.start()
         while worker.is_alive():
             try:

@@ -24,6 +24,7 @@ def combine(stats: list[SourceStats]) -> SourceStats:
         total.filtered_type += s.filtered_type
         total.skipped.update(s.skipped)
         total.unknown_types.update(s.unknown_types)
+        total.unknown_severities.update(s.unknown_severities)
         total.blank_lines += s.blank_lines
         total.indexes.update(s.indexes)
         total.index_seeks += s.index_seeks

@@ -1,0 +1,206 @@
+"""What each ``flush`` and ``overflow`` mode really does, observed rather than inferred from counters.
+
+* ``overflow="block"``: with the disk stalled on purpose, the queue never holds more than
+  ``queue_size`` events and the emitter is really held inside the sink until there is room.
+* ``flush="fsync"`` calls ``os.fsync`` on the segment (counted through a monkeypatched
+  ``os.fsync``); ``"interval"`` and ``"line"`` never do.
+* ``flush="line"`` puts each event in the file at once, read back from the file while the sink
+  runs, even with the writer's interval timer switched off; ``"interval"`` waits for the timer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bussdcc.event import Event
+from bussdcc.message import Message
+from bussdcc_framework_jsonl import JsonlSink
+
+T0 = datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC)
+
+
+@dataclass(slots=True, frozen=True)
+class Sample(Message):
+    n: int
+
+
+class FakeCtx:
+    def __init__(self) -> None:
+        self.emitted: list[Message] = []
+
+    def emit(self, message: Message) -> None:
+        self.emitted.append(message)
+
+
+def evt(n: int) -> Event[Message]:
+    return Event(time=T0, payload=Sample(n))
+
+
+def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+    return value
+
+
+def on_disk(root: Path) -> list[int]:
+    """The ``Sample`` numbers in the complete lines of the segments, read from the files now."""
+    found: list[int] = []
+    for path in sorted(root.rglob("*.jsonl")):
+        for line in path.read_bytes().split(b"\n")[:-1]:
+            record = json.loads(line)
+            if record["type"].endswith(":Sample"):
+                found.append(record["data"]["n"])
+    return found
+
+
+# -- overflow="block" ----------------------------------------------------------------------------
+
+
+def test_block_mode_holds_the_emitter_and_never_queues_more_than_queue_size(tmp_path: Path) -> None:
+    sink = JsonlSink(tmp_path, queue_size=16, overflow="block", flush_interval=1.0)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    disk = threading.Event()  # the disk is stalled until this is set
+    writer = sink._writer
+    assert writer is not None
+    real_write = writer.write
+
+    def stalled_write(items: list[Any]) -> None:
+        disk.wait(120)
+        real_write(items)
+
+    writer.write = stalled_write  # type: ignore[method-assign]
+    emitted: list[int] = []
+    peak = 0
+
+    def emit() -> None:
+        nonlocal peak
+        for i in range(500):
+            sink.handle(evt(i))
+            peak = max(peak, len(sink._queue))
+            emitted.append(i)
+
+    emitter = threading.Thread(target=emit, name="emitter")
+    emitter.start()
+    try:
+
+        def held_in_the_sink() -> bool:
+            frame = sys._current_frames().get(emitter.ident or 0)
+            while frame is not None:
+                if frame.f_code.co_name == "_admit":
+                    return True
+                frame = frame.f_back
+            return False
+
+        # The emitter ends up waiting inside the sink for room, not returning.
+        wait_for(held_in_the_sink, "the emitter to wait for room in the queue")
+        assert emitter.is_alive() and len(emitted) < 500
+        assert len(sink._queue) <= 16
+        assert peak <= 16  # never more than queue_size, however long the disk stalls
+    finally:
+        disk.set()
+        emitter.join(60)
+    sink.stop()
+    assert not emitter.is_alive() and emitted == list(range(500))
+    assert peak <= 16
+    assert sink.dropped == 0 and sink.waits >= 1 and sink.waited > 0
+    assert on_disk(tmp_path) == list(range(500))  # nothing lost
+
+
+# -- fsync -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fsyncs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
+    """The paths under ``tmp_path`` that ``os.fsync`` was called on, in order."""
+    calls: list[str] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: Any) -> None:
+        number = fd if isinstance(fd, int) else fd.fileno()
+        path = os.readlink(f"/proc/self/fd/{number}")
+        if path.startswith(str(tmp_path)):
+            calls.append(path)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    return calls
+
+
+def test_fsync_mode_fsyncs_the_segment_while_it_runs_and_at_stop(tmp_path: Path, fsyncs: list[str]) -> None:
+    sink = JsonlSink(tmp_path / "rec", flush="fsync", flush_interval=0.05)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    sink.handle(evt(1))
+    segment = wait_for(lambda: [p for p in fsyncs if p.endswith(".jsonl")], "an fsync of the segment")
+    assert on_disk(tmp_path / "rec") == [1]  # what was fsynced is in the file
+    running = len(fsyncs)
+    sink.handle(evt(2))
+    wait_for(lambda: len(fsyncs) > running, "an fsync after the second event")
+    sink.stop()
+    assert all(p == segment[0] or not p.endswith(".jsonl") for p in fsyncs)
+    assert on_disk(tmp_path / "rec") == [1, 2]
+
+
+@pytest.mark.parametrize("mode", ["interval", "line"])
+def test_interval_and_line_modes_never_fsync(tmp_path: Path, fsyncs: list[str], mode: str) -> None:
+    sink = JsonlSink(tmp_path / "rec", flush=mode, flush_interval=0.05)  # type: ignore[arg-type]
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    for i in range(50):
+        sink.handle(evt(i))
+    wait_for(lambda: len(on_disk(tmp_path / "rec")) == 50, "the events on disk")
+    sink.stop()
+    assert on_disk(tmp_path / "rec") == list(range(50))
+    assert fsyncs == []
+
+
+# -- flush="line" ------------------------------------------------------------------------------
+
+
+def timerless(sink: JsonlSink) -> None:
+    """Switch off the writer's interval timer: it writes only when woken (or at stop)."""
+    wake = sink._wake
+
+    def wait(timeout: float | None = None) -> bool:
+        return threading.Event.wait(wake)
+
+    wake.wait = wait  # type: ignore[method-assign]
+
+
+def test_line_mode_puts_each_event_in_the_file_at_once(tmp_path: Path) -> None:
+    sink = JsonlSink(tmp_path, flush="line", queue_size=1000)
+    timerless(sink)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    try:
+        for i in range(3):
+            sink.handle(evt(i))
+            # read back from the file while the sink runs: no timer, no stop, no batch
+            wait_for(lambda i=i: on_disk(tmp_path) == list(range(i + 1)), f"event {i} in the file")
+    finally:
+        sink.stop()
+    assert on_disk(tmp_path) == [0, 1, 2]
+
+
+def test_interval_mode_waits_for_its_timer(tmp_path: Path) -> None:
+    """The control for the test above: without the timer, interval mode writes only at stop."""
+    sink = JsonlSink(tmp_path, flush="interval", queue_size=1000)
+    timerless(sink)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    sink.handle(evt(0))
+    # Line mode wrote within this wait above; interval mode, with no timer to wake it, has not.
+    wait_for(lambda: sink._queue or sink.written, "the event queued")
+    time.sleep(0.5)
+    assert on_disk(tmp_path) == []
+    sink.stop()
+    assert on_disk(tmp_path) == [0]
