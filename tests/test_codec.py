@@ -36,6 +36,7 @@ from bussdcc_framework.codec import (
     format_time,
     type_name,
 )
+from bussdcc_framework.codec.registry import _all_subclasses
 from bussdcc_framework.message import SinkHandlerError, SystemIdentityEvent
 
 T0 = datetime(2026, 3, 9, 12, 0, 1, 722504, tzinfo=UTC)
@@ -534,6 +535,69 @@ def test_registry_register_alias_and_refusal() -> None:
     assert RuntimeBooted in defaults.registered() and SystemIdentityEvent in defaults.registered()
 
 
+def test_registry_refusal_says_what_can_be_registered() -> None:
+    with pytest.raises(TypeError) as info:
+        TypeRegistry().register(Point)
+    assert str(info.value) == (
+        f"{Point!r} is not a Message dataclass; only subclasses of bussdcc.message.Message "
+        "decorated with @dataclass can be registered"
+    )
+
+
+def test_a_class_registered_under_an_old_name_also_resolves_under_its_own() -> None:
+    registry = TypeRegistry(include_imported=False)
+    registry.register(Tick, name="old.module:OldTick")
+    assert registry.resolve("old.module:OldTick") is Tick
+    assert registry.resolve(type_name(Tick)) is Tick
+    assert registry.registered() == [Tick]
+
+
+def test_allowed_modules_lists_the_allow_list_sorted_once_each() -> None:
+    registry = TypeRegistry()
+    for module in ("zeta.messages", "alpha", "zeta.messages"):
+        registry.allow_import(module)
+    assert registry.allowed_modules() == ["alpha", "zeta.messages"]
+
+
+def test_a_class_registered_while_a_lookup_waits_for_the_lock_is_found() -> None:
+    # resolve() looks a name up without the lock first, then again holding it: a plugin that
+    # registers the class in between (on another thread) must be seen by the second look-up.
+    # The dict below registers on the first miss, which puts that registration exactly there.
+    registry = TypeRegistry(include_imported=False)
+
+    class RegistersOnFirstMiss(dict[str, type]):
+        fired = False
+
+        def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+            found = super().get(key, default)
+            if found is None and not self.fired:
+                self.fired = True
+                registry.register(Tick, name=key)
+            return found
+
+    registry._by_name = RegistersOnFirstMiss()
+    assert registry.resolve("old.module:OldTick") is Tick
+
+
+def test_the_subclass_walk_lists_a_class_reached_twice_once() -> None:
+    # A diamond: D is a subclass of both A and B. Walking it twice would double the work per
+    # diamond, which grows exponentially with stacked diamonds.
+    class Root:
+        pass
+
+    class A(Root):
+        pass
+
+    class B(Root):
+        pass
+
+    class D(A, B):
+        pass
+
+    walked = _all_subclasses(Root)
+    assert sorted(walked, key=lambda cls: cls.__name__) == [A, B, D] and len(walked) == 3
+
+
 def test_default_registry_includes_plugin_message_types(plugin_registry: Any) -> None:
     from bussdcc_framework import hookimpl
 
@@ -544,6 +608,29 @@ def test_default_registry_includes_plugin_message_types(plugin_registry: Any) ->
 
     plugin_registry(Plugin(), "codec-test")
     assert Bag in default_registry().registered()
+
+
+def test_a_plugin_message_type_without_an_importable_name_is_reported_and_the_others_registered(
+    plugin_registry: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bussdcc_framework import hookimpl
+
+    @dataclass(frozen=True)
+    class Local(Message):  # defined in a function: "tests.test_codec:...<locals>.Local"
+        n: int
+
+    class Plugin:
+        @hookimpl
+        def register_message_types(self) -> list[type]:
+            return [Local, Bag]
+
+    plugin_registry(Plugin(), "codec-bad-types")
+    capsys.readouterr()
+    registry = default_registry()
+    assert Bag in registry.registered() and Local not in registry.registered()
+    [line] = [line for line in capsys.readouterr().err.splitlines() if "register_message_types" in line]
+    assert line.startswith("bussdcc: register_message_types: bad_type_name: 'tests.test_codec:test_a_")
+    assert line.endswith("' is not of the form 'package.module:ClassName'")
 
 
 # -- each decode error reason ----------------------------------------------------------------

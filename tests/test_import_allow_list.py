@@ -8,18 +8,20 @@ marker file when imported, so "refused" also means "never imported".
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
 import sys
 import textwrap
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-from bussdcc_framework.codec import default_registry
+from bussdcc_framework.codec import Codec, DecodeError, TypeRegistry, default_registry
 
 MODULE = """
 from dataclasses import dataclass
@@ -133,3 +135,118 @@ def test_bussdcc_replay_import_opens_only_the_named_package(tree: Tree, tmp_path
     unknown = next(line for line in lines if line.startswith("unknown types"))
     assert unknown.startswith(f"unknown types ({len(tree.lookalikes)} record(s) not decoded): ")
     assert all(f"{name}:Payload (1)" in unknown for name in tree.lookalikes), unknown
+
+
+# -- what an allowed import remembers ----------------------------------------------------------
+
+
+@pytest.fixture
+def write_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], str]]:
+    """``write_module(source)`` writes an importable module with a fresh name and returns it."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    written: list[str] = []
+
+    def write(source: str) -> str:
+        name = f"allowed_{uuid.uuid4().hex[:8]}"
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+        written.append(name)
+        return name
+
+    yield write
+    for name in written:
+        sys.modules.pop(name, None)
+
+
+def test_a_resolved_allowed_class_is_imported_once_not_per_record(
+    write_module: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = write_module(MODULE.format(marker=os.devnull))
+    registry = TypeRegistry(include_imported=False)
+    registry.allow_import(name)
+    imports: list[str] = []
+    real_import = importlib.import_module
+
+    def counting_import(module: str, package: str | None = None) -> ModuleType:
+        imports.append(module)
+        return real_import(module, package)
+
+    monkeypatch.setattr(importlib, "import_module", counting_import)
+    classes = {registry.resolve(f"{name}:Payload") for _ in range(3)}
+    assert [cls.__name__ for cls in classes if cls is not None] == ["Payload"]
+    assert imports == [name]
+
+
+def test_an_allowed_module_resolves_a_class_nested_in_a_class(write_module: Callable[[str], str]) -> None:
+    name = write_module(
+        """
+        from dataclasses import dataclass
+        from bussdcc.message import Message
+
+        class Greenhouse:
+            @dataclass(frozen=True)
+            class Vent(Message):
+                open: bool
+        """
+    )
+    registry = TypeRegistry(include_imported=False)
+    registry.allow_import(name)
+    cls = registry.resolve(f"{name}:Greenhouse.Vent")
+    assert cls is sys.modules[name].Greenhouse.Vent
+    assert registry.import_errors == {}
+
+
+def test_a_module_that_fails_to_import_is_tried_once_and_every_name_in_it_gets_the_error(
+    write_module: Callable[[str], str], tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    name = write_module(
+        f"""
+        with open({str(runs)!r}, "a") as out:
+            out.write("run ")
+        raise RuntimeError("sensor table missing")
+        """
+    )
+    registry = TypeRegistry(include_imported=False)
+    registry.allow_import(name)
+    assert registry.resolve(f"{name}:Vent") is None
+    assert registry.resolve(f"{name}:Pump") is None
+    assert runs.read_text() == "run "
+    error = "RuntimeError: sensor table missing"
+    assert registry.module_errors == {name: error}
+    assert registry.import_errors == {f"{name}:Vent": error, f"{name}:Pump": error}
+    with pytest.raises(DecodeError) as info:
+        Codec(registry).resolve(f"{name}:Pump")
+    assert info.value.detail == f"{name}:Pump: {error}"
+
+
+def test_a_name_missing_from_an_allowed_module_gets_the_attribute_error(
+    write_module: Callable[[str], str],
+) -> None:
+    name = write_module(MODULE.format(marker=os.devnull))
+    registry = TypeRegistry(include_imported=False)
+    registry.allow_import(name)
+    assert registry.resolve(f"{name}:Missing") is None
+    assert registry.import_errors == {
+        f"{name}:Missing": f"AttributeError: module '{name}' has no attribute 'Missing'"
+    }
+
+
+def test_import_errors_remember_at_most_max_import_errors_names(
+    write_module: Callable[[str], str],
+) -> None:
+    # Data may name millions of missing classes: the error record must not grow with them,
+    # neither for names missing from a module nor for names in a module that failed to import.
+    present = write_module(MODULE.format(marker=os.devnull))
+    broken = write_module('raise ImportError("no")\n')
+    registry = TypeRegistry(include_imported=False)
+    registry.max_import_errors = 3
+    registry.allow_import(present)
+    registry.allow_import(broken)
+    for i in range(5):
+        assert registry.resolve(f"{present}:Missing{i}") is None
+    assert list(registry.import_errors) == [f"{present}:Missing{i}" for i in range(3)]
+    registry.import_errors.clear()
+    for i in range(5):
+        assert registry.resolve(f"{broken}:Missing{i}") is None
+    assert list(registry.import_errors) == [f"{broken}:Missing{i}" for i in range(3)]
+    assert registry.module_errors == {broken: "ImportError: no"}

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bussdcc_framework import settings as settings_module
 from bussdcc_framework.settings import (
     Override,
     Setting,
@@ -219,7 +220,11 @@ def test_values_of_fills_what_settings_lack_from_the_declarations() -> None:
 # -- unknown names ----------------------------------------------------------------------------
 
 
-def test_unknown_variables_of_a_plugin_get_a_suggestion() -> None:
+def test_unknown_variables_of_a_plugin_get_a_suggestion(monkeypatch: pytest.MonkeyPatch) -> None:
+    # known_variables() marks names for the whole process: the mark this test adds is undone
+    # afterwards, so the test passes again in the same process (mutmut runs pytest in-process
+    # several times) and leaves nothing behind for the tests after it.
+    monkeypatch.setattr(settings_module, "_known_variables", set(settings_module._known_variables))
     declared = [
         Setting("web", "port", "int", 1),
         Setting("web", "host", "str", "h"),

@@ -18,6 +18,7 @@ import argparse
 import shutil
 import sys
 import sysconfig
+from importlib.metadata import entry_points
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,6 +65,22 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
 PTH = "bussdcc_mutmut_children.pth"
 
 
+def check_plugins_installed(packages: list[str]) -> None:
+    """Stop when a plugin of the tree has no entry point in this venv.
+
+    Plugins are found through the venv's installed entry points, not through ``src/``: a venv
+    synced before a plugin was added stages fine but loads one plugin fewer, and the tests that
+    count the plugins then fail mutmut's clean run with a puzzling "5 != 6".
+    """
+    installed = {ep.value.split(":")[0].split(".")[0] for ep in entry_points(group="bussdcc_framework")}
+    missing = sorted(set(packages) - installed)
+    if missing:
+        raise SystemExit(
+            f"stage.py: {', '.join(missing)} not installed in {sys.prefix} (a plugin added since "
+            "the last sync): run `uv sync --all-extras --all-packages` in this worktree first"
+        )
+
+
 def stage(target: str, where: Path) -> Path:
     files, tests = TARGETS[target]
     if where.exists():
@@ -71,9 +88,10 @@ def stage(target: str, where: Path) -> Path:
     src = where / "src"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "core" / "bussdcc_framework", src / "bussdcc_framework", ignore=ignore)
-    for package in sorted((ROOT / "plugins").glob("*/bussdcc_framework_*")):
-        if package.is_dir():
-            shutil.copytree(package, src / package.name, ignore=ignore)
+    plugins = [p for p in sorted((ROOT / "plugins").glob("*/bussdcc_framework_*")) if p.is_dir()]
+    check_plugins_installed([p.name for p in plugins])
+    for package in plugins:
+        shutil.copytree(package, src / package.name, ignore=ignore)
     selection = []
     for test in tests:
         origin = ROOT / test

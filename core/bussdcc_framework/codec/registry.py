@@ -170,12 +170,13 @@ class TypeRegistry:
             return None
         failed = self.module_errors.get(module)
         if failed is not None:
-            self.import_errors[name] = failed
+            self._remember_error(name, failed)
             return None
         try:
             obj: object = importlib.import_module(module)
         except Exception as exc:
-            self.module_errors[module] = self.import_errors[name] = f"{type(exc).__name__}: {exc}"
+            self.module_errors[module] = f"{type(exc).__name__}: {exc}"
+            self._remember_error(name, self.module_errors[module])
             return None
         try:
             for part in qualname.split("."):
@@ -219,6 +220,8 @@ def default_registry(*, plugins: bool = True) -> TypeRegistry:
         for cls in load_plugins().message_types():
             try:
                 registry.register(cls)
-            except TypeError as exc:  # one bad declaration must not stop replay or recording
+            except (TypeError, ValueError) as exc:
+                # One bad declaration (a class defined in a function has no importable name)
+                # must not stop replay or recording.
                 report(f"bussdcc: register_message_types: {exc}")
     return registry
