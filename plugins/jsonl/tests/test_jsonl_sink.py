@@ -532,3 +532,156 @@ def test_shim_path_and_bussdcc_run_record(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     types = [r["type"].rsplit(":", 1)[1] for r in records(rec)]
     assert types[0] == "RuntimeBooting" and "Hello" in types and types[-1] == "RuntimeShutdown"
+
+
+# -- reports, the stop summary and the lifecycle, observed on a stalled disk -------------------
+
+
+def stall(sink: JsonlSink) -> threading.Event:
+    """Stall the sink's disk until the returned event is set (the writer thread waits in write)."""
+    disk = threading.Event()
+    writer = sink._writer
+    assert writer is not None
+    real_write = writer.write
+
+    def stalled_write(items: list[Any]) -> None:
+        disk.wait(120)
+        real_write(items)
+
+    writer.write = stalled_write  # type: ignore[method-assign]
+    return disk
+
+
+def test_drops_are_reported_as_they_happen_and_summed_up_at_stop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sink = JsonlSink(tmp_path, queue_size=4, overflow="drop", flush_interval=1.0)
+    ctx = FakeCtx()
+    sink.start(ctx)  # type: ignore[arg-type]
+    disk = stall(sink)
+    for i in range(20):
+        sink.handle(evt(i))
+    assert len(sink._queue) <= 4
+    disk.set()
+    sink.stop()
+    written = len(records(tmp_path))
+    assert sink.dropped >= 12 and written + sink.dropped == 20 and sink.written == written
+    reports = [m for m in ctx.emitted if isinstance(m, RecordingDropped)]
+    assert sum(r.dropped for r in reports) == sink.dropped == reports[-1].total
+    assert all(r.queue_size == 4 for r in reports)
+    err = capsys.readouterr().err
+    for r in reports:
+        assert (
+            f"bussdcc jsonl: queue full, dropped {r.dropped} events ({r.total} in all); "
+            "raise jsonl.queue_size or use jsonl.overflow=block\n"
+        ) in err
+    assert err.endswith(
+        f"bussdcc jsonl: recorded {written} events in {tmp_path}; dropped {sink.dropped} (queue full), "
+        "lost 0 (write errors), 0 could not be encoded, "
+        "0 will not read back as emitted (NaN where the type is no float), "
+        "0 emits waited 0.00s (queue full)\n"
+    )
+
+
+def test_a_run_that_lost_nothing_prints_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sink = JsonlSink(tmp_path)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    sink.handle(evt(1))
+    sink.stop()
+    assert records(tmp_path)[0]["data"]["n"] == 1
+    assert capsys.readouterr().err == ""
+
+
+def test_backpressure_is_reported_at_once_then_at_most_every_interval_and_at_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bussdcc_framework_jsonl import sink as sink_module
+
+    monkeypatch.setattr(sink_module, "BACKPRESSURE_REPORT_INTERVAL", 3600.0)
+    sink = JsonlSink(tmp_path, queue_size=4, overflow="block", flush_interval=1.0)
+    ctx = FakeCtx()
+    sink.start(ctx)  # type: ignore[arg-type]
+
+    def reports() -> list[RecordingBackpressure]:
+        return [m for m in ctx.emitted if isinstance(m, RecordingBackpressure)]
+
+    def episode(base: int) -> None:
+        """The disk stalls, an emitter fills the queue and waits; then the disk comes back."""
+        disk = stall(sink)
+        emitter = threading.Thread(target=lambda: [sink.handle(evt(base + i)) for i in range(12)])
+        waits = sink.waits
+        emitter.start()
+        wait_for(lambda: len(sink._queue) >= 4, timeout=60)
+        disk.set()
+        emitter.join(60)
+        assert not emitter.is_alive() and sink.waits > waits
+
+    episode(0)
+    wait_for(lambda: len(reports()) == 1, timeout=60)  # the first one at once, before stop()
+    first = reports()[0]
+    assert 1 <= first.waits <= sink.waits and first.queue_size == 4 and first.waited >= 0
+    episode(100)
+    sink.stop()  # the interval has not passed: the rest is reported at stop, once
+    assert len(reports()) == 2
+    assert sum(r.waits for r in reports()) == sink.waits
+    assert len(records(tmp_path)) == 24
+    err = capsys.readouterr().err
+    for r in reports():
+        assert f"bussdcc jsonl: queue full, {r.waits} emits waited {r.waited:.2f}s for the disk (" in err
+    assert f"({sink.waits} in all); raise jsonl.queue_size or use jsonl.overflow=drop\n" in err
+
+
+def test_announce_says_where_it_records_as_the_user_would_type_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    for root, shown in [(tmp_path / "events", "./events"), (Path("."), "."), (elsewhere, str(elsewhere))]:
+        sink = JsonlSink(root, announce=True)
+        sink.start(FakeCtx())  # type: ignore[arg-type]
+        sink.stop()
+        assert capsys.readouterr().err == (
+            f"bussdcc jsonl: recording events to {shown} (change with --record DIR or "
+            "BUSSDCC_JSONL_DIR; turn off with BUSSDCC_JSONL_ENABLED=false)\n"
+        )
+    sink = JsonlSink(tmp_path / "quiet")
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    sink.stop()
+    assert capsys.readouterr().err == ""
+
+
+def test_start_and_stop_are_idempotent_and_the_counters_start_at_zero(tmp_path: Path) -> None:
+    sink = JsonlSink(tmp_path)
+    assert (sink.written, sink.lost, sink.path) == (0, 0, None)
+    sink.stop()  # before start: nothing to do
+    ctx = FakeCtx()
+    sink.start(ctx)  # type: ignore[arg-type]
+    thread = sink._thread
+    assert thread is not None and thread.is_alive() and thread.name == "bussdcc-jsonl-writer"
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    assert sink._thread is thread and sink._ctx is ctx  # already started: kept as it was
+    sink.handle(evt(7))
+    sink.stop()
+    assert not thread.is_alive() and sink._thread is None
+    assert sink.written == 1 and sink.lost == 0
+    assert sink.path is not None and sink.path.parent.parent == tmp_path
+    sink.stop()  # twice: nothing more
+    assert [r["data"]["n"] for r in records(tmp_path)] == [7]
+
+
+def test_a_context_that_fails_to_take_a_report_does_not_stop_the_recording(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Refusing:
+        def emit(self, message: Message) -> None:
+            raise RuntimeError("no")
+
+    sink = JsonlSink(tmp_path, queue_size=2, overflow="drop")
+    sink.start(Refusing())  # type: ignore[arg-type]
+    disk = stall(sink)
+    for i in range(10):
+        sink.handle(evt(i))
+    disk.set()
+    sink.stop()
+    assert sink.dropped > 0 and sink.written + sink.dropped == 10
+    assert "bussdcc jsonl: queue full, dropped" in capsys.readouterr().err
