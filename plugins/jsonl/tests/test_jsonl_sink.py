@@ -244,7 +244,9 @@ def test_retention_by_size_and_age(tmp_path: Path, started: Any) -> None:
     assert kept == list(range(60 - len(kept), 60))  # the newest are kept
 
 
-def test_write_errors_are_reported_once_and_recording_resumes(tmp_path: Path, started: Any) -> None:
+def test_write_errors_are_reported_once_and_recording_resumes(
+    tmp_path: Path, started: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = tmp_path / "rec"
     root.write_text("a file where the directory should be")
     sink, ctx = started(root)
@@ -264,6 +266,19 @@ def test_write_errors_are_reported_once_and_recording_resumes(tmp_path: Path, st
     resumed = [m for m in ctx.emitted if isinstance(m, RecordingResumed)]
     assert resumed[0].lost == 20
     assert [r["data"]["n"] for r in records(root)] == [99]
+    segment = next(root.rglob("*.jsonl"))
+    assert resumed[0].path == str(segment) == str(sink.path)
+    assert errors[0].path == str(root / "2026-03-09")  # the day directory it could not make
+    assert errors[0].error == "NotADirectoryError: Not a directory"
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"bussdcc jsonl: recording failed (open {root / '2026-03-09'}: NotADirectoryError: Not a directory); "
+        "events are counted as lost until it works again",
+        f"bussdcc jsonl: recording resumed in {segment}; 20 events were lost",
+        f"bussdcc jsonl: recorded 1 events in {root}; dropped 0 (queue full), lost 20 (write errors), "
+        "0 could not be encoded, 0 will not read back as emitted (NaN where the type is no float), "
+        "0 emits waited 0.00s (queue full)",
+    ]
 
 
 def test_disk_full_keeps_earlier_lines_intact(tmp_path: Path) -> None:
@@ -685,3 +700,49 @@ def test_a_context_that_fails_to_take_a_report_does_not_stop_the_recording(
     sink.stop()
     assert sink.dropped > 0 and sink.written + sink.dropped == 10
     assert "bussdcc jsonl: queue full, dropped" in capsys.readouterr().err
+
+
+# -- segment boundaries, to the byte and to the microsecond ------------------------------------
+
+
+def lines_by_file(root: Path) -> dict[str, list[int]]:
+    return {
+        p.name: [json.loads(x)["data"]["n"] for x in p.read_bytes().splitlines()]
+        for p in sorted(root.rglob("*.jsonl"))
+    }
+
+
+def test_a_segment_is_filled_to_exactly_max_size_and_a_longer_line_stands_alone(tmp_path: Path) -> None:
+    probe = JsonlSink(tmp_path / "probe")
+    size = len(probe._encode(evt(10))) + 1  # every line of evt(10..99) has this size
+    sink = JsonlSink(tmp_path / "exact", max_size=3 * size)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    for i in range(10, 17):
+        sink.handle(evt(i))
+    sink.stop()
+    files = sorted((tmp_path / "exact").rglob("*.jsonl"))
+    assert [p.stat().st_size for p in files] == [3 * size, 3 * size, size]
+    assert list(lines_by_file(tmp_path / "exact").values()) == [[10, 11, 12], [13, 14, 15], [16]]
+    small = JsonlSink(tmp_path / "small", max_size=size - 1)  # every line is longer than that
+    small.start(FakeCtx())  # type: ignore[arg-type]
+    for i in range(10, 13):
+        small.handle(evt(i))
+    small.stop()
+    assert sorted(lines_by_file(tmp_path / "small").values()) == [[10], [11], [12]]
+    assert small.written == 3 and small.lost == 0
+
+
+def test_a_step_back_of_exactly_the_tolerance_stays_in_the_segment(tmp_path: Path, started: Any) -> None:
+    start = datetime(2026, 3, 9, 12, 10, 0, tzinfo=UTC)
+    sink, _ = started(tmp_path, 600)
+    sink.handle(evt(1, start))
+    sink.handle(evt(2, start - timedelta(seconds=5)))  # BACKSTEP_TOLERANCE: still this segment
+    sink.handle(evt(3, start + timedelta(seconds=599, microseconds=999_999)))  # its last instant
+    sink.handle(evt(4, start + timedelta(seconds=600)))  # the next segment's first
+    sink.handle(evt(5, start - timedelta(seconds=5, microseconds=1)))  # a real step back
+    sink.stop()
+    assert lines_by_file(tmp_path) == {
+        "12-10-00.jsonl": [1, 2, 3],
+        "12-20-00.jsonl": [4],
+        "12-00-00.jsonl": [5],
+    }
