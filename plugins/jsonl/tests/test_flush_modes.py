@@ -206,3 +206,22 @@ def test_interval_mode_waits_for_its_timer(tmp_path: Path) -> None:
     assert on_disk(tmp_path) == []
     sink.stop()
     assert on_disk(tmp_path) == [0]
+
+
+@pytest.mark.parametrize(("queue_size", "wake_at"), [(1, 1), (4, 1), (10, 2), (16, 4)])
+def test_interval_mode_wakes_the_writer_when_a_quarter_of_the_queue_waits(
+    tmp_path: Path, queue_size: int, wake_at: int
+) -> None:
+    """Without its timer, interval mode writes as soon as ``queue_size // 4`` events (at least 1) wait."""
+    sink = JsonlSink(tmp_path, flush="interval", queue_size=queue_size)
+    timerless(sink)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    try:
+        for i in range(wake_at - 1):
+            sink.handle(evt(i))
+        time.sleep(0.3)  # a writer woken too early would have written by now
+        assert on_disk(tmp_path) == []
+        sink.handle(evt(wake_at - 1))
+        wait_for(lambda: on_disk(tmp_path) == list(range(wake_at)), "the batch in the file")
+    finally:
+        sink.stop()
