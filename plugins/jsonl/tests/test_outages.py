@@ -219,6 +219,27 @@ def test_a_failed_boot_leaves_no_segment(tmp_path: Path) -> None:
     assert not root.exists(), sorted(root.rglob("*"))
 
 
+def test_a_failed_boot_leaves_no_compressed_segment_or_index_either(tmp_path: Path) -> None:
+    root = tmp_path / "events"
+    rt = Runtime()
+    rt.add_sink(JsonlSink(root, max_size=300, compress=True))  # closed segments become .gz
+    rt.add_interface(BrokenInterface())
+    for i in range(20):
+        rt.ctx.emit(Big(i))
+    with pytest.raises(OSError, match="address already in use"):
+        rt.boot()
+    assert not root.exists(), sorted(root.rglob("*"))
+
+
+def test_a_failed_boot_in_an_existing_directory_keeps_the_directory(tmp_path: Path) -> None:
+    rt = Runtime()
+    rt.add_sink(JsonlSink(tmp_path, max_size=300))
+    rt.add_interface(BrokenInterface())
+    with pytest.raises(OSError, match="address already in use"):
+        rt.boot()
+    assert tmp_path.is_dir() and list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
 def test_a_failed_boot_keeps_the_recordings_already_there(tmp_path: Path, compress: bool) -> None:
     rt = Runtime()
