@@ -155,6 +155,19 @@ def test_fsync_mode_fsyncs_the_segment_while_it_runs_and_at_stop(tmp_path: Path,
     assert on_disk(tmp_path / "rec") == [1, 2]
 
 
+def test_fsync_mode_fsyncs_the_compressed_segment_too(tmp_path: Path, fsyncs: list[str]) -> None:
+    sink = JsonlSink(tmp_path / "rec", 60, flush="fsync", compress=True)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    sink.handle(evt(1))
+    sink.handle(Event(time=T0.replace(minute=1), payload=Sample(2)))  # closes the first segment
+    sink.stop()
+    assert any(p.endswith("12-00-00.jsonl.gz.tmp") for p in fsyncs), fsyncs  # before its rename
+    assert sorted(p.name for p in (tmp_path / "rec").rglob("*.gz")) == [
+        "12-00-00.jsonl.gz",
+        "12-01-00.jsonl.gz",
+    ]
+
+
 @pytest.mark.parametrize("mode", ["interval", "line"])
 def test_interval_and_line_modes_never_fsync(tmp_path: Path, fsyncs: list[str], mode: str) -> None:
     sink = JsonlSink(tmp_path / "rec", flush=mode, flush_interval=0.05)  # type: ignore[arg-type]

@@ -673,6 +673,7 @@ def test_start_and_stop_are_idempotent_and_the_counters_start_at_zero(tmp_path: 
     sink.start(ctx)  # type: ignore[arg-type]
     thread = sink._thread
     assert thread is not None and thread.is_alive() and thread.name == "bussdcc-jsonl-writer"
+    assert thread.daemon  # a process that never calls stop() can still exit
     sink.start(FakeCtx())  # type: ignore[arg-type]
     assert sink._thread is thread and sink._ctx is ctx  # already started: kept as it was
     sink.handle(evt(7))

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import types
 from collections.abc import Callable
@@ -305,3 +306,31 @@ def test_a_size_rotation_that_cannot_open_its_next_segment_is_reported_and_retri
     recorded = [json.loads(x)["data"]["n"] for p in segments(root) for x in p.read_bytes().splitlines()]
     assert recorded[0] > 12 and recorded == list(range(recorded[0], n))
     assert sink.lost == recorded[0] - 12 and sink.written == 2 + len(recorded)
+
+
+def test_a_segment_that_cannot_be_compressed_is_reported_and_stays_plain(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    day = tmp_path / "2026-03-09"
+    sink = JsonlSink(tmp_path, 60, compress=True)
+    ctx = Ctx()
+    sink.start(ctx)  # type: ignore[arg-type]
+    sink.handle(Event(time=datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC), payload=Big(1)))
+    wait_for(lambda: sink.written == 1)
+    (day / "12-00-00.jsonl.gz.tmp").mkdir()  # the compressor's temporary name is taken
+    sink.handle(Event(time=datetime(2026, 3, 9, 12, 1, 1, tzinfo=UTC), payload=Big(2)))  # closes it
+    wait_for(lambda: any(isinstance(m, RecordingError) for m in ctx.emitted))
+    # its own daemon thread: a process that never calls stop() can still exit
+    (compressor_thread,) = [t for t in threading.enumerate() if t.name == "bussdcc-jsonl-compress"]
+    assert compressor_thread.daemon
+    sink.stop()
+    (error,) = [m for m in ctx.emitted if isinstance(m, RecordingError)]
+    plain = day / "12-00-00.jsonl"
+    assert error.operation == "compress" and error.path == str(plain)
+    assert error.error.startswith("IsADirectoryError(21, 'Is a directory')")
+    assert (
+        f"bussdcc jsonl: could not compress {plain} ([Errno 21] Is a directory: "
+        f"'{day / '12-00-00.jsonl.gz.tmp'}'); it stays uncompressed\n"
+    ) in capsys.readouterr().err
+    assert plain.exists() and (day / "12-01-00.jsonl.gz").exists()
+    assert [json.loads(x)["data"]["n"] for x in plain.read_bytes().splitlines()] == [1]
