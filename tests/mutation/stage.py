@@ -28,6 +28,7 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
     "web-auth": (
         ["bussdcc_framework_web/auth.py"],
         [
+            "plugins/web/tests/test_access_gate.py",
             "plugins/web/tests/test_origins.py",
             "plugins/web/tests/test_web_app.py",
             "plugins/web/tests/test_web_live.py",
@@ -54,6 +55,7 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
             "plugins/jsonl/tests/test_outages.py",
             "plugins/jsonl/tests/test_retention.py",
             "plugins/jsonl/tests/test_index_writing.py",
+            "plugins/jsonl/tests/test_hostile_input.py",
         ],
     ),
     "discovery": (

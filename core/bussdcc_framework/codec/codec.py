@@ -7,6 +7,7 @@ Nested events (``ProcessError.evt``, ``ServiceError.evt``, ``EventSubscriberErro
 ``SinkHandlerError.evt``, or any field typed ``Event[...]``/``Optional[Event[...]]``) are written
 as nested records ``{"time", "type", "data"}`` so that they keep their type and replay.
 Field types msgspec cannot decode alone go through the generic converters of ``convert.py``.
+A float NaN or infinity can be written as a string and read back (see ``nonfinite.py``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .convert import (
 )
 from .errors import DecodeError, EncodeError
 from .names import split_type_name, type_name
+from .nonfinite import holds_non_finite, looks_nonfinite, nonfinite_from_text, nonfinite_to_text
 from .registry import TypeRegistry, is_message_class
 from .timefmt import format_time_json
 
@@ -91,6 +93,7 @@ class _Plan:
         "field_names",
         "loose",
         "name",
+        "nonfinite_shadow",
         "prefix",
         "prefix_utc",
         "raw_decoder",
@@ -106,6 +109,7 @@ class _Plan:
         self.field_names = tuple(f.name for f in dataclasses.fields(cls))
         self.encode_shadow: type[msgspec.Struct] | None = None
         self.raw_decoder: msgspec.json.Decoder[Any] | None = None
+        self.nonfinite_shadow: type[msgspec.Struct] | None = None
         self.raw_shadow: type[msgspec.Struct] | None = None
         self.builtins_shadow: type[msgspec.Struct] | None = None
         self.builtins_target: Any = None
@@ -139,6 +143,8 @@ class Codec:
         self._lock = threading.Lock()
         self._encoder = msgspec.json.Encoder(enc_hook=enc_hook, order="deterministic")
         self._encode: Final[Callable[[Any], bytes]] = self._encoder.encode
+        # For values already made builtins in the right order (encode_record_nonfinite).
+        self._encode_builtins = msgspec.json.Encoder(enc_hook=enc_hook).encode
         self._head = msgspec.json.Decoder(RecordHead)
 
     # -- plans ---------------------------------------------------------------------------
@@ -179,6 +185,47 @@ class Codec:
         return b"".join(
             (b'{"time":', format_time_json(t)[:-1], plan.prefix, self._encode_data(plan, payload), b"}")
         )
+
+    def encode_record_exact(self, evt: Event[Message]) -> bytes:
+        """``encode_record``, with a float NaN or infinity kept as a string instead of ``null``.
+
+        For writers of records that will be read again (``events cat --validate``): the same
+        bytes as ``encode_record`` unless the event holds such a value, which costs a search
+        of the line for ``null`` (and a walk of the event when it holds one).
+        """
+        line = self.encode_record(evt)
+        if b"null" in line and holds_non_finite(evt.payload):
+            return self.encode_record_nonfinite(evt)
+        return line
+
+    def encode_record_nonfinite(self, evt: Event[Message]) -> bytes:
+        """Like ``encode_record``, with each float NaN or infinity as ``"nan"``/``"inf"``/``"-inf"``.
+
+        ``encode_record`` writes them as ``null`` (msgspec's JSON encoder does), which loses
+        the value. This is the slow path for the rare event that holds one (see
+        ``nonfinite.holds_non_finite``): the fields go through ``to_builtins`` (same order,
+        same text as the encoder's), the non-finite floats become strings, and
+        ``decode_record`` reads them back into float fields. Raises ``EncodeError`` like
+        ``encode_record``.
+        """
+        payload = evt.payload
+        plan = self._plan(type(payload))
+        values = []
+        try:
+            for name in plan.field_names:
+                value = getattr(payload, name)
+                if name in plan.event_fields and isinstance(value, Event):
+                    values.append(msgspec.Raw(self.encode_record_nonfinite(value)))
+                else:
+                    values.append(nonfinite_to_text(self._builtins(value)))
+            if plan.nonfinite_shadow is None:
+                plan.nonfinite_shadow = plan.out_struct()
+            data = self._encode_builtins(plan.nonfinite_shadow(*values))
+        except EncodeError:
+            raise
+        except (TypeError, ValueError, msgspec.EncodeError) as exc:
+            raise EncodeError(f"cannot encode {plan.name}: {exc}") from None
+        return b"".join((b'{"time":', format_time_json(evt.time)[:-1], plan.prefix, data, b"}"))
 
     def encode_message(self, msg: Message) -> bytes:
         """The JSON of one message's data (the record's ``data`` value)."""
@@ -329,12 +376,35 @@ class Codec:
         try:
             decoded = decoder.decode(data)
         except msgspec.ValidationError as exc:
-            raise DecodeError("invalid_data", validation_detail(exc, where)) from None
+            payload = self._decode_nonfinite(plan, data, where)
+            if payload is None:
+                raise DecodeError("invalid_data", validation_detail(exc, where)) from None
+            return payload
         except msgspec.DecodeError as exc:
             raise DecodeError("bad_json", str(exc)) from None
         if plan.raw_shadow is None:
             return decoded
         return self._from_shadow(plan, decoded, where, nested_raw=True)
+
+    def _decode_nonfinite(self, plan: _Plan, data: msgspec.Raw, where: str) -> Any:
+        """The payload of data a strict decode refused, if NaN written as a string was why; else None.
+
+        The slow path for records ``encode_record_nonfinite`` wrote: the data is decoded as
+        JSON, its ``"nan"``/``"inf"``/``"-inf"`` strings become floats where the declared type
+        is a float, and the strict conversion runs again. Only data holding such a string gets
+        here, and any other wrong value still fails.
+        """
+        raw = bytes(data)
+        if not looks_nonfinite(raw):
+            return None
+        try:
+            value = nonfinite_from_text(msgspec.json.decode(raw), plan.cls)
+            converted = msgspec.convert(value, plan.builtins_target, dec_hook=dec_hook, str_keys=True)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            return None
+        if plan.builtins_shadow is not None:
+            return self._from_shadow(plan, converted, where, nested_raw=False)
+        return converted
 
     def _prepare_decoding(self, plan: _Plan) -> msgspec.json.Decoder[Any]:
         """Build the class's decoders (from JSON bytes and from builtins), once."""
@@ -407,7 +477,13 @@ class Codec:
     def _event_from_builtins(self, nested: _NestedBuiltins, where: str) -> Event[Message]:
         if nested.time.tzinfo is None:
             raise DecodeError("bad_time", f"{where.rpartition('.')[0]} time has no UTC offset")
-        return Event(time=nested.time, payload=self.decode_message(self.resolve(nested.type), nested.data))
+        cls = self.resolve(nested.type)
+        try:
+            payload = self.decode_message(cls, nested.data)
+        except DecodeError:
+            # A NaN written as a string (encode_record_nonfinite); the data is this decode's own.
+            payload = self.decode_message(cls, nonfinite_from_text(nested.data, cls))
+        return Event(time=nested.time, payload=payload)
 
 
 def _head_error(exc: msgspec.ValidationError) -> DecodeError:

@@ -5,11 +5,13 @@ bounded queue; a writer thread drains the queue in batches and writes them to di
 event is encoded when it is emitted, so later mutation of a mutable field cannot change what
 was recorded. An event that cannot be encoded (a value JSON cannot hold, a lone surrogate
 in a string, nesting deeper than the encoder's limit) is counted and reported, never raised
-into the emitter and never dropped silently. See docs/recording.md for the guarantees.
+into the emitter and never dropped silently. A float NaN or infinity is written as the string
+``"nan"``/``"inf"``/``"-inf"`` (see ``encoding``). See docs/recording.md for the guarantees.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -21,9 +23,10 @@ from bussdcc.event import Event
 from bussdcc.message import Message
 
 from bussdcc_framework.codec import Codec, TypeRegistry, type_name
+from bussdcc_framework.codec.nonfinite import nonfinite_untyped
 
 from .config import DEFAULT_QUEUE_SIZE, FLUSH_MODES, OVERFLOW_MODES, Overflow
-from .encoding import NanCheck, describe_error, nan_plan
+from .encoding import NONFINITE, NULL_FLOAT, NanCheck, Probe, describe_error, nan_plan
 from .indexing import Item
 from .messages import RecordingBackpressure, RecordingDropped, RecordingError
 from .writer import FlushMode, SegmentWriter, stderr_line
@@ -118,12 +121,13 @@ class JsonlSink:
         self.late = 0  # handled after stop()
         self.unencodable = 0
         self._unencodable_types: dict[type, int] = {}
-        self.altered = 0  # recorded with NaN or infinity written as null
+        self.nonfinite = 0  # recorded with a NaN or an infinity written as a string
+        self.altered = 0  # recorded, but will not read back as emitted (see _altered)
         self._altered_types: dict[type, int] = {}
         self._class_numbers: dict[type[Message], int] = {}  # queued items carry these numbers
         self._classes: list[type[Message]] = []
         self._nan_checks: list[NanCheck | None] = []  # by class number: on the emitting thread
-        self._null_patterns: list[tuple[bytes, ...]] = []  # by class number: for the writer
+        self._probes: list[Probe | None] = []  # by class number: flat classes' cheap probe
         self._fast_handle = self._make_handle()
         self.handle = self._fast_handle  # type: ignore[method-assign, assignment]
 
@@ -141,7 +145,8 @@ class JsonlSink:
         encode, queue, append = self._encode, self._queue, self._queue.append
         capacity, woken_by, wake = self.queue_size, self._wake_at - 1, self._wake
         is_set, admit, unencodable = wake.is_set, self._admit, self._unencodable
-        numbers, number, checks, altered = self._class_numbers, self._number, self._nan_checks, self._altered
+        numbers, number, nonfinite = self._class_numbers, self._number, self._nonfinite
+        probes, isfinite = self._probes, math.isfinite
 
         def handle(evt: Event[Message]) -> None:
             try:
@@ -154,10 +159,19 @@ class JsonlSink:
                 n = numbers[type(payload)]
             except KeyError:
                 n = number(type(payload))
-            if n < 0:  # ~number: a class that can hold a NaN (written as null): look
+            if n < 0:  # ~number: a class that can hold a float, which may be a NaN
                 n = ~n
-                if checks[n](payload, line):  # type: ignore[misc]
-                    altered(type(payload))
+                probe = probes[n]
+                if probe is None:
+                    if b"null" in line:  # msgspec writes NaN as null: look closer
+                        line = nonfinite(evt, n, line)
+                else:
+                    try:
+                        finite = isfinite(probe(payload))
+                    except (TypeError, ValueError, OverflowError):  # None, inf - inf, overflow
+                        finite = False
+                    if not finite:  # the rare case: look closer
+                        line = nonfinite(evt, n, line)
             size = len(queue)
             if size >= capacity and not admit():
                 return
@@ -217,17 +231,45 @@ class JsonlSink:
             n = self._class_numbers.get(cls)
             if n is None:
                 n = len(self._classes)
-                check, patterns = nan_plan(cls)
+                plan = nan_plan(cls)
+                check, probe = plan if plan is not None else (None, None)
                 self._classes.append(cls)
                 self._nan_checks.append(check)
-                self._null_patterns.append(patterns)
+                self._probes.append(probe)
                 self._class_numbers[cls] = n if check is None else ~n
             return self._class_numbers[cls]
 
-    def _altered(self, cls: type[Message]) -> None:
-        """Count (and report the first of its type) an event whose NaN/infinity became null.
+    def _nonfinite(self, evt: Event[Message], n: int, line: bytes) -> bytes:
+        """The record to write for an event the probe flagged: NaN written as strings.
 
-        Called on the emitting thread or, for flat classes, by the writer (see ``encoding``).
+        The slow path of ``handle`` (on the emitting thread, where the event still is): many
+        such events hold a ``None``, not a NaN, and keep their line as it is.
+        """
+        payload = evt.payload
+        check = self._nan_checks[n]
+        assert check is not None
+        found = check(payload)
+        if not found & NONFINITE:
+            if found & NULL_FLOAT:
+                self._altered(type(payload))
+            return line
+        try:
+            fixed = self._codec.encode_record_nonfinite(evt)
+        except Exception:  # encode_record could: keep its line (nulls), say it is altered
+            self._altered(type(payload))
+            return line
+        with self._count_lock:
+            self.nonfinite += 1
+        if found & NULL_FLOAT or nonfinite_untyped(payload):
+            self._altered(type(payload))
+        return fixed
+
+    def _altered(self, cls: type[Message]) -> None:
+        """Count (and report the first of its type) an event that will not read back as emitted.
+
+        A NaN or infinity where the declared type is not a float (an ``Any`` field) is written
+        as a string and reads back as one; ``None`` in a ``float`` field is written as null and
+        fails to decode. Called on the emitting thread.
         """
         with self._count_lock:
             self.altered += 1
@@ -235,8 +277,9 @@ class JsonlSink:
             self._altered_types[cls] = self._altered_types.get(cls, 0) + 1
         if first:
             error = (
-                f"{type_name(cls)} holds a float NaN or infinity, which JSON cannot hold (or "
-                "None in a float field): recorded as null, a float field will not decode on replay"
+                f"{type_name(cls)} holds a float NaN or infinity where its type is not a float "
+                "(recorded as the string 'nan', 'inf' or '-inf', read back as that string) or "
+                "None in a float field (recorded as null, which will not decode on replay)"
             )
             self._reports.append(
                 (
@@ -269,8 +312,6 @@ class JsonlSink:
             retention_size=self.retention_size,
             report=self._report,
             classes=self._classes,
-            null_patterns=self._null_patterns,
-            altered=self._altered,
         )
         self._stopping = False
         self._accepting = True
@@ -303,7 +344,7 @@ class JsonlSink:
                 f"bussdcc jsonl: recorded {writer.written} events in {self.root}; "
                 f"dropped {self.dropped} (queue full), lost {writer.lost} (write errors), "
                 f"{self.unencodable} could not be encoded{f' ({kinds})' if kinds else ''}, "
-                f"{self.altered} had NaN or infinity written as null, "
+                f"{self.altered} will not read back as emitted (NaN where the type is no float), "
                 f"{self.waits} emits waited {self.waited:.2f}s (queue full)"
             )
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from pathlib import Path
@@ -30,7 +30,7 @@ from bussdcc_framework.recordings.index import SegmentIndex, load_index, remove_
 from bussdcc_framework.report import report
 
 from . import segments
-from .indexing import Item, Key, SegmentIndexer
+from .indexing import Item, SegmentIndexer
 from .messages import RecordingError, RecordingResumed
 
 FlushMode = Literal["interval", "line", "fsync"]
@@ -61,8 +61,6 @@ class SegmentWriter:
         retention_size: int | None,
         report: Report,
         classes: Sequence[type[Message]] = (),
-        null_patterns: Sequence[tuple[bytes, ...]] = (),
-        altered: Callable[[type[Message]], None] | None = None,
     ) -> None:
         self.root = root
         self.interval = interval
@@ -72,9 +70,6 @@ class SegmentWriter:
         self.retention_age = retention_age
         self.retention_size = retention_size
         self.report = report
-        self._classes = classes
-        self._null_patterns = null_patterns  # by class number: "field":null means NaN
-        self._altered = altered
         self.path: Path | None = None
         self._fd: int | None = None
         self._start = datetime.max.replace(tzinfo=UTC)  # open segment: [start, end)
@@ -174,31 +169,9 @@ class SegmentWriter:
         self.written += len(items)
         self._dirty = True
         lines.pop()
-        numbers = self.indexer.add(items, start, span, lines)
-        if self._altered is not None:
-            self._find_nan(items, numbers, data)
+        self.indexer.add(items, start, span, lines)
         if self._lost_in_outage or self.failing:
             self._resumed()
-
-    def _find_nan(self, items: list[Item], numbers: Collection[Key], data: bytes) -> None:
-        """Lines of flat classes where a float field was written as null (NaN, infinity).
-
-        The batch's data is searched once per ``"field":null`` pattern of the classes it holds
-        (once for ``":null`` when there are many); lines are looked at only after a hit.
-        """
-        patterns, altered = self._null_patterns, self._altered
-        assert altered is not None
-        wanted = {p for n in numbers if isinstance(n, int) and n < len(patterns) for p in patterns[n]}
-        if not wanted:
-            return
-        many = len(wanted) > 3
-        if not (data.find(b'":null') >= 0 if many else any(data.find(p) >= 0 for p in wanted)):
-            return
-        for _, line, n in items:
-            if not isinstance(n, int) or n >= len(patterns) or not patterns[n]:
-                continue
-            if any(line.find(p) >= 0 for p in patterns[n]):
-                altered(self._classes[n])
 
     def _remove_empty(self, path: Path) -> None:
         """A segment whose first write failed holds nothing: remove it, retries make no litter."""

@@ -431,6 +431,45 @@ def test_bad_arguments_are_clear(tmp_path: Path) -> None:
         JsonlSink(tmp_path, 0)
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"interval": 0}, "interval=0: expected seconds > 0, e.g. 600"),
+        ({"interval": -1.5}, "interval=-1.5: expected seconds > 0, e.g. 600"),
+        ({"max_size": -1}, "max_size=-1: expected bytes, 0 for no limit"),
+        ({"retention_age": -1}, "retention_age=-1: expected seconds, 0 to keep forever"),
+        ({"retention_size": -1}, "retention_size=-1: expected bytes, 0 for no limit"),
+        ({"flush": "sometimes"}, "flush='sometimes': expected one of interval, line, fsync"),
+        ({"flush_interval": 0}, "flush_interval=0: expected seconds in (0, 1]"),
+        ({"flush_interval": 1.01}, "flush_interval=1.01: expected seconds in (0, 1]"),
+        ({"queue_size": 0}, "queue_size=0: expected at least 1"),
+        ({"overflow": "spill"}, "overflow='spill': expected one of block, drop"),
+    ],
+)
+def test_each_bad_argument_is_named_with_what_is_expected(
+    tmp_path: Path, options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError) as refused:
+        JsonlSink(tmp_path, **options)
+    assert str(refused.value) == f"JsonlSink: {message}"
+
+
+def test_the_edges_of_each_argument_are_accepted_and_zero_means_no_limit(tmp_path: Path) -> None:
+    sink = JsonlSink(
+        tmp_path, 0.001, max_size=0, retention_age=0, retention_size=0, flush_interval=1.0, queue_size=1
+    )
+    assert sink.interval == 0.001 and sink.flush_interval == 1.0 and sink.queue_size == 1
+    assert sink.max_size is None and sink.retention_age is None and sink.retention_size is None
+    limited = JsonlSink(tmp_path, max_size=1, retention_age=0.5, retention_size=2)
+    assert (limited.max_size, limited.retention_age, limited.retention_size) == (1, 0.5, 2)
+    assert (limited.interval, limited.flush, limited.overflow) == (600.0, "interval", "block")
+    assert limited.flush_interval == 0.5 and limited.compress is False and limited.announce is False
+    for flush in ("interval", "line", "fsync"):
+        for overflow in ("block", "drop"):
+            assert JsonlSink(tmp_path, flush=flush, overflow=overflow).flush == flush  # type: ignore[arg-type]
+    assert repr(JsonlSink(tmp_path / "rec", 60)) == f"JsonlSink({str(tmp_path / 'rec')!r}, interval=60)"
+
+
 def test_settings_and_hooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from bussdcc_framework_jsonl import plugin
 

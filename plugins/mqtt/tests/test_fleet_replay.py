@@ -138,3 +138,57 @@ def test_collected_records_keep_their_severity_in_the_index_and_events_info(
     shown = timeline.as_dict()
     assert sorted((m["type"], m["severity"]) for m in shown["marks"]) == sorted(marks)
     assert [m["name"] for m in shown["marks"]].count("SensorFault") == 2
+
+
+def test_a_rebuilt_index_of_a_fleet_recording_keeps_the_severities_the_devices_sent(tmp_path: Path) -> None:
+    """``events index`` and ``events info --no-index`` read the records' ``severity`` key.
+
+    The collector's index took each record's severity from the payload (it has no device
+    classes); a scan of the same files counted them all as ``unknown`` before. No broker is
+    needed: the collector's own ``FleetRecording`` writes the files, as it does for MQTT.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from bussdcc_framework_mqtt.recording import FleetRecording
+
+    from bussdcc_framework.recordings import index_path, read_index
+
+    record = tmp_path / "fleet"
+    recording = FleetRecording(record, interval=600.0, report=lambda message, line: None)
+    t0 = datetime(2026, 3, 9, 12, 0, 0, tzinfo=UTC)
+    plan = [(TICK, "info")] * 6 + [(OVERHEAT, "warning")] * 3 + [(FAULT, "error")] * 2 + [(TICK, None)]
+    plan += [("remote_app:Odd", "loud")]  # a severity no class can have: unknown, like no key
+    for seq, (type_name, severity) in enumerate(plan, start=1):
+        when = t0 + timedelta(seconds=seq)
+        line = (
+            f'{{"time":"{when.isoformat()}","type":"{type_name}","data":{{"n":{seq}}}'
+            + (f',"severity":"{severity}"' if severity is not None else "")
+            + f',"site":"north","node":"gh1","boot":"b1","seq":{seq},"historical":false}}'
+        ).encode()
+        sent = severity if severity in ("info", "warning", "error") else None  # as the collector checks
+        assert recording.record("north", "gh1", "b1", seq, when, line, type_name, sent)
+    recording.close()  # closes the segment: the collector's index is written
+    (segment,) = sorted((record / "north" / "gh1").glob("*/*.jsonl"))
+    written = read_index(segment)
+    assert written.status == "ok" and written.index is not None
+    collectors = written.index.severities
+    assert collectors == {"info": 6, "warning": 3, "error": 2, "unknown": 2}
+    marks = sorted((m.type, m.severity) for m in written.index.marks)
+
+    index_path(segment).unlink()
+    rebuilt = bussdcc("events", "index", str(record), plugins="replay")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    again = read_index(segment)
+    assert again.status == "ok" and again.index is not None
+    assert again.index.severities == collectors  # was {"unknown": 13}
+    assert sorted((m.type, m.severity) for m in again.index.marks) == marks
+    assert again.index.types == written.index.types
+
+    expected = {"INFO": 6, "WARNING": 3, "ERROR": 2}
+    for extra in ((), ("--no-index",)):
+        info = bussdcc("events", "info", str(record), "--json", *extra, plugins="replay")
+        assert info.returncode == 0, info.stderr
+        data = json.loads(info.stdout)
+        assert data["from_index"] is not bool(extra)
+        assert {k: v for k, v in data["severities"].items() if k != "UNKNOWN"} == expected, (extra, data)
+        assert data["unknown"] == len(plan)

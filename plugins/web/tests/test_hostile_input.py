@@ -10,6 +10,7 @@ docs/hostile-input.md ("Web server") lists what the server guarantees and its li
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import socket
@@ -604,3 +605,84 @@ def test_an_address_with_escape_sequences_is_shown_escaped(tmp_path: Path) -> No
     )
     assert result.returncode != 0
     assert "\x1b" not in result.stderr and "bad\\x1b[2Jhost" in result.stderr
+
+
+# -- NaN and infinities ------------------------------------------------------------------------
+
+
+def _no_constant(name: str) -> Any:
+    raise AssertionError(f"invalid JSON: the bare constant {name} (JSON has no NaN or Infinity)")
+
+
+class _StrictJSON:
+    """What a browser's ``JSON.parse`` accepts: no ``NaN``/``Infinity`` tokens."""
+
+    parsed = 0
+
+    @staticmethod
+    def dumps(obj: Any, **kwargs: Any) -> str:
+        return json.dumps(obj, **kwargs)
+
+    @staticmethod
+    def loads(text: str | bytes, **kwargs: Any) -> Any:
+        _StrictJSON.parsed += 1
+        return json.loads(text, parse_constant=_no_constant)
+
+
+class _StrictPacket(socketio.packet.Packet):  # type: ignore[misc]
+    json = _StrictJSON
+
+
+def strict_get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read(), parse_constant=_no_constant)
+
+
+def test_nan_and_infinity_are_sent_as_valid_json(hostile: Any, wait_until: Any) -> None:
+    """JSON has no NaN: pages, the API and the live push send null, never a bare ``NaN``."""
+    # Through the API: a bare NaN/Infinity or an out-of-range number is not JSON: refused.
+    for literal in (b"NaN", b"Infinity", b"-Infinity", b"1e999"):
+        status, answer = post(
+            hostile.url, b'{"type": "Reading", "data": {"sensor": "a", "celsius": ' + literal + b"}}"
+        )
+        assert status == 400 and answer["error"] == "bad_json", (literal, answer)
+    # From the application: state values and events holding them.
+    received: list[dict[str, Any]] = []
+    sio = socketio.Client(reconnection=False, serializer=_StrictPacket)
+
+    @sio.on("snapshot")
+    def on_snapshot(snap: dict[str, Any]) -> bool:
+        received.append(snap)
+        return True
+
+    @sio.on("batch")
+    def on_batch(batch: dict[str, Any]) -> bool:
+        received.append(batch)
+        return True
+
+    sio.connect(hostile.url, transports=["websocket"], wait_timeout=10)
+    try:
+        wait_until(lambda: received)
+        hostile.runtime.state.set("probe.nan", math.nan)
+        hostile.runtime.state.set("probe.values", {"inf": math.inf, "list": [1.0, -math.inf]})
+        hostile.emit(Reading(sensor="nan-probe", celsius=math.nan))
+        hostile.emit(Blob(value=[math.inf, {"x": -math.inf}], note="inf-probe"))
+
+        def pushed() -> bool:
+            text = json.dumps(received)  # parsed strictly already: no NaN token arrived
+            return "nan-probe" in text and "inf-probe" in text and "probe.values" in text
+
+        wait_until(pushed)
+    finally:
+        threading.Thread(target=sio.disconnect, daemon=True).start()
+    assert _StrictJSON.parsed >= 2  # the packets went through the strict parser
+    events = strict_get(hostile.url + "api/events?type=Reading")["events"]
+    assert events[-1]["data"] == {"sensor": "nan-probe", "celsius": None, "count": 0}
+    state = strict_get(hostile.url + "api/state?flat=1")["state"]
+    assert state["probe.nan"] is None and state["probe.values.inf"] is None
+    assert strict_get(hostile.url + "api/state?path=probe.values.list")["value"] == [1.0, None]
+    assert strict_get(hostile.url + "api/stats")["total"] >= 2
+    assert strict_get(hostile.url + "api/overview")
+    snap = snapshot_of(hostile.url)
+    assert snap["state"]["probe.nan"] is None
+    no_process_errors(hostile.sink)

@@ -199,7 +199,7 @@ class MergedSource:
         return heapq.merge(*streams, key=attrgetter("time"))
 
     def _encoded(self, source: Any) -> Iterator[RawRecord]:
-        encode = self.codec.encode_record
+        encode = self.codec.encode_record_exact
         for evt in source:
             yield RawRecord(evt.time, type_name(type(evt.payload)), encode(evt))
 

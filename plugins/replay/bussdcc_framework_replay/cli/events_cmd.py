@@ -352,7 +352,7 @@ def cat_command(
     written = 0
     try:
         if validate:
-            encode = Codec(registry).encode_record
+            encode = Codec(registry).encode_record_exact  # NaN kept, as recorded
             for evt in source:
                 if limit is not None and written >= limit:
                     break
