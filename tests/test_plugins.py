@@ -1,17 +1,35 @@
 """Plugin discovery and selection, through real entry points in real ``.dist-info`` directories.
 
-Every test runs ``bussdcc`` (or a fresh interpreter) as a subprocess with real environment
-variables, so what is tested is what a user's shell does.
+Every discovery test runs ``bussdcc`` (or a fresh interpreter) as a subprocess with real
+environment variables, so what is tested is what a user's shell does; plugins an application
+registers in process (``add_plugin``, ``register_plugin``) are tested with in-process calls.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+import pluggy
 import pytest
+
+from bussdcc_framework import hookimpl
+from bussdcc_framework.plugins import (
+    FrameworkPluginManager,
+    PluginLoadError,
+    add_plugin,
+    hook_names,
+    load_plugins,
+    load_settings,
+    register_plugin,
+    reset_plugins,
+    unregister_plugin,
+)
+from bussdcc_framework.settings import Setting, SettingError
 
 ALPHA = """
 from bussdcc_framework import hookimpl
@@ -547,3 +565,195 @@ def test_the_cli_does_not_import_flask_to_list_plugins(python: Any) -> None:
         """
     )
     assert result.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_load_plugins_keeps_each_problem_line_it_reported(site: Any, python: Any, tmp_path: Path) -> None:
+    site.add("bussdcc-test-bomb", bomb_source(tmp_path / "m"), version="2.0.1", entry_point="bomb")
+    result = python(
+        """
+        import json
+        from bussdcc_framework.plugins import load_plugins
+        print(json.dumps(load_plugins().problems))
+        """,
+        env={"BUSSDCC_PLUGINS": "bomb"},
+        pythonpath=[site.root],
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        json.loads(result.stdout)
+        == result.stderr.splitlines()
+        == [
+            'bussdcc: plugin "bussdcc-test-bomb 2.0.1" (bomb = bussdcc_test_bomb) failed to load: '
+            "RuntimeError: kaboom; disable it with BUSSDCC_DISABLE_PLUGINS=bomb"
+        ]
+    )
+
+
+def test_hook_names_are_the_hookspecs_in_their_order() -> None:
+    assert hook_names() == [
+        "register_settings",
+        "register_message_types",
+        "register_sinks",
+        "register_services",
+        "register_processes",
+        "register_sources",
+        "register_commands",
+        "register_routes",
+        "on_event",
+    ]
+
+
+# -- plugins of the application, registered in process -------------------------------------
+# (in-process calls: these are the API an application and the testing fixtures use)
+
+
+class Greenhouse:
+    """An application's own plugin."""
+
+    @hookimpl
+    def register_settings(self) -> list[Setting]:
+        return [Setting("greenhouse", "vents", "int", 2)]
+
+
+class Unmarked:
+    """Three hook-named functions without ``@hookimpl``: a plain, a static and a class method."""
+
+    register_message_types = ("a hook-named attribute", "that is not a function: not reported")
+
+    def register_sinks(self, settings: Any) -> list[Any]:
+        return []
+
+    @staticmethod
+    def register_services(settings: Any) -> list[Any]:
+        return []
+
+    @classmethod
+    def register_processes(cls, settings: Any) -> list[Any]:
+        return []
+
+
+@pytest.fixture
+def no_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process-wide manager, discovered afresh with no installed plugin selected."""
+    monkeypatch.setenv("BUSSDCC_PLUGINS", "")
+    reset_plugins()
+    yield
+    reset_plugins()
+
+
+def test_add_plugin_registers_an_in_process_plugin_and_records_it() -> None:
+    pm = FrameworkPluginManager()
+    plugin = Greenhouse()
+    record = add_plugin(pm, plugin, "greenhouse", "greenhouse (app)")
+    assert pm.get_plugin("greenhouse") is plugin and record.plugin is plugin
+    assert pm.records["greenhouse"] is record
+    assert record.label == "greenhouse"
+    assert record.as_dict() == {
+        "name": "greenhouse",
+        "distribution": None,
+        "version": None,
+        "entry_point": "greenhouse (app)",
+        "status": "loaded",
+        "error": None,
+        "hooks": ["register_settings"],
+        "warnings": [],
+    }
+    assert load_settings(environ={}, plugins=pm)["greenhouse.vents"] == 2
+
+
+def test_add_plugin_refuses_a_misspelt_hook_naming_the_plugin_and_registers_nothing() -> None:
+    class Typo:
+        @hookimpl
+        def register_sink(self, settings: Any) -> list[Any]:
+            return []
+
+        @hookimpl
+        def register_settings(self, colour: str) -> list[Setting]:
+            return []
+
+    pm = FrameworkPluginManager()
+    typo = Typo()
+    with pytest.raises(pluggy.PluginValidationError) as info:
+        add_plugin(pm, typo, "typo", "typo (app)")
+    assert info.value.plugin is typo
+    assert str(info.value) == (
+        'plugin "typo": hook "register_settings" takes argument(s) colour that the hook does not '
+        'provide (it provides: none); hook "register_sink" is not a bussdcc_framework hook '
+        '(did you mean "register_sinks"?)'
+    )
+    assert pm.get_plugins() == set() and pm.records == {}
+
+
+def test_add_plugin_reports_each_hook_named_function_without_hookimpl(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pm = FrameworkPluginManager()
+    record = add_plugin(pm, Unmarked(), "unmarked", "unmarked (app)")
+    assert [w.split(" ")[0] for w in record.warnings] == [
+        "register_sinks",
+        "register_services",
+        "register_processes",
+    ]
+    assert record.warnings[0] == (
+        f"register_sinks ({__file__}:{Unmarked.register_sinks.__code__.co_firstlineno}) is named like a "
+        "hook but not marked @hookimpl, so it is never called; mark it with @hookimpl "
+        "(from bussdcc_framework import hookimpl) or rename it"
+    )
+    lines = [f'bussdcc: plugin "unmarked": {warning}' for warning in record.warnings]
+    assert pm.problems == lines
+    assert capsys.readouterr().err.splitlines() == lines
+    assert pm.records["unmarked"].status == "loaded" and pm.get_plugin("unmarked") is not None
+
+
+def test_add_plugin_in_strict_mode_refuses_a_hook_named_function_without_hookimpl() -> None:
+    pm = FrameworkPluginManager(strict=True)
+    with pytest.raises(PluginLoadError) as info:
+        add_plugin(pm, Unmarked(), "unmarked", "unmarked (app)")
+    assert str(info.value).startswith('bussdcc: plugin "unmarked": register_sinks (')
+    assert pm.problems == [str(info.value)]
+    assert pm.get_plugins() == set() and pm.records == {}
+
+
+def test_register_plugin_adds_to_the_process_wide_manager_once_and_unregister_removes_it(
+    no_plugins: None,
+) -> None:
+    plugin = Greenhouse()
+    pm = register_plugin(plugin, "greenhouse")
+    assert pm is load_plugins()
+    assert pm.get_plugin("greenhouse") is plugin
+    assert pm.records["greenhouse"].entry_point == "greenhouse (registered in process)"
+    assert load_settings({"greenhouse.vents": "6"}, environ={})["greenhouse.vents"] == 6
+    # registered already (an installed plugin found again, a second call): left as it is
+    assert register_plugin(plugin, "again") is pm and "again" not in pm.records
+    unregister_plugin("greenhouse")
+    assert pm.get_plugin("greenhouse") is None and "greenhouse" not in pm.records
+    unregister_plugin("greenhouse")  # nothing left to remove: no error
+
+
+def test_register_plugin_names_a_module_by_its_name_and_an_object_by_its_repr(no_plugins: None) -> None:
+    module = ModuleType("greenhouse_app")
+    module.register_settings = hookimpl(lambda: [Setting("greenhouse", "vents", "int", 2)])  # type: ignore[attr-defined]
+    plugin = Greenhouse()
+    pm = register_plugin(module)
+    register_plugin(plugin)
+    assert pm.get_plugin("greenhouse_app") is module
+    assert pm.get_plugin(repr(plugin)) is plugin
+    assert pm.records[repr(plugin)].entry_point == f"{plugin!r} (registered in process)"
+
+
+def test_reset_plugins_makes_the_next_load_discover_a_new_manager(no_plugins: None) -> None:
+    first = load_plugins()
+    reset_plugins()
+    second = load_plugins()
+    assert isinstance(second, FrameworkPluginManager) and second is not first
+    assert load_plugins() is second
+
+
+def test_load_settings_reads_the_given_manager_not_the_process_wide_one(no_plugins: None) -> None:
+    pm = FrameworkPluginManager()
+    add_plugin(pm, Greenhouse(), "greenhouse", "greenhouse (app)")
+    settings = load_settings(environ={"BUSSDCC_GREENHOUSE_VENTS": "4"}, plugins=pm)
+    assert settings["greenhouse.vents"] == 4
+    assert load_settings({"greenhouse.vents": "7"}, environ={}, plugins=pm)["greenhouse.vents"] == 7
+    with pytest.raises(SettingError):
+        load_settings({"greenhouse.vents": "7"}, environ={})  # the process-wide one has no greenhouse

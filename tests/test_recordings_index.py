@@ -485,3 +485,31 @@ def test_chunk_boundaries_do_not_change_the_index(lines: list[bytes], cuts: list
     points = sorted({c % (len(data) + 1) for c in cuts})
     parts = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
     assert build(parts) == build([data])
+
+
+def test_a_scan_takes_a_records_own_severity_when_the_type_has_none_here(tmp_path: Path) -> None:
+    """Fleet records carry ``"severity"`` (the collector writes what the device's class said).
+
+    The scanner counts and marks them with it unless ``severity_of`` knows the type; any other
+    value in that key (a number, an object, an unknown word) leaves the record counted, of
+    unknown severity.
+    """
+    path = tmp_path / "fleet.jsonl"
+    head = '{"time":"2026-03-09T12:00:0%d+00:00","type":"%s","data":{}'
+    lines = [
+        head % (1, "remote:Alarm") + ',"severity":"warning"}',
+        head % (2, "remote:Alarm") + ',"severity":"error"}',
+        head % (3, "remote:Tick") + ',"severity":5}',
+        head % (4, "remote:Tick") + ',"severity":{"level":"error"}}',
+        head % (5, "remote:Tick") + ',"severity":"WARNING"}',
+        head % (6, "known:Tick") + ',"severity":"critical"}',  # severity_of knows better
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    index = scan_file(path, severity_of=lambda name: "info" if name == "known:Tick" else None)
+    assert index.records == 6 and index.skipped == {}
+    assert index.severities == {"warning": 1, "error": 1, "unknown": 3, "info": 1}
+    assert [(m.type, m.severity) for m in index.marks] == [
+        ("remote:Alarm", "warning"),
+        ("remote:Alarm", "error"),
+    ]
+    assert index.types == {"remote:Alarm": 2, "remote:Tick": 3, "known:Tick": 1}

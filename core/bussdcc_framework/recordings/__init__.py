@@ -39,6 +39,7 @@ _EXPORTS = {
     "DEFAULT_MAX_LINE": "scan",
     "LineScanner": "scan",
     "ensure_index": "scan",
+    "record_severity": "scan",
     "registry_severity": "scan",
     "scan_file": "scan",
     "Run": "runs",
@@ -65,6 +66,7 @@ __all__ = [
     "list_runs",
     "load_index",
     "read_index",
+    "record_severity",
     "registry_severity",
     "remove_index",
     "scan_file",
@@ -90,7 +92,14 @@ if TYPE_CHECKING:
         write_index,
     )
     from .runs import Run, list_runs
-    from .scan import DEFAULT_MAX_LINE, LineScanner, ensure_index, registry_severity, scan_file
+    from .scan import (
+        DEFAULT_MAX_LINE,
+        LineScanner,
+        ensure_index,
+        record_severity,
+        registry_severity,
+        scan_file,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -30,14 +30,48 @@ CHUNK: Final = 1024 * 1024
 
 SeverityOf = Callable[[str], "str | None"]
 
+#: The severities a record may carry in a top-level ``severity`` key, by their JSON text. The
+#: mqtt plugin's collector writes the one the device's class has (``"severity":"warning"``):
+#: the central side has no classes to ask.
+_SEVERITY_TEXT: Final = {
+    b'"' + name.encode() + b'"': name for name in ("debug", "info", "warning", "error", "critical")
+}
+_NO_SEVERITY: Final = msgspec.Raw(b"")
+
 
 class _Head(msgspec.Struct):
     time: datetime
     type: str
     data: msgspec.Raw
+    severity: msgspec.Raw = _NO_SEVERITY  # kept raw: any value there must not cost the record
 
 
 _head: Final = msgspec.json.Decoder(_Head)
+
+
+class _SeverityKey(msgspec.Struct):
+    severity: msgspec.Raw = _NO_SEVERITY
+
+
+_severity_key: Final = msgspec.json.Decoder(_SeverityKey)
+
+#: A scanned record's key: its type name, or (type name, the severity the record carries).
+ScanKey = str | tuple[str, str]
+
+
+def severity_text(raw: msgspec.Raw) -> str | None:
+    """The severity a record's raw ``severity`` value names (``"warning"``), None for any other."""
+    return _SEVERITY_TEXT.get(bytes(raw)) if len(raw) else None
+
+
+def record_severity(line: bytes) -> str | None:
+    """The severity in a record's top-level ``severity`` key (a fleet record), else None."""
+    if b'"severity"' not in line:
+        return None
+    try:
+        return severity_text(_severity_key.decode(line).severity)
+    except (msgspec.DecodeError, RecursionError, ValueError):
+        return None
 
 
 def _no_severity(name: str) -> str | None:
@@ -50,7 +84,7 @@ class LineScanner:
     ``feed(chunk)`` any number of times, then ``close()``. ``size`` is the number of bytes fed.
     """
 
-    def __init__(self, builder: IndexBuilder[str], *, max_line: int = DEFAULT_MAX_LINE) -> None:
+    def __init__(self, builder: IndexBuilder[ScanKey], *, max_line: int = DEFAULT_MAX_LINE) -> None:
         if max_line < 1:
             raise ValueError(f"max_line={max_line!r}: expected at least 1 byte")
         self.builder = builder
@@ -116,7 +150,7 @@ class LineScanner:
 
     def _lines(self, lines: list[bytes], offsets: list[int], utf8: bool) -> None:
         """Classify complete lines; ``utf8``: all of them are known to be valid UTF-8."""
-        items: list[tuple[datetime, bytes, str]] = []
+        items: list[tuple[datetime, bytes, ScanKey]] = []
         where: list[int] = []
         builder, limit = self.builder, self.max_line
         for line, pos in zip(lines, offsets, strict=True):
@@ -137,7 +171,7 @@ class LineScanner:
             return True
         line = b"".join(self._parts)
         self._parts, self._pending = [], 0
-        items: list[tuple[datetime, bytes, str]] = []
+        items: list[tuple[datetime, bytes, ScanKey]] = []
         reason = _classify(line, self.max_line, items) if _utf8(line) else "bad_json"
         if reason is None:
             self.builder.add_batch(items, 0, [self._line_start])
@@ -155,7 +189,7 @@ def _utf8(data: bytes) -> bool:
     return True
 
 
-def _classify(line: bytes, limit: int, items: list[tuple[datetime, bytes, str]]) -> str | None:
+def _classify(line: bytes, limit: int, items: list[tuple[datetime, bytes, ScanKey]]) -> str | None:
     """Append ``line`` to ``items`` when it is a record, else return why it is not."""
     if len(line) > limit:
         return "too_long"
@@ -169,7 +203,9 @@ def _classify(line: bytes, limit: int, items: list[tuple[datetime, bytes, str]])
         return "bad_json"
     if head.time.tzinfo is None:
         return "bad_time"
-    items.append((head.time, line, head.type))
+    # msgspec gives a missing key the default object itself: one identity test per record.
+    sent = None if head.severity is _NO_SEVERITY else severity_text(head.severity)
+    items.append((head.time, line, head.type if sent is None else (head.type, sent)))
     return None
 
 
@@ -198,12 +234,22 @@ def scan_file(
 
     ``severity_of(type_name)`` names the severity of a type (``"warning"``...), ``None`` when
     unknown; without it every record counts as ``unknown`` and no ``marks`` are listed (a
-    reader passes ``registry_severity(registry)``). Raises ``OSError`` when the file cannot be
-    read; a damaged gzip stream ends the scan where it breaks (``complete`` is then false).
+    reader passes ``registry_severity(registry)``). A record whose type it cannot name a
+    severity for counts with the one the record carries in a top-level ``severity`` key, if
+    any (a fleet recording: the collector writes what the device's class said), so a rebuilt
+    index of a fleet recording equals the one the collector wrote. Raises ``OSError`` when the
+    file cannot be read; a damaged gzip stream ends the scan where it breaks (``complete`` is
+    then false).
     """
-    builder: IndexBuilder[str] = IndexBuilder(
-        lambda name: (name, (severity_of or _no_severity)(name)), every=every
-    )
+    of = severity_of or _no_severity
+
+    def describe(key: ScanKey) -> tuple[str, str | None]:
+        if isinstance(key, tuple):
+            name, sent = key
+            return name, of(name) or sent
+        return key, of(key)
+
+    builder: IndexBuilder[ScanKey] = IndexBuilder(describe, every=every)
     scanner = LineScanner(builder, max_line=max_line)
     raw, st = open_regular(path)
     with raw:
@@ -279,10 +325,12 @@ __all__ = [
     "CHUNK",
     "DEFAULT_MAX_LINE",
     "LineScanner",
+    "ScanKey",
     "SeverityOf",
     "ensure_index",
     "index_path",
     "open_regular",
+    "record_severity",
     "registry_severity",
     "scan_file",
 ]

@@ -138,3 +138,108 @@ def test_collected_records_keep_their_severity_in_the_index_and_events_info(
     shown = timeline.as_dict()
     assert sorted((m["type"], m["severity"]) for m in shown["marks"]) == sorted(marks)
     assert [m["name"] for m in shown["marks"]].count("SensorFault") == 2
+
+
+def test_a_rebuilt_index_of_a_fleet_recording_keeps_the_severities_the_devices_sent(tmp_path: Path) -> None:
+    """``events index`` and ``events info --no-index`` read the records' ``severity`` key.
+
+    The collector's index took each record's severity from the payload (it has no device
+    classes); a scan of the same files counted them all as ``unknown`` before. No broker is
+    needed: the collector's own ``FleetRecording`` writes the files, as it does for MQTT.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from bussdcc_framework_mqtt.recording import FleetRecording
+
+    from bussdcc_framework.recordings import index_path, read_index
+
+    record = tmp_path / "fleet"
+    recording = FleetRecording(record, interval=600.0, report=lambda message, line: None)
+    t0 = datetime(2026, 3, 9, 12, 0, 0, tzinfo=UTC)
+    plan = [(TICK, "info")] * 6 + [(OVERHEAT, "warning")] * 3 + [(FAULT, "error")] * 2 + [(TICK, None)]
+    plan += [("remote_app:Odd", "loud")]  # a severity no class can have: unknown, like no key
+    for seq, (type_name, severity) in enumerate(plan, start=1):
+        when = t0 + timedelta(seconds=seq)
+        line = (
+            f'{{"time":"{when.isoformat()}","type":"{type_name}","data":{{"n":{seq}}}'
+            + (f',"severity":"{severity}"' if severity is not None else "")
+            + f',"site":"north","node":"gh1","boot":"b1","seq":{seq},"historical":false}}'
+        ).encode()
+        sent = severity if severity in ("info", "warning", "error") else None  # as the collector checks
+        assert recording.record("north", "gh1", "b1", seq, when, line, type_name, sent)
+    recording.close()  # closes the segment: the collector's index is written
+    (segment,) = sorted((record / "north" / "gh1").glob("*/*.jsonl"))
+    written = read_index(segment)
+    assert written.status == "ok" and written.index is not None
+    collectors = written.index.severities
+    assert collectors == {"info": 6, "warning": 3, "error": 2, "unknown": 2}
+    marks = sorted((m.type, m.severity) for m in written.index.marks)
+
+    index_path(segment).unlink()
+    rebuilt = bussdcc("events", "index", str(record), plugins="replay")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    again = read_index(segment)
+    assert again.status == "ok" and again.index is not None
+    assert again.index.severities == collectors  # was {"unknown": 13}
+    assert sorted((m.type, m.severity) for m in again.index.marks) == marks
+    assert again.index.types == written.index.types
+
+    expected = {"INFO": 6, "WARNING": 3, "ERROR": 2}
+    for extra in ((), ("--no-index",)):
+        info = bussdcc("events", "info", str(record), "--json", *extra, plugins="replay")
+        assert info.returncode == 0, info.stderr
+        data = json.loads(info.stdout)
+        assert data["from_index"] is not bool(extra)
+        assert {k: v for k, v in data["severities"].items() if k != "UNKNOWN"} == expected, (extra, data)
+        assert data["unknown"] == len(plan)
+
+
+def test_nan_and_infinities_of_a_device_reach_the_central_recording_as_values(
+    broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    """msgspec writes them as null, which the collector recorded and replay could not decode."""
+    import math
+    import sys
+
+    from mqtt_helpers import APPS, Device
+
+    sys.path.insert(0, str(APPS))
+    try:
+        from nan_app import READINGS
+    finally:
+        sys.path.remove(str(APPS))
+
+    record = tmp_path / "fleet"
+    collector = CollectorProcess(broker.url, record, tmp_path / "c").start()
+    wait_for(lambda: (record / ".bussdcc-collector.json").exists(), 30, "the collector")
+    device = Device(broker.url, tmp_path / "dev", node="gh1", app="nan_app.py").start()
+
+    def mine() -> list[dict[str, object]]:
+        return [r for r in recorded(record, "gh1") if str(r["type"]).startswith("nan_app:")]
+
+    wait_for(lambda: len(mine()) == len(READINGS), 60, "the readings")
+    device.stop()
+    assert collector.stop() == 0
+    data = [r["data"] for r in mine()]
+    assert data[0] == {"tank": "a", "litres": "nan"} and data[1] == {"tank": "b", "litres": "inf"}
+    assert data[3] == {"name": "d", "series": [1.0, "-inf", "nan"], "low": "inf"}
+    assert data[2] == {"tank": "c", "litres": 1.5}
+
+    cat = bussdcc("events", "cat", str(record), "--import", "nan_app", "--validate", "--types", "nan_app:*")
+    assert cat.returncode == 0, cat.stderr
+    validated = [json.loads(line) for line in cat.stdout.splitlines() if line.startswith("{")]
+    assert [r["data"] for r in validated] == data  # decoded as floats, written back the same way
+    assert "invalid_data" not in cat.stderr
+
+    # Replayed: the values themselves, in their float fields.
+    from bussdcc_framework.codec import Codec, TypeRegistry
+
+    registry = TypeRegistry(include_imported=False)
+    registry.register_all([type(r) for r in READINGS])
+    codec = Codec(registry)
+    lines = [line for path in sorted(record.rglob("*.jsonl")) for line in path.read_bytes().splitlines()]
+    back = [codec.decode_record(line).payload for line in lines if b'"nan_app:' in line]
+    assert back[2] == READINGS[2] and back[4] == READINGS[4]
+    assert math.isnan(back[0].litres) and back[1].litres == math.inf  # type: ignore[attr-defined]
+    gauge = back[3]
+    assert gauge.series[:2] == [1.0, -math.inf] and math.isnan(gauge.series[2]) and gauge.low == math.inf  # type: ignore[attr-defined]

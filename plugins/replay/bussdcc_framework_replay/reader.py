@@ -35,6 +35,7 @@ from bussdcc.event import Event
 from bussdcc.message import Message
 
 from bussdcc_framework.codec import Codec, DecodeError
+from bussdcc_framework.recordings.scan import record_severity
 
 from . import config
 from .filters import TypeFilter
@@ -284,8 +285,15 @@ def read_file(
             type_name = _type_of(line)
             if type_name is not None:
                 stats.count_unknown(type_name)
+                count_severity(line)
                 if len(unknown) < UNKNOWN_CACHE_SIZE:
                     unknown[type_name] = None
+
+    def count_severity(line: bytes) -> None:
+        """A record of an unknown type: count the severity it carries (a fleet's devices knew it)."""
+        severity = record_severity(line)
+        if severity is not None:
+            stats.unknown_severities[severity] += 1
 
     def unknown_at(t: datetime) -> None:
         """A record of an unknown type lies in the file's and the window's time range."""
@@ -350,6 +358,7 @@ def read_file(
                     fstats.unknown += 1
                     skipped[UNKNOWN_TYPE] += 1
                     stats.count_unknown(head.type)
+                    count_severity(line)
                     unknown_at(t)
                     continue
                 else:
