@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import os
 import signal
@@ -747,3 +748,79 @@ def test_a_step_back_of_exactly_the_tolerance_stays_in_the_segment(tmp_path: Pat
         "12-20-00.jsonl": [4],
         "12-00-00.jsonl": [5],
     }
+
+
+def test_events_handled_before_start_are_all_kept_whatever_the_queue_size(tmp_path: Path) -> None:
+    for overflow in ("drop", "block"):
+        sink = JsonlSink(tmp_path / overflow, queue_size=2, overflow=overflow)  # type: ignore[arg-type]
+        for i in range(5):
+            sink.handle(evt(i))  # no writer yet: nothing to wait for, nothing dropped
+        sink.start(FakeCtx())  # type: ignore[arg-type]
+        sink.stop()
+        assert [r["data"]["n"] for r in records(tmp_path / overflow)] == [0, 1, 2, 3, 4]
+        assert sink.dropped == 0 and sink.waits == 0
+
+
+def test_the_recording_itself_says_how_many_events_were_dropped(tmp_path: Path) -> None:
+    """The writer's own reports go through every sink, this one included, and are never dropped."""
+    rt = Runtime()
+    sink = JsonlSink(tmp_path, queue_size=1, overflow="drop", flush_interval=0.05)
+    rt.add_sink(sink)
+    rt.boot()
+    stop = threading.Event()
+
+    def hammer() -> None:
+        n = 0
+        while not stop.is_set():
+            rt.ctx.emit(Sample(n))
+            n += 1
+
+    emitter = threading.Thread(target=hammer)
+    emitter.start()
+    try:
+        wait_for(lambda: sink.dropped > 0 and sink._dropped_reported > 0, timeout=60)
+    finally:
+        stop.set()
+        emitter.join(60)
+    quiet = sink.dropped
+
+    def reported_on_disk() -> int:
+        totals = [0]
+        for path in tmp_path.rglob("*.jsonl"):
+            for line in path.read_bytes().split(b"\n")[:-1]:  # complete lines only
+                if b":RecordingDropped" in line:
+                    totals.append(json.loads(line)["data"]["total"])
+        return max(totals)
+
+    wait_for(lambda: reported_on_disk() >= quiet, timeout=60)  # the writer caught up
+    rt.shutdown()  # (in drop mode with one slot, shutdown's own events may be dropped too)
+    reports = [r["data"] for r in records(tmp_path) if r["type"].endswith(":RecordingDropped")]
+    totals = [r["total"] for r in reports]
+    assert totals == list(itertools.accumulate(r["dropped"] for r in reports))  # none missing
+    assert totals[-1] >= quiet > 0
+
+
+def test_the_writers_own_reports_are_recorded_even_when_the_queue_is_full(tmp_path: Path) -> None:
+    class Loopback:
+        """Routes the sink's reports back into it, as a runtime does, after an emitter filled the queue."""
+
+        def __init__(self) -> None:
+            self.emitted: list[Message] = []
+
+        def emit(self, message: Message) -> None:
+            self.emitted.append(message)
+            sink.handle(evt(-1))  # another emitter's event takes the last slot first
+            sink.handle(Event(time=T0, payload=message))
+
+    sink = JsonlSink(tmp_path, queue_size=1, overflow="drop")
+    ctx = Loopback()
+    sink.start(ctx)  # type: ignore[arg-type]
+    disk = stall(sink)
+    for i in range(4):
+        sink.handle(evt(i))
+    disk.set()
+    wait_for(lambda: bool(ctx.emitted), timeout=60)
+    sink.stop()
+    recorded = [r for r in records(tmp_path) if r["type"].endswith(":RecordingDropped")]
+    assert [r["data"]["total"] for r in recorded] == [m.total for m in ctx.emitted]  # type: ignore[attr-defined]
+    assert recorded[-1]["data"]["total"] == sink.dropped >= 2
