@@ -292,7 +292,7 @@ def test_a_size_rotation_that_cannot_open_its_next_segment_is_reported_and_retri
     shutil.rmtree(day)
     day.write_text("a file where the day directory was")  # the next segment cannot be made
     sink.handle(Event(time=at, payload=Big(12)))  # the segment is full: rotate
-    wait_for(lambda: sink.lost == 1)
+    wait_for(lambda: sink.lost == 1 and len([m for m in ctx.emitted if isinstance(m, RecordingError)]) == 2)
     errors = [m for m in ctx.emitted if isinstance(m, RecordingError)]
     assert [e.operation for e in errors] == ["index", "open"]  # the full one's index, the next one
     assert errors[1].path == str(day) and errors[1].error == "FileExistsError: File exists"
