@@ -147,6 +147,22 @@ def test_durations_are_shown_in_the_largest_exact_unit(seconds: float, shown: st
     assert format_duration(seconds) == shown
 
 
+def test_number_bounds_in_messages_are_shown_as_written() -> None:
+    assert Setting("p", "ratio", "float", 0.75, min=0.5, max=1.0).expected == "a number from 0.5 to 1"
+    assert Setting("p", "ratio", "float", 0.75, min=0.0).expected == "a number of at least 0"
+    assert Setting("p", "count", "int", 5, max=10).expected == "an integer of at most 10"
+
+
+def test_a_number_setting_refuses_a_boolean_from_python() -> None:
+    # True is an int in Python; as a ratio or a port it is a mistake, not 1.
+    ratio = Setting("p", "ratio", "float", 0.5)
+    with pytest.raises(SettingError, match=r"^p\.ratio=True is not valid: expected a number, e.g\. 1\.5$"):
+        ratio.check(True)
+    with pytest.raises(SettingError, match=r"^p\.port=True is not valid: expected an integer"):
+        Setting("p", "port", "int", 1).check(True)
+    assert ratio.check(1) == 1.0 and isinstance(ratio.check(1), float)
+
+
 def test_bounds_in_messages_are_shown_with_units() -> None:
     size = Setting("jsonl", "max_bytes", "size", 1024**2, min=64 * 1024, max=2 * 1024**4)
     assert size.expected == "a size in bytes from 64k to 2T, e.g. 500, 64k, 10MB"
