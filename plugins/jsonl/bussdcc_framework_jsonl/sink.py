@@ -23,10 +23,11 @@ from bussdcc.event import Event
 from bussdcc.message import Message
 
 from bussdcc_framework.codec import Codec, TypeRegistry, type_name
+from bussdcc_framework.codec.nanplan import NONFINITE, NULL_FLOAT, NanCheck, Probe, nan_plan
 from bussdcc_framework.codec.nonfinite import nonfinite_untyped
 
 from .config import DEFAULT_QUEUE_SIZE, FLUSH_MODES, OVERFLOW_MODES, Overflow
-from .encoding import NONFINITE, NULL_FLOAT, NanCheck, Probe, describe_error, nan_plan
+from .encoding import describe_error
 from .indexing import Item
 from .messages import RecordingBackpressure, RecordingDropped, RecordingError
 from .writer import FlushMode, SegmentWriter, stderr_line

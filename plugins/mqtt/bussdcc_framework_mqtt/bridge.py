@@ -16,6 +16,7 @@ from a newer birth. A clean stop publishes ``offline`` itself (no will is sent t
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import uuid
@@ -28,6 +29,7 @@ from bussdcc.event import Event
 from bussdcc.message import Message
 
 from bussdcc_framework.codec import Codec, EncodeError, TypeRegistry, type_name
+from bussdcc_framework.codec.nanplan import NONFINITE, NanCheck, Probe, nan_plan
 from bussdcc_framework.patterns import TypePatterns
 from bussdcc_framework.runtime import is_replaying
 
@@ -61,6 +63,10 @@ def _ignore(evt: Event[Message]) -> None:
     """The bridge's ``handle`` in a replay."""
 
 
+#: Per message class: its topic, its severity tail, and how to find a NaN (``nanplan``).
+_ClassPlan = tuple[str, bytes, NanCheck | None, Probe | None]
+
+
 class MqttBridge:
     """Sink: every event the type filters allow goes to ``<prefix>/v1/<site>/<node>/evt/<type>``.
 
@@ -89,7 +95,7 @@ class MqttBridge:
         self._birth = birth
         self.commands = commands
         self._head = payload.EnvelopeHead(config.site, config.node, self.boot)
-        self._topic_of: dict[type, tuple[str, bytes]] = {}  # topic, severity
+        self._topic_of: dict[type, _ClassPlan] = {}  # topic, severity, NaN check and probe
         self._queue: deque[NewEvent] = deque()
         self._acks: deque[int] = deque()
         self._wake = threading.Event()
@@ -132,17 +138,29 @@ class MqttBridge:
         allows, encode, queue, wake = self.patterns.allows, self._codec.encode_record, self._queue, self._wake
         topic_of, topic_for, is_set = self._topic_of, self._topic_for, wake.is_set
         filtered = bool(self.patterns)
+        nonfinite, isfinite = self._nonfinite, math.isfinite
 
         def handle(evt: Event[Message]) -> None:
             cls = type(evt.payload)
             if filtered and not allows(cls):
                 return
-            topic, tail = topic_of.get(cls) or topic_for(cls)
+            topic, tail, check, probe = topic_of.get(cls) or topic_for(cls)
             try:
                 record = encode(evt)
             except EncodeError as exc:
                 self._unencodable_event(cls, exc)
                 return
+            if check is not None:  # a class that can hold a float, which may be a NaN
+                if probe is None:
+                    if b"null" in record:  # msgspec writes NaN as null: look closer
+                        record = nonfinite(evt, check, record)
+                else:
+                    try:
+                        finite = isfinite(probe(evt.payload))
+                    except (TypeError, ValueError, OverflowError):  # None, inf - inf, overflow
+                        finite = False
+                    if not finite:
+                        record = nonfinite(evt, check, record)
             if len(queue) >= QUEUE_LIMIT:
                 self.queue_dropped += 1
                 return
@@ -153,9 +171,29 @@ class MqttBridge:
 
         return handle
 
-    def _topic_for(self, cls: type) -> tuple[str, bytes]:
-        found = self._topic_of[cls] = (self.topics.evt(type_name(cls)), payload.severity_tail(cls))
+    def _topic_for(self, cls: type) -> _ClassPlan:
+        plan = nan_plan(cls)
+        check, probe = plan if plan is not None else (None, None)
+        found = self._topic_of[cls] = (
+            self.topics.evt(type_name(cls)),
+            payload.severity_tail(cls),
+            check,
+            probe,
+        )
         return found
+
+    def _nonfinite(self, evt: Event[Message], check: NanCheck, record: bytes) -> bytes:
+        """The record of an event the probe flagged: a NaN or infinity written as a string.
+
+        msgspec writes them as ``null``, which the collector would record and a float field
+        could not decode on replay (see ``bussdcc_framework.codec.nonfinite``).
+        """
+        if not check(evt.payload) & NONFINITE:
+            return record
+        try:
+            return self._codec.encode_record_nonfinite(evt)
+        except Exception:  # encode_record could: send its record (null) rather than nothing
+            return record
 
     def _unencodable_event(self, cls: type, exc: Exception) -> None:
         if cls in self._unencodable:

@@ -192,3 +192,54 @@ def test_a_rebuilt_index_of_a_fleet_recording_keeps_the_severities_the_devices_s
         assert data["from_index"] is not bool(extra)
         assert {k: v for k, v in data["severities"].items() if k != "UNKNOWN"} == expected, (extra, data)
         assert data["unknown"] == len(plan)
+
+
+def test_nan_and_infinities_of_a_device_reach_the_central_recording_as_values(
+    broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    """msgspec writes them as null, which the collector recorded and replay could not decode."""
+    import math
+    import sys
+
+    from mqtt_helpers import APPS, Device
+
+    sys.path.insert(0, str(APPS))
+    try:
+        from nan_app import READINGS
+    finally:
+        sys.path.remove(str(APPS))
+
+    record = tmp_path / "fleet"
+    collector = CollectorProcess(broker.url, record, tmp_path / "c").start()
+    wait_for(lambda: (record / ".bussdcc-collector.json").exists(), 30, "the collector")
+    device = Device(broker.url, tmp_path / "dev", node="gh1", app="nan_app.py").start()
+
+    def mine() -> list[dict[str, object]]:
+        return [r for r in recorded(record, "gh1") if str(r["type"]).startswith("nan_app:")]
+
+    wait_for(lambda: len(mine()) == len(READINGS), 60, "the readings")
+    device.stop()
+    assert collector.stop() == 0
+    data = [r["data"] for r in mine()]
+    assert data[0] == {"tank": "a", "litres": "nan"} and data[1] == {"tank": "b", "litres": "inf"}
+    assert data[3] == {"name": "d", "series": [1.0, "-inf", "nan"], "low": "inf"}
+    assert data[2] == {"tank": "c", "litres": 1.5}
+
+    cat = bussdcc("events", "cat", str(record), "--import", "nan_app", "--validate", "--types", "nan_app:*")
+    assert cat.returncode == 0, cat.stderr
+    validated = [json.loads(line) for line in cat.stdout.splitlines() if line.startswith("{")]
+    assert [r["data"] for r in validated] == data  # decoded as floats, written back the same way
+    assert "invalid_data" not in cat.stderr
+
+    # Replayed: the values themselves, in their float fields.
+    from bussdcc_framework.codec import Codec, TypeRegistry
+
+    registry = TypeRegistry(include_imported=False)
+    registry.register_all([type(r) for r in READINGS])
+    codec = Codec(registry)
+    lines = [line for path in sorted(record.rglob("*.jsonl")) for line in path.read_bytes().splitlines()]
+    back = [codec.decode_record(line).payload for line in lines if b'"nan_app:' in line]
+    assert back[2] == READINGS[2] and back[4] == READINGS[4]
+    assert math.isnan(back[0].litres) and back[1].litres == math.inf  # type: ignore[attr-defined]
+    gauge = back[3]
+    assert gauge.series[:2] == [1.0, -math.inf] and math.isnan(gauge.series[2]) and gauge.low == math.inf  # type: ignore[attr-defined]
