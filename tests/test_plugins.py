@@ -684,6 +684,28 @@ def test_add_plugin_refuses_a_misspelt_hook_naming_the_plugin_and_registers_noth
     assert pm.get_plugins() == set() and pm.records == {}
 
 
+def test_add_plugin_refuses_an_unknown_hook_without_a_close_one_with_no_suggestion() -> None:
+    class Odd:
+        @hookimpl
+        def zzz(self) -> None: ...
+
+    with pytest.raises(pluggy.PluginValidationError) as info:
+        add_plugin(FrameworkPluginManager(), Odd(), "odd", "odd (app)")
+    assert str(info.value) == 'plugin "odd": hook "zzz" is not a bussdcc_framework hook'
+
+
+def test_add_plugin_knows_a_hook_implemented_under_another_name_with_specname() -> None:
+    class Renamed:
+        @hookimpl(specname="register_settings")
+        def settings(self) -> list[Setting]:
+            return [Setting("renamed", "level", "int", 3)]
+
+    pm = FrameworkPluginManager()
+    record = add_plugin(pm, Renamed(), "renamed", "renamed (app)")
+    assert record.hooks == ["register_settings"]
+    assert load_settings(environ={}, plugins=pm)["renamed.level"] == 3
+
+
 def test_add_plugin_reports_each_hook_named_function_without_hookimpl(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
