@@ -172,7 +172,9 @@ def test_enospc_retries_leave_no_empty_segments(tmp_path: Path, monkeypatch: pyt
     sink.start(ctx)  # type: ignore[arg-type]
     sink.handle(Event(datetime.now(UTC), Big(0)))
     wait_for(lambda: sink.written == 1)
+    first_segment = sink.path
     disk.full = True
+    full_since = time.monotonic()
     n = 1
     deadline = time.monotonic() + 3.5  # the writer retries about three times
     while time.monotonic() < deadline:
@@ -180,6 +182,9 @@ def test_enospc_retries_leave_no_empty_segments(tmp_path: Path, monkeypatch: pyt
         n += 1
         time.sleep(0.01)
     assert disk.failed_writes >= 3
+    # ... and no more often than every RETRY_INTERVAL (a busy machine only makes it fewer)
+    retries_allowed = (time.monotonic() - full_since) / writer_module.RETRY_INTERVAL + 2
+    assert disk.failed_writes <= retries_allowed, (disk.failed_writes, retries_allowed)
     assert len(segments(tmp_path)) == 1  # the retries left nothing behind
     assert sink.path is None or sink.path.exists()  # never names a segment that was removed
     disk.full = False
@@ -195,6 +200,8 @@ def test_enospc_retries_leave_no_empty_segments(tmp_path: Path, monkeypatch: pyt
     sink.stop()
     assert len(segments(tmp_path)) == 2
     assert [m.operation for m in ctx.emitted if isinstance(m, RecordingError)] == ["write"]
+    (error,) = [m for m in ctx.emitted if isinstance(m, RecordingError)]
+    assert error.path == str(first_segment) and error.error == "OSError: No space left on device"
     assert sink.written + sink.lost == n
     recorded = [json.loads(line)["data"]["n"] for p in segments(tmp_path) for line in p.open()]
     assert recorded[0] == 0 and recorded[-1] == n - 1 and len(recorded) == sink.written
