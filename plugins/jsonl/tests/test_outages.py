@@ -207,6 +207,46 @@ def test_enospc_retries_leave_no_empty_segments(tmp_path: Path, monkeypatch: pyt
     assert recorded[0] == 0 and recorded[-1] == n - 1 and len(recorded) == sink.written
 
 
+def test_each_outage_is_reported_once_and_each_resumption_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk = FullDisk()
+    disk.install(monkeypatch)
+    ctx = Ctx()
+    sink = JsonlSink(tmp_path, flush="line")
+    sink.start(ctx)  # type: ignore[arg-type]
+    n = 0
+
+    def emit() -> None:
+        nonlocal n
+        sink.handle(Event(datetime.now(UTC), Big(n)))
+        n += 1
+
+    def kinds() -> list[str]:
+        return [type(m).__name__ for m in ctx.emitted if isinstance(m, (RecordingError, RecordingResumed))]
+
+    for outage in (1, 2):
+        emit()
+        wait_for(lambda: sink.written + sink.lost == n)
+        disk.full = True
+        emit()
+        wait_for(lambda o=outage: len(kinds()) == 2 * o - 1)  # type: ignore[misc]  # reported ...
+        disk.full = False
+
+        def resumed(reports: int = 2 * outage) -> bool:
+            emit()
+            time.sleep(0.05)
+            return len(kinds()) == reports  # ... and so is its end, after a retry
+
+        wait_for(resumed)
+        for _ in range(3):  # writes after the resumption are no resumption
+            emit()
+        wait_for(lambda: sink.written + sink.lost == n)
+    sink.stop()
+    assert kinds() == ["RecordingError", "RecordingResumed"] * 2
+    assert sum(m.lost for m in ctx.emitted if isinstance(m, RecordingResumed)) == sink.lost > 0
+
+
 class BrokenInterface(Interface):
     """An interface whose start fails, as the web interface does on a busy port."""
 
