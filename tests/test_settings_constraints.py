@@ -16,6 +16,7 @@ import pytest
 from bussdcc_framework import settings as settings_module
 from bussdcc_framework.settings import (
     Override,
+    ResolvedSetting,
     Setting,
     SettingDeclarationError,
     SettingError,
@@ -298,6 +299,12 @@ def test_a_str_setting_refuses_a_python_value_that_is_not_a_string() -> None:
         name.check(5)
     with pytest.raises(SettingDeclarationError, match="the default 5 is not a string"):
         Setting("identity", "name", "str", 5)
+
+
+def test_a_value_set_by_an_option_is_resolved_with_its_text_and_origin() -> None:
+    port = Setting("web", "port", "int", 5000)
+    settings = Settings.from_declarations([port], {"web.port": Override("8080", "--port 8080")}, environ={})
+    assert settings.resolved() == [ResolvedSetting(port, 8080, "override", "8080", "--port 8080")]
 
 
 def test_values_typed_by_users_are_shown_as_typed_and_printable() -> None:
