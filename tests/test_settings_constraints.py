@@ -123,6 +123,8 @@ def test_each_parser_error_carries_the_text_as_typed() -> None:
         (5 * 1024**2, "5M"),
         (1536 * 1024**2, "1536M"),
         (64 * 1024, "64k"),
+        (1024, "1k"),
+        (1024**2, "1M"),
         (1000, "1000"),
         (1.5, "1.5"),
         ((2**53 + 1) * 1024**4, f"{2**53 + 1}T"),  # exact for any integer, not through a float
@@ -136,7 +138,10 @@ def test_sizes_are_shown_in_the_largest_exact_binary_unit(size: float, shown: st
     ("seconds", "shown"),
     [
         (2 * 86400, "2d"),
+        (86400, "1d"),
         (3 * 3600, "3h"),
+        (3600, "1h"),
+        (60, "1m"),
         (600, "10m"),
         (5400, "90m"),
         (90, "90s"),
@@ -287,6 +292,9 @@ def test_check_parses_text_and_checks_python_values_naming_the_setting() -> None
     with pytest.raises(SettingError) as info:
         port.check("x", origin="--port x")
     assert str(info.value) == "--port x is not valid: expected an integer from 1 to 65535"
+    with pytest.raises(SettingError) as info:
+        port.check(0, origin="App(port=0)")
+    assert str(info.value) == "App(port=0) is not valid: expected an integer from 1 to 65535"
     with pytest.raises(SettingError) as info:
         port.parse_value(0, origin="App(port=0)")
     assert str(info.value) == "App(port=0) is not valid: expected an integer from 1 to 65535"
