@@ -181,6 +181,7 @@ def test_enospc_retries_leave_no_empty_segments(tmp_path: Path, monkeypatch: pyt
         time.sleep(0.01)
     assert disk.failed_writes >= 3
     assert len(segments(tmp_path)) == 1  # the retries left nothing behind
+    assert sink.path is None or sink.path.exists()  # never names a segment that was removed
     disk.full = False
 
     def resumed() -> bool:
@@ -292,7 +293,7 @@ def test_a_size_rotation_that_cannot_open_its_next_segment_is_reported_and_retri
     shutil.rmtree(day)
     day.write_text("a file where the day directory was")  # the next segment cannot be made
     sink.handle(Event(time=at, payload=Big(12)))  # the segment is full: rotate
-    wait_for(lambda: sink.lost == 1)
+    wait_for(lambda: sink.lost == 1 and len([m for m in ctx.emitted if isinstance(m, RecordingError)]) == 2)
     errors = [m for m in ctx.emitted if isinstance(m, RecordingError)]
     assert [e.operation for e in errors] == ["index", "open"]  # the full one's index, the next one
     assert errors[1].path == str(day) and errors[1].error == "FileExistsError: File exists"
@@ -334,3 +335,40 @@ def test_a_segment_that_cannot_be_compressed_is_reported_and_stays_plain(
     ) in capsys.readouterr().err
     assert plain.exists() and (day / "12-01-00.jsonl.gz").exists()
     assert [json.loads(x)["data"]["n"] for x in plain.read_bytes().splitlines()] == [1]
+
+
+def test_a_retention_that_cannot_delete_is_reported_once_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bussdcc_framework_jsonl import segments as segments_module
+
+    old = tmp_path / "2020-01-01" / "00-00-00.jsonl"
+    old.parent.mkdir()
+    old.write_bytes(b"")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))  # retention goes by modification time
+
+    def refuse(path: Path) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(segments_module, "remove_segment", refuse)
+    ctx = Ctx()
+    sink = JsonlSink(tmp_path, 60, retention_age=1)  # the 2020 segment is long expired
+    sink.start(ctx)  # type: ignore[arg-type]
+    at = datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC)
+    for i in range(3):  # (a failed retention used to make these "lost" for a second)
+        sink.handle(Event(time=at, payload=Big(i)))
+    sink.handle(Event(time=at.replace(minute=1), payload=Big(3)))  # a rotation: retention again
+    sink.stop()
+    errors = [m for m in ctx.emitted if isinstance(m, RecordingError)]
+    assert [(e.operation, e.path, e.error) for e in errors] == [
+        ("retention", str(old), "PermissionError: Permission denied")  # once, not at each rotation
+    ]
+    assert not any(isinstance(m, RecordingResumed) for m in ctx.emitted)  # it was no outage
+    assert capsys.readouterr().err == (
+        f"bussdcc jsonl: retention could not delete {old} (PermissionError: Permission denied); "
+        "recording goes on, the old segments stay\n"
+    )
+    assert old.exists() and sink.lost == 0 and sink.written == 4
+    first, second = [p for p in segments(tmp_path) if p != old]
+    assert [json.loads(x)["data"]["n"] for x in first.read_bytes().splitlines()] == [0, 1, 2]
+    assert [json.loads(x)["data"]["n"] for x in second.read_bytes().splitlines()] == [3]
