@@ -732,6 +732,27 @@ def test_add_plugin_knows_a_hook_implemented_under_another_name_with_specname() 
     assert load_settings(environ={}, plugins=pm)["renamed.level"] == 3
 
 
+def test_add_plugin_lists_and_checks_a_hook_on_a_dunder_method() -> None:
+    # pluggy registers and calls a dunder method marked @hookimpl(specname=...): it is listed
+    # and validated like any other hook.
+    class Callable_:
+        @hookimpl(specname="register_settings")
+        def __call__(self) -> list[Setting]:
+            return [Setting("dunder", "level", "int", 1)]
+
+    pm = FrameworkPluginManager()
+    assert add_plugin(pm, Callable_(), "dunder", "dunder (app)").hooks == ["register_settings"]
+    assert load_settings(environ={}, plugins=pm)["dunder.level"] == 1
+
+    class Misspelt:
+        @hookimpl(specname="register_setting")
+        def __call__(self) -> list[Setting]:
+            return []
+
+    with pytest.raises(pluggy.PluginValidationError, match='hook "register_setting" is not a '):
+        add_plugin(FrameworkPluginManager(), Misspelt(), "misspelt", "misspelt (app)")
+
+
 def test_add_plugin_reports_each_hook_named_function_without_hookimpl(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
