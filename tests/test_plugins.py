@@ -667,11 +667,15 @@ def test_add_plugin_refuses_a_misspelt_hook_naming_the_plugin_and_registers_noth
         def on_event(self, ctx: Any, evt: Any, colour: str) -> None: ...
 
         @hookimpl
+        def register_message_types(self, colour: str) -> list[Any]:
+            return []
+
+        @hookimpl
         def register_sink(self, settings: Any) -> list[Any]:
             return []
 
         @hookimpl
-        def register_sources(self, settings: Any, colour: str) -> list[Any]:
+        def register_sources(self, settings: Any, colour: str, shade: str) -> list[Any]:
             return []
 
     pm = FrameworkPluginManager()
@@ -681,9 +685,10 @@ def test_add_plugin_refuses_a_misspelt_hook_naming_the_plugin_and_registers_noth
     assert info.value.plugin is typo
     assert str(info.value) == (
         'plugin "typo": hook "on_event" takes argument(s) colour that the hook does not provide '
-        '(it provides: ctx, evt); hook "register_sink" is not a bussdcc_framework hook (did you '
-        'mean "register_sinks"?); hook "register_sources" takes argument(s) colour that the hook '
-        "does not provide (it provides: settings)"
+        '(it provides: ctx, evt); hook "register_message_types" takes argument(s) colour that the '
+        'hook does not provide (it provides: none); hook "register_sink" is not a bussdcc_framework '
+        'hook (did you mean "register_sinks"?); hook "register_sources" takes argument(s) colour, '
+        "shade that the hook does not provide (it provides: settings)"
     )
     assert pm.get_plugins() == set() and pm.records == {}
 
