@@ -268,6 +268,58 @@ def test_misspelt_hook_name_is_reported_naming_plugin_and_hook(site: Any, run_cl
     assert plugin_json(result)["typo"]["status"] == "failed"
 
 
+def test_every_problem_of_an_installed_plugin_is_in_its_one_line(site: Any, run_cli: Any) -> None:
+    site.add(
+        "bussdcc-test-typos",
+        """
+        from bussdcc_framework import hookimpl
+
+        @hookimpl
+        def register_setting():
+            return []
+
+        @hookimpl
+        def register_sink(settings):
+            return []
+    """,
+        entry_point="typos",
+    )
+    result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "typos"})
+    assert result.stderr.splitlines() == [
+        'bussdcc: plugin "bussdcc-test-typos 1.0.0" (typos = bussdcc_test_typos) failed to load: '
+        'PluginValidationError: hook "register_setting" is not a bussdcc_framework hook (did you '
+        'mean "register_settings"?); hook "register_sink" is not a bussdcc_framework hook (did '
+        'you mean "register_sinks"?); disable it with BUSSDCC_DISABLE_PLUGINS=typos'
+    ]
+
+
+def test_a_plugin_failing_with_an_empty_message_is_reported_by_the_error_type(
+    two_plugins: Any, run_cli: Any
+) -> None:
+    two_plugins.add("bussdcc-test-blank", "raise RuntimeError()\n", entry_point="blank")
+    result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "alpha,blank"})
+    [line] = result.stderr.splitlines()
+    assert line.startswith('bussdcc: plugin "bussdcc-test-blank 1.0.0" (blank = bussdcc_test_blank) failed')
+    plugins = plugin_json(result)
+    assert plugins["blank"]["status"] == "failed"
+    assert plugins["blank"]["error"].rstrip(": ") == "RuntimeError"
+    assert plugins["alpha"]["status"] == "loaded"
+
+
+def test_trace_plugins_prints_the_traceback_of_a_plugin_that_fails_to_load(
+    site: Any, run_cli: Any, tmp_path: Path
+) -> None:
+    site.add("bussdcc-test-bomb", bomb_source(tmp_path / "m"), version="2.0.1", entry_point="bomb")
+    result = run_cli("plugins", env={"BUSSDCC_PLUGINS": "bomb", "BUSSDCC_TRACE_PLUGINS": "1"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith('bussdcc: plugin "bussdcc-test-bomb 2.0.1" (bomb = bussdcc_test_bomb) failed')
+    assert lines[1] == "Traceback (most recent call last):"
+    source = site.root / "bussdcc_test_bomb.py"
+    assert any(line.startswith(f'  File "{source}", line ') for line in lines), lines
+    assert lines[-2:] == ["RuntimeError: kaboom", "second line that must not be printed"]
+
+
 def test_wrong_hook_argument_is_reported_naming_plugin_and_hook(site: Any, run_cli: Any) -> None:
     site.add(
         "bussdcc-test-args",

@@ -309,10 +309,25 @@ def test_a_str_setting_refuses_a_python_value_that_is_not_a_string() -> None:
         Setting("identity", "name", "str", 5)
 
 
-def test_a_value_set_by_an_option_is_resolved_with_its_text_and_origin() -> None:
+def test_each_value_is_resolved_with_its_source_text_and_origin() -> None:
     port = Setting("web", "port", "int", 5000)
-    settings = Settings.from_declarations([port], {"web.port": Override("8080", "--port 8080")}, environ={})
-    assert settings.resolved() == [ResolvedSetting(port, 8080, "override", "8080", "--port 8080")]
+    cases: list[tuple[Any, dict[str, str], ResolvedSetting]] = [
+        (
+            {"web.port": Override("8080", "--port 8080")},
+            {},
+            ResolvedSetting(port, 8080, "override", "8080", "--port 8080"),
+        ),
+        ({"web.port": "8081"}, {}, ResolvedSetting(port, 8081, "override", "8081", "--set web.port=8081")),
+        ({"web.port": 8082}, {}, ResolvedSetting(port, 8082, "override")),
+        (
+            {},
+            {"BUSSDCC_WEB_PORT": "8083"},
+            ResolvedSetting(port, 8083, "environment", "8083", "BUSSDCC_WEB_PORT=8083"),
+        ),
+        ({}, {"BUSSDCC_WEB_PORT": ""}, ResolvedSetting(port, 5000, "default")),
+    ]
+    for overrides, environ, resolved in cases:
+        assert Settings.from_declarations([port], overrides, environ=environ).resolved() == [resolved]
 
 
 def test_values_typed_by_users_are_shown_as_typed_and_printable() -> None:
