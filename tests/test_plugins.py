@@ -619,6 +619,21 @@ def test_the_cli_does_not_import_flask_to_list_plugins(python: Any) -> None:
     assert result.stderr.strip().splitlines()[-1] == "[]"
 
 
+def test_the_record_of_a_loaded_plugin_holds_the_plugin_itself(two_plugins: Any, python: Any) -> None:
+    result = python(
+        """
+        import sys
+        from bussdcc_framework.plugins import load_plugins
+        records = load_plugins().records
+        print(records["alpha"].plugin is sys.modules["bussdcc_test_alpha"], records["beta"].plugin is None)
+        """,
+        env={"BUSSDCC_PLUGINS": "alpha"},
+        pythonpath=[two_plugins.root],
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]  # beta, not selected, was never imported
+
+
 def test_load_plugins_keeps_each_problem_line_it_reported(site: Any, python: Any, tmp_path: Path) -> None:
     site.add("bussdcc-test-bomb", bomb_source(tmp_path / "m"), version="2.0.1", entry_point="bomb")
     result = python(
