@@ -662,13 +662,16 @@ def test_add_plugin_registers_an_in_process_plugin_and_records_it() -> None:
 
 
 def test_add_plugin_refuses_a_misspelt_hook_naming_the_plugin_and_registers_nothing() -> None:
-    class Typo:
+    class Typo:  # every problem is reported, in name order, not only the first
+        @hookimpl
+        def on_event(self, ctx: Any, evt: Any, colour: str) -> None: ...
+
         @hookimpl
         def register_sink(self, settings: Any) -> list[Any]:
             return []
 
         @hookimpl
-        def register_settings(self, colour: str) -> list[Setting]:
+        def register_sources(self, settings: Any, colour: str) -> list[Any]:
             return []
 
     pm = FrameworkPluginManager()
@@ -677,11 +680,77 @@ def test_add_plugin_refuses_a_misspelt_hook_naming_the_plugin_and_registers_noth
         add_plugin(pm, typo, "typo", "typo (app)")
     assert info.value.plugin is typo
     assert str(info.value) == (
-        'plugin "typo": hook "register_settings" takes argument(s) colour that the hook does not '
-        'provide (it provides: none); hook "register_sink" is not a bussdcc_framework hook '
-        '(did you mean "register_sinks"?)'
+        'plugin "typo": hook "on_event" takes argument(s) colour that the hook does not provide '
+        '(it provides: ctx, evt); hook "register_sink" is not a bussdcc_framework hook (did you '
+        'mean "register_sinks"?); hook "register_sources" takes argument(s) colour that the hook '
+        "does not provide (it provides: settings)"
     )
     assert pm.get_plugins() == set() and pm.records == {}
+
+
+def test_add_plugin_accepts_an_optional_argument_the_hook_does_not_provide() -> None:
+    class Optional:
+        @hookimpl
+        def register_sinks(self, settings: Any, label: str = "x") -> list[Any]:
+            return []
+
+    record = add_plugin(FrameworkPluginManager(), Optional(), "optional", "optional (app)")
+    assert record.hooks == ["register_sinks"]
+
+
+def test_a_hook_whose_signature_cannot_be_read_does_not_stop_checking_the_others() -> None:
+    def register_commands(settings: Any) -> list[Any]:
+        return []
+
+    register_commands.__signature__ = "unreadable"  # type: ignore[attr-defined]
+    plugin = ModuleType("unreadable_plugin")
+    plugin.register_commands = hookimpl(register_commands)  # type: ignore[attr-defined]
+    plugin.register_sink = hookimpl(lambda settings: [])  # type: ignore[attr-defined]
+    with pytest.raises(pluggy.PluginValidationError, match=r'hook "register_sink" is not a '):
+        add_plugin(FrameworkPluginManager(), plugin, "unreadable", "unreadable (app)")
+
+
+def test_add_plugin_refuses_an_unknown_hook_without_a_close_one_with_no_suggestion() -> None:
+    class Odd:
+        @hookimpl
+        def zzz(self) -> None: ...
+
+    with pytest.raises(pluggy.PluginValidationError) as info:
+        add_plugin(FrameworkPluginManager(), Odd(), "odd", "odd (app)")
+    assert str(info.value) == 'plugin "odd": hook "zzz" is not a bussdcc_framework hook'
+
+
+def test_add_plugin_knows_a_hook_implemented_under_another_name_with_specname() -> None:
+    class Renamed:
+        @hookimpl(specname="register_settings")
+        def settings(self) -> list[Setting]:
+            return [Setting("renamed", "level", "int", 3)]
+
+    pm = FrameworkPluginManager()
+    record = add_plugin(pm, Renamed(), "renamed", "renamed (app)")
+    assert record.hooks == ["register_settings"]
+    assert load_settings(environ={}, plugins=pm)["renamed.level"] == 3
+
+
+def test_add_plugin_lists_and_checks_a_hook_on_a_dunder_method() -> None:
+    # pluggy registers and calls a dunder method marked @hookimpl(specname=...): it is listed
+    # and validated like any other hook.
+    class Callable_:
+        @hookimpl(specname="register_settings")
+        def __call__(self) -> list[Setting]:
+            return [Setting("dunder", "level", "int", 1)]
+
+    pm = FrameworkPluginManager()
+    assert add_plugin(pm, Callable_(), "dunder", "dunder (app)").hooks == ["register_settings"]
+    assert load_settings(environ={}, plugins=pm)["dunder.level"] == 1
+
+    class Misspelt:
+        @hookimpl(specname="register_setting")
+        def __call__(self) -> list[Setting]:
+            return []
+
+    with pytest.raises(pluggy.PluginValidationError, match='hook "register_setting" is not a '):
+        add_plugin(FrameworkPluginManager(), Misspelt(), "misspelt", "misspelt (app)")
 
 
 def test_add_plugin_reports_each_hook_named_function_without_hookimpl(

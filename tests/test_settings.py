@@ -236,6 +236,15 @@ def test_parse_assignment() -> None:
         parse_assignment("dir=/a")
 
 
+def test_a_bad_assignment_is_shown_as_typed_after_set() -> None:
+    for text, shown in [("jsonl.dir", "--set jsonl.dir"), ("dir=/a b", "--set 'dir=/a b'")]:
+        with pytest.raises(SettingError) as info:
+            parse_assignment(text)
+        assert str(info.value) == (
+            f"{shown} is not valid: expected PLUGIN.SETTING=VALUE, e.g. jsonl.dir=./events"
+        )
+
+
 def test_a_setting_declared_twice_keeps_the_first_and_says_so(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -16,15 +16,20 @@ import pytest
 from bussdcc_framework import settings as settings_module
 from bussdcc_framework.settings import (
     Override,
+    ResolvedSetting,
     Setting,
     SettingDeclarationError,
     SettingError,
     Settings,
+    format_duration,
+    format_size,
     known_variables,
+    parse_bool,
     parse_duration,
     parse_float,
     parse_int,
     parse_size,
+    unknown_key_message,
     unknown_variables,
     values_of,
 )
@@ -88,6 +93,87 @@ def test_numbers_are_strict() -> None:
     for raw in ("nan", "inf", "-inf", "1e3", ""):
         with pytest.raises(ValueError):
             parse_float(raw)
+
+
+def test_a_boolean_parsed_alone_names_the_value_in_its_error() -> None:
+    with pytest.raises(SettingError) as info:
+        parse_bool("maybe")
+    assert str(info.value) == "value='maybe' is not a boolean; use one of 1/true/yes/on or 0/false/no/off"
+
+
+def test_each_parser_error_carries_the_text_as_typed() -> None:
+    # The setting's message is built elsewhere; the ValueError keeps the raw text for callers
+    # that use the parsers alone.
+    for parser, raw in [
+        (parse_int, " 1.5 "),
+        (parse_float, " nan "),
+        (parse_size, "5x"),
+        (parse_duration, "10min"),
+    ]:
+        with pytest.raises(ValueError) as info:
+            parser(raw)
+        assert info.value.args == (raw,), parser
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [
+        (2 * 1024**4, "2T"),
+        (3 * 1024**3, "3G"),
+        (5 * 1024**2, "5M"),
+        (1536 * 1024**2, "1536M"),
+        (64 * 1024, "64k"),
+        (1024, "1k"),
+        (1024**2, "1M"),
+        (1000, "1000"),
+        (1.5, "1.5"),
+        ((2**53 + 1) * 1024**4, f"{2**53 + 1}T"),  # exact for any integer, not through a float
+    ],
+)
+def test_sizes_are_shown_in_the_largest_exact_binary_unit(size: float, shown: str) -> None:
+    assert format_size(size) == shown
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (2 * 86400, "2d"),
+        (86400, "1d"),
+        (3 * 3600, "3h"),
+        (3600, "1h"),
+        (60, "1m"),
+        (600, "10m"),
+        (5400, "90m"),
+        (90, "90s"),
+        (0.5, "0.5s"),
+        ((2**53 + 1) * 86400, f"{2**53 + 1}d"),  # exact for any integer, not through a float
+    ],
+)
+def test_durations_are_shown_in_the_largest_exact_unit(seconds: float, shown: str) -> None:
+    assert format_duration(seconds) == shown
+
+
+def test_number_bounds_in_messages_are_shown_as_written() -> None:
+    assert Setting("p", "ratio", "float", 0.75, min=0.5, max=1.0).expected == "a number from 0.5 to 1"
+    assert Setting("p", "ratio", "float", 0.75, min=0.0).expected == "a number of at least 0"
+    assert Setting("p", "count", "int", 5, max=10).expected == "an integer of at most 10"
+
+
+def test_a_number_setting_refuses_a_boolean_from_python() -> None:
+    # True is an int in Python; as a ratio or a port it is a mistake, not 1.
+    ratio = Setting("p", "ratio", "float", 0.5)
+    with pytest.raises(SettingError, match=r"^p\.ratio=True is not valid: expected a number, e.g\. 1\.5$"):
+        ratio.check(True)
+    with pytest.raises(SettingError, match=r"^p\.port=True is not valid: expected an integer"):
+        Setting("p", "port", "int", 1).check(True)
+    assert ratio.check(1) == 1.0 and isinstance(ratio.check(1), float)
+
+
+def test_bounds_in_messages_are_shown_with_units() -> None:
+    size = Setting("jsonl", "max_bytes", "size", 1024**2, min=64 * 1024, max=2 * 1024**4)
+    assert size.expected == "a size in bytes from 64k to 2T, e.g. 500, 64k, 10MB"
+    duration = Setting("jsonl", "keep", "duration", 3600, min=90, max=7 * 86400)
+    assert duration.expected == "a duration from 90s to 7d, e.g. 600, 30s, 10m, 7d"
 
 
 @pytest.mark.parametrize("kind", ["duration", "size"])
@@ -194,6 +280,41 @@ def test_python_values_are_checked_too() -> None:
         Settings.from_declarations([ratio], {"p.r": math.nan}, environ={})
 
 
+def test_check_parses_text_and_checks_python_values_naming_the_setting() -> None:
+    port = Setting("web", "port", "int", 5000, min=1, max=65535)
+    assert port.check("8080") == 8080 and port.check(8080) == 8080
+    with pytest.raises(SettingError) as info:
+        port.check("70000")
+    assert str(info.value) == "web.port='70000' is not valid: expected an integer from 1 to 65535"
+    with pytest.raises(SettingError) as info:
+        port.check(70000)
+    assert str(info.value) == "web.port=70000 is not valid: expected an integer from 1 to 65535"
+    with pytest.raises(SettingError) as info:
+        port.check("x", origin="--port x")
+    assert str(info.value) == "--port x is not valid: expected an integer from 1 to 65535"
+    with pytest.raises(SettingError) as info:
+        port.check(0, origin="App(port=0)")
+    assert str(info.value) == "App(port=0) is not valid: expected an integer from 1 to 65535"
+    with pytest.raises(SettingError) as info:
+        port.parse_value(0, origin="App(port=0)")
+    assert str(info.value) == "App(port=0) is not valid: expected an integer from 1 to 65535"
+
+
+def test_a_str_setting_refuses_a_python_value_that_is_not_a_string() -> None:
+    name = Setting("identity", "name", "str", "greenhouse")
+    assert name.check("north") == "north"
+    with pytest.raises(SettingError, match=r"^identity\.name=5 is not valid: expected a string$"):
+        name.check(5)
+    with pytest.raises(SettingDeclarationError, match="the default 5 is not a string"):
+        Setting("identity", "name", "str", 5)
+
+
+def test_a_value_set_by_an_option_is_resolved_with_its_text_and_origin() -> None:
+    port = Setting("web", "port", "int", 5000)
+    settings = Settings.from_declarations([port], {"web.port": Override("8080", "--port 8080")}, environ={})
+    assert settings.resolved() == [ResolvedSetting(port, 8080, "override", "8080", "--port 8080")]
+
+
 def test_values_typed_by_users_are_shown_as_typed_and_printable() -> None:
     port = Setting("web", "port", "int", 5000, min=0, max=65535)
     with pytest.raises(SettingError) as info:
@@ -208,6 +329,13 @@ def test_values_typed_by_users_are_shown_as_typed_and_printable() -> None:
 def test_secret_values_are_masked_in_listings() -> None:
     token = Setting("web", "token", "str", None, secret=True)
     assert token.shown("s3cret-token") == "***" and token.shown(None) is None
+
+
+def test_an_empty_secret_is_shown_empty_not_masked() -> None:
+    # "***" would suggest a token is set when none is.
+    token = Setting("web", "token", "str", None, secret=True)
+    assert token.shown("") == ""
+    assert Setting("web", "host", "str", "h").shown("x") == "x"
 
 
 def test_values_of_fills_what_settings_lack_from_the_declarations() -> None:
@@ -249,6 +377,37 @@ def test_unknown_variables_of_a_plugin_get_a_suggestion(monkeypatch: pytest.Monk
     ]
     known_variables("BUSSDCC_WEB_COLOUR")
     assert len(unknown_variables(declared, env)) == 2
+
+
+def test_an_unknown_key_set_by_an_option_is_shown_as_typed() -> None:
+    declared = {"web.port": Setting("web", "port", "int", 1)}
+    assert unknown_key_message("web.prot", Override("1", "--prot 1"), declared) == (
+        "--prot 1: unknown setting web.prot; did you mean web.port? (bussdcc settings lists every setting)"
+    )
+
+
+def test_an_unknown_key_set_from_python_is_shown_with_its_value() -> None:
+    declared = [Setting("web", "port", "int", 1)]
+    with pytest.raises(SettingError) as info:
+        Settings.from_declarations(declared, {"web.prot": 1}, environ={})
+    assert str(info.value) == (
+        "web.prot=1: unknown setting web.prot; did you mean web.port? (bussdcc settings lists every setting)"
+    )
+
+
+def test_an_unknown_key_splits_at_its_first_dot_into_plugin_and_setting() -> None:
+    # Setting names may contain dots; the plugin is what comes before the first one.
+    declared = {
+        s.key: s for s in (Setting("web", "tls.cert", "path", None), Setting("web", "port", "int", 1))
+    }
+    assert unknown_key_message("web.tls.cret", "x", declared) == (
+        "--set web.tls.cret=x: unknown setting web.tls.cret; did you mean web.tls.cert? "
+        "(bussdcc settings lists every setting)"
+    )
+    assert unknown_key_message("web.port.extra", "x", declared) == (
+        "--set web.port.extra=x: unknown setting web.port.extra; the settings of web are "
+        "web.port, web.tls.cert"
+    )
 
 
 def test_unknown_override_keys_are_errors_with_a_suggestion() -> None:

@@ -86,6 +86,7 @@ class SegmentWriter:
         self.created: list[Path] = []  # segments this writer created, oldest first
         self._root_existed = root.exists()
         self._index_error_reported = False
+        self._retention_error_reported = False
         self.indexer = SegmentIndexer(classes, durable=self.durable, on_error=self._index_failed)
         self._compressor = _Compressor(report, self.indexer, durable=self.durable) if compress else None
 
@@ -312,7 +313,7 @@ class SegmentWriter:
                 segments.remove_segment(path)
             segments.remove_empty_days(self.root)
         except OSError as exc:
-            self._fail("retention", self.root, exc)
+            self._retention_failed(exc)
 
     # -- errors --------------------------------------------------------------------------
 
@@ -326,6 +327,22 @@ class SegmentWriter:
             RecordingError(path=str(path), operation="index", error=error),
             f"bussdcc jsonl: could not write the index of {path} ({error}); recording goes on, "
             "readers scan such segments instead",
+        )
+
+    def _retention_failed(self, exc: OSError) -> None:
+        """Old segments could not be deleted: say so once. Not an outage: new events are written.
+
+        (It used to go through ``_fail``, which held new events back as lost for a second.)
+        """
+        if self._retention_error_reported:
+            return
+        self._retention_error_reported = True
+        where = str(exc.filename or self.root)
+        error = f"{type(exc).__name__}: {exc.strerror or exc}"
+        self.report(
+            RecordingError(path=where, operation="retention", error=error),
+            f"bussdcc jsonl: retention could not delete {where} ({error}); recording goes on, "
+            "the old segments stay",
         )
 
     def _lose(self, count: int) -> None:

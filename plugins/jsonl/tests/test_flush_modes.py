@@ -155,6 +155,19 @@ def test_fsync_mode_fsyncs_the_segment_while_it_runs_and_at_stop(tmp_path: Path,
     assert on_disk(tmp_path / "rec") == [1, 2]
 
 
+def test_fsync_mode_fsyncs_the_compressed_segment_too(tmp_path: Path, fsyncs: list[str]) -> None:
+    sink = JsonlSink(tmp_path / "rec", 60, flush="fsync", compress=True)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    sink.handle(evt(1))
+    sink.handle(Event(time=T0.replace(minute=1), payload=Sample(2)))  # closes the first segment
+    sink.stop()
+    assert any(p.endswith("12-00-00.jsonl.gz.tmp") for p in fsyncs), fsyncs  # before its rename
+    assert sorted(p.name for p in (tmp_path / "rec").rglob("*.gz")) == [
+        "12-00-00.jsonl.gz",
+        "12-01-00.jsonl.gz",
+    ]
+
+
 @pytest.mark.parametrize("mode", ["interval", "line"])
 def test_interval_and_line_modes_never_fsync(tmp_path: Path, fsyncs: list[str], mode: str) -> None:
     sink = JsonlSink(tmp_path / "rec", flush=mode, flush_interval=0.05)  # type: ignore[arg-type]
@@ -206,3 +219,22 @@ def test_interval_mode_waits_for_its_timer(tmp_path: Path) -> None:
     assert on_disk(tmp_path) == []
     sink.stop()
     assert on_disk(tmp_path) == [0]
+
+
+@pytest.mark.parametrize(("queue_size", "wake_at"), [(1, 1), (4, 1), (10, 2), (16, 4)])
+def test_interval_mode_wakes_the_writer_when_a_quarter_of_the_queue_waits(
+    tmp_path: Path, queue_size: int, wake_at: int
+) -> None:
+    """Without its timer, interval mode writes as soon as ``queue_size // 4`` events (at least 1) wait."""
+    sink = JsonlSink(tmp_path, flush="interval", queue_size=queue_size)
+    timerless(sink)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    try:
+        for i in range(wake_at - 1):
+            sink.handle(evt(i))
+        time.sleep(0.3)  # a writer woken too early would have written by now
+        assert on_disk(tmp_path) == []
+        sink.handle(evt(wake_at - 1))
+        wait_for(lambda: on_disk(tmp_path) == list(range(wake_at)), "the batch in the file")
+    finally:
+        sink.stop()

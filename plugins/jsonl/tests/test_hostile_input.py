@@ -349,3 +349,37 @@ def test_whatever_a_payload_holds_it_is_recorded_faithfully_or_counted(
         assert encode_errors(ctx), "counted but not reported"
     index = scan_file(next(root.rglob("*.jsonl"))) if recorded else None
     assert index is None or index.records == len(recorded)
+
+
+# -- the reports, word for word ------------------------------------------------------------
+
+
+def test_the_encode_reports_name_the_type_the_problem_and_the_recording(
+    tmp_path: Path, sink: tuple[JsonlSink, Ctx], capsys: pytest.CaptureFixture[str]
+) -> None:
+    s, ctx = sink
+    s.handle(Event(time=T0, payload=Free("\udcff")))
+    s.handle(Event(time=T0, payload=Flat("c", None)))  # type: ignore[arg-type]
+    s.handle(Event(time=T0, payload=Free(math.nan)))
+    s.stop()
+    free, flat = f"{Free.__module__}:{Free.__qualname__}", f"{Flat.__module__}:{Flat.__qualname__}"
+    unencodable = (
+        f"cannot encode {free}: a string holds a character UTF-8 cannot encode (surrogates not allowed)"
+    )
+    altered = (
+        "holds a float NaN or infinity where its type is not a float (recorded as the string 'nan', "
+        "'inf' or '-inf', read back as that string) or None in a float field (recorded as null, "
+        "which will not decode on replay)"
+    )
+    assert [(e.path, e.error) for e in encode_errors(ctx)] == [
+        (str(tmp_path / "rec"), unencodable),
+        (str(tmp_path / "rec"), f"{flat} {altered}"),
+        (str(tmp_path / "rec"), f"{free} {altered}"),
+    ]
+    err = capsys.readouterr().err.splitlines()
+    assert err[:3] == [
+        f"bussdcc jsonl: {unencodable}; such events are counted and not recorded",
+        f"bussdcc jsonl: {flat} {altered}; such events are counted",
+        f"bussdcc jsonl: {free} {altered}; such events are counted",
+    ]
+    assert s.unencodable == 1 and s.altered == 2 and s.nonfinite == 1

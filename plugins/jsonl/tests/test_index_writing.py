@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
+import pytest
 from bussdcc.event import Event
 from bussdcc.message import Message, Severity
 from bussdcc_framework_jsonl import JsonlSink
@@ -123,7 +124,9 @@ def test_the_index_stays_a_cache_when_the_segment_changes(tmp_path: Path) -> Non
     assert status == "stale" and index.records == 11 and index.writer == "scanner"
 
 
-def test_an_unwritable_index_is_reported_once_and_recording_goes_on(tmp_path: Path) -> None:
+def test_an_unwritable_index_is_reported_once_and_recording_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     reports: list[Message] = []
 
     class Collect:
@@ -142,6 +145,12 @@ def test_an_unwritable_index_is_reported_once_and_recording_goes_on(tmp_path: Pa
     sink.stop()
     errors = [m for m in reports if type(m).__name__ == "RecordingError"]
     assert [getattr(e, "operation", None) for e in errors] == ["index"]
+    first, error = str(day / "12-00-00.jsonl"), "IsADirectoryError: Is a directory"
+    assert (getattr(errors[0], "path", None), getattr(errors[0], "error", None)) == (first, error)
+    assert capsys.readouterr().err == (
+        f"bussdcc jsonl: could not write the index of {first} ({error}); "
+        "recording goes on, readers scan such segments instead\n"
+    )
     got = [json.loads(line)["data"]["n"] for p in sorted(tmp_path.rglob("*.jsonl")) for line in p.open()]
     assert got == [0, 1, 2, 3] and sink.lost == 0
     assert read_index(day / "12-03-00.jsonl").status == "ok"

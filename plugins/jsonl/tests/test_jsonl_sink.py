@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import os
 import signal
@@ -244,7 +245,9 @@ def test_retention_by_size_and_age(tmp_path: Path, started: Any) -> None:
     assert kept == list(range(60 - len(kept), 60))  # the newest are kept
 
 
-def test_write_errors_are_reported_once_and_recording_resumes(tmp_path: Path, started: Any) -> None:
+def test_write_errors_are_reported_once_and_recording_resumes(
+    tmp_path: Path, started: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = tmp_path / "rec"
     root.write_text("a file where the directory should be")
     sink, ctx = started(root)
@@ -264,6 +267,19 @@ def test_write_errors_are_reported_once_and_recording_resumes(tmp_path: Path, st
     resumed = [m for m in ctx.emitted if isinstance(m, RecordingResumed)]
     assert resumed[0].lost == 20
     assert [r["data"]["n"] for r in records(root)] == [99]
+    segment = next(root.rglob("*.jsonl"))
+    assert resumed[0].path == str(segment) == str(sink.path)
+    assert errors[0].path == str(root / "2026-03-09")  # the day directory it could not make
+    assert errors[0].error == "NotADirectoryError: Not a directory"
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"bussdcc jsonl: recording failed (open {root / '2026-03-09'}: NotADirectoryError: Not a directory); "
+        "events are counted as lost until it works again",
+        f"bussdcc jsonl: recording resumed in {segment}; 20 events were lost",
+        f"bussdcc jsonl: recorded 1 events in {root}; dropped 0 (queue full), lost 20 (write errors), "
+        "0 could not be encoded, 0 will not read back as emitted (NaN where the type is no float), "
+        "0 emits waited 0.00s (queue full)",
+    ]
 
 
 def test_disk_full_keeps_earlier_lines_intact(tmp_path: Path) -> None:
@@ -532,3 +548,279 @@ def test_shim_path_and_bussdcc_run_record(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     types = [r["type"].rsplit(":", 1)[1] for r in records(rec)]
     assert types[0] == "RuntimeBooting" and "Hello" in types and types[-1] == "RuntimeShutdown"
+
+
+# -- reports, the stop summary and the lifecycle, observed on a stalled disk -------------------
+
+
+def stall(sink: JsonlSink) -> threading.Event:
+    """Stall the sink's disk until the returned event is set (the writer thread waits in write)."""
+    disk = threading.Event()
+    writer = sink._writer
+    assert writer is not None
+    real_write = writer.write
+
+    def stalled_write(items: list[Any]) -> None:
+        disk.wait(120)
+        real_write(items)
+
+    writer.write = stalled_write  # type: ignore[method-assign]
+    return disk
+
+
+def test_drops_are_reported_as_they_happen_and_summed_up_at_stop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sink = JsonlSink(tmp_path, queue_size=4, overflow="drop", flush_interval=1.0)
+    ctx = FakeCtx()
+    sink.start(ctx)  # type: ignore[arg-type]
+    disk = stall(sink)
+    for i in range(20):
+        sink.handle(evt(i))
+    assert len(sink._queue) <= 4
+    disk.set()
+    sink.stop()
+    written = len(records(tmp_path))
+    assert sink.dropped >= 12 and written + sink.dropped == 20 and sink.written == written
+    reports = [m for m in ctx.emitted if isinstance(m, RecordingDropped)]
+    assert sum(r.dropped for r in reports) == sink.dropped == reports[-1].total
+    assert all(r.queue_size == 4 for r in reports)
+    err = capsys.readouterr().err
+    for r in reports:
+        assert (
+            f"bussdcc jsonl: queue full, dropped {r.dropped} events ({r.total} in all); "
+            "raise jsonl.queue_size or use jsonl.overflow=block\n"
+        ) in err
+    assert err.endswith(
+        f"bussdcc jsonl: recorded {written} events in {tmp_path}; dropped {sink.dropped} (queue full), "
+        "lost 0 (write errors), 0 could not be encoded, "
+        "0 will not read back as emitted (NaN where the type is no float), "
+        "0 emits waited 0.00s (queue full)\n"
+    )
+
+
+def test_a_run_that_lost_nothing_prints_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sink = JsonlSink(tmp_path)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    sink.handle(evt(1))
+    sink.stop()
+    assert records(tmp_path)[0]["data"]["n"] == 1
+    assert capsys.readouterr().err == ""
+
+
+def test_backpressure_is_reported_at_once_then_at_most_every_interval_and_at_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bussdcc_framework_jsonl import sink as sink_module
+
+    monkeypatch.setattr(sink_module, "BACKPRESSURE_REPORT_INTERVAL", 3600.0)
+    sink = JsonlSink(tmp_path, queue_size=4, overflow="block", flush_interval=1.0)
+    ctx = FakeCtx()
+    sink.start(ctx)  # type: ignore[arg-type]
+
+    def reports() -> list[RecordingBackpressure]:
+        return [m for m in ctx.emitted if isinstance(m, RecordingBackpressure)]
+
+    def episode(base: int) -> None:
+        """The disk stalls, an emitter fills the queue and waits; then the disk comes back."""
+        disk = stall(sink)
+        emitter = threading.Thread(target=lambda: [sink.handle(evt(base + i)) for i in range(12)])
+        waits = sink.waits
+        emitter.start()
+        wait_for(lambda: len(sink._queue) >= 4, timeout=60)
+        disk.set()
+        emitter.join(60)
+        assert not emitter.is_alive() and sink.waits > waits
+
+    episode(0)
+    wait_for(lambda: len(reports()) == 1, timeout=60)  # the first one at once, before stop()
+    first = reports()[0]
+    assert 1 <= first.waits <= sink.waits and first.queue_size == 4 and first.waited >= 0
+    episode(100)
+    sink.stop()  # the interval has not passed: the rest is reported at stop, once
+    assert len(reports()) == 2
+    assert sum(r.waits for r in reports()) == sink.waits
+    assert len(records(tmp_path)) == 24
+    err = capsys.readouterr().err
+    for r in reports():
+        assert f"bussdcc jsonl: queue full, {r.waits} emits waited {r.waited:.2f}s for the disk (" in err
+    assert f"({sink.waits} in all); raise jsonl.queue_size or use jsonl.overflow=drop\n" in err
+
+
+def test_announce_says_where_it_records_as_the_user_would_type_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    for root, shown in [(tmp_path / "events", "./events"), (Path("."), "."), (elsewhere, str(elsewhere))]:
+        sink = JsonlSink(root, announce=True)
+        sink.start(FakeCtx())  # type: ignore[arg-type]
+        sink.stop()
+        assert capsys.readouterr().err == (
+            f"bussdcc jsonl: recording events to {shown} (change with --record DIR or "
+            "BUSSDCC_JSONL_DIR; turn off with BUSSDCC_JSONL_ENABLED=false)\n"
+        )
+    sink = JsonlSink(tmp_path / "quiet")
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    sink.stop()
+    assert capsys.readouterr().err == ""
+
+
+def test_start_and_stop_are_idempotent_and_the_counters_start_at_zero(tmp_path: Path) -> None:
+    sink = JsonlSink(tmp_path)
+    assert (sink.written, sink.lost, sink.path) == (0, 0, None)
+    sink.stop()  # before start: nothing to do
+    ctx = FakeCtx()
+    sink.start(ctx)  # type: ignore[arg-type]
+    thread = sink._thread
+    assert thread is not None and thread.is_alive() and thread.name == "bussdcc-jsonl-writer"
+    assert thread.daemon  # a process that never calls stop() can still exit
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    assert sink._thread is thread and sink._ctx is ctx  # already started: kept as it was
+    sink.handle(evt(7))
+    sink.stop()
+    assert not thread.is_alive() and sink._thread is None
+    assert sink.written == 1 and sink.lost == 0
+    assert sink.path is not None and sink.path.parent.parent == tmp_path
+    sink.stop()  # twice: nothing more
+    assert [r["data"]["n"] for r in records(tmp_path)] == [7]
+
+
+def test_a_context_that_fails_to_take_a_report_does_not_stop_the_recording(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Refusing:
+        def emit(self, message: Message) -> None:
+            raise RuntimeError("no")
+
+    sink = JsonlSink(tmp_path, queue_size=2, overflow="drop")
+    sink.start(Refusing())  # type: ignore[arg-type]
+    disk = stall(sink)
+    for i in range(10):
+        sink.handle(evt(i))
+    disk.set()
+    sink.stop()
+    assert sink.dropped > 0 and sink.written + sink.dropped == 10
+    assert "bussdcc jsonl: queue full, dropped" in capsys.readouterr().err
+
+
+# -- segment boundaries, to the byte and to the microsecond ------------------------------------
+
+
+def lines_by_file(root: Path) -> dict[str, list[int]]:
+    return {
+        p.name: [json.loads(x)["data"]["n"] for x in p.read_bytes().splitlines()]
+        for p in sorted(root.rglob("*.jsonl"))
+    }
+
+
+def test_a_segment_is_filled_to_exactly_max_size_and_a_longer_line_stands_alone(tmp_path: Path) -> None:
+    probe = JsonlSink(tmp_path / "probe")
+    size = len(probe._encode(evt(10))) + 1  # every line of evt(10..99) has this size
+    sink = JsonlSink(tmp_path / "exact", max_size=3 * size)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    for i in range(10, 17):
+        sink.handle(evt(i))
+    sink.stop()
+    files = sorted((tmp_path / "exact").rglob("*.jsonl"))
+    assert [p.stat().st_size for p in files] == [3 * size, 3 * size, size]
+    assert list(lines_by_file(tmp_path / "exact").values()) == [[10, 11, 12], [13, 14, 15], [16]]
+    small = JsonlSink(tmp_path / "small", max_size=size - 1)  # every line is longer than that
+    small.start(FakeCtx())  # type: ignore[arg-type]
+    for i in range(10, 13):
+        small.handle(evt(i))
+    small.stop()
+    assert sorted(lines_by_file(tmp_path / "small").values()) == [[10], [11], [12]]
+    assert small.written == 3 and small.lost == 0
+
+
+def test_a_step_back_of_exactly_the_tolerance_stays_in_the_segment(tmp_path: Path, started: Any) -> None:
+    start = datetime(2026, 3, 9, 12, 10, 0, tzinfo=UTC)
+    sink, _ = started(tmp_path, 600)
+    sink.handle(evt(1, start))
+    sink.handle(evt(2, start - timedelta(seconds=5)))  # BACKSTEP_TOLERANCE: still this segment
+    sink.handle(evt(3, start + timedelta(seconds=599, microseconds=999_999)))  # its last instant
+    sink.handle(evt(4, start + timedelta(seconds=600)))  # the next segment's first
+    sink.handle(evt(5, start - timedelta(seconds=5, microseconds=1)))  # a real step back
+    sink.stop()
+    assert lines_by_file(tmp_path) == {
+        "12-10-00.jsonl": [1, 2, 3],
+        "12-20-00.jsonl": [4],
+        "12-00-00.jsonl": [5],
+    }
+
+
+def test_events_handled_before_start_are_all_kept_whatever_the_queue_size(tmp_path: Path) -> None:
+    for overflow in ("drop", "block"):
+        sink = JsonlSink(tmp_path / overflow, queue_size=2, overflow=overflow)  # type: ignore[arg-type]
+        for i in range(5):
+            sink.handle(evt(i))  # no writer yet: nothing to wait for, nothing dropped
+        sink.start(FakeCtx())  # type: ignore[arg-type]
+        sink.stop()
+        assert [r["data"]["n"] for r in records(tmp_path / overflow)] == [0, 1, 2, 3, 4]
+        assert sink.dropped == 0 and sink.waits == 0
+
+
+def test_the_recording_itself_says_how_many_events_were_dropped(tmp_path: Path) -> None:
+    """The writer's own reports go through every sink, this one included, and are never dropped."""
+    rt = Runtime()
+    sink = JsonlSink(tmp_path, queue_size=1, overflow="drop", flush_interval=0.05)
+    rt.add_sink(sink)
+    rt.boot()
+    stop = threading.Event()
+
+    def hammer() -> None:
+        n = 0
+        while not stop.is_set():
+            rt.ctx.emit(Sample(n))
+            n += 1
+
+    emitter = threading.Thread(target=hammer)
+    emitter.start()
+    try:
+        wait_for(lambda: sink.dropped > 0 and sink._dropped_reported > 0, timeout=60)
+    finally:
+        stop.set()
+        emitter.join(60)
+    quiet = sink.dropped
+
+    def reported_on_disk() -> int:
+        totals = [0]
+        for path in tmp_path.rglob("*.jsonl"):
+            for line in path.read_bytes().split(b"\n")[:-1]:  # complete lines only
+                if b":RecordingDropped" in line:
+                    totals.append(json.loads(line)["data"]["total"])
+        return max(totals)
+
+    wait_for(lambda: reported_on_disk() >= quiet, timeout=60)  # the writer caught up
+    rt.shutdown()  # (in drop mode with one slot, shutdown's own events may be dropped too)
+    reports = [r["data"] for r in records(tmp_path) if r["type"].endswith(":RecordingDropped")]
+    totals = [r["total"] for r in reports]
+    assert totals == list(itertools.accumulate(r["dropped"] for r in reports))  # none missing
+    assert totals[-1] >= quiet > 0
+
+
+def test_the_writers_own_reports_are_recorded_even_when_the_queue_is_full(tmp_path: Path) -> None:
+    class Loopback:
+        """Routes the sink's reports back into it, as a runtime does, after an emitter filled the queue."""
+
+        def __init__(self) -> None:
+            self.emitted: list[Message] = []
+
+        def emit(self, message: Message) -> None:
+            self.emitted.append(message)
+            sink.handle(evt(-1))  # another emitter's event takes the last slot first
+            sink.handle(Event(time=T0, payload=message))
+
+    sink = JsonlSink(tmp_path, queue_size=1, overflow="drop")
+    ctx = Loopback()
+    sink.start(ctx)  # type: ignore[arg-type]
+    disk = stall(sink)
+    for i in range(4):
+        sink.handle(evt(i))
+    disk.set()
+    wait_for(lambda: bool(ctx.emitted), timeout=60)
+    sink.stop()
+    recorded = [r for r in records(tmp_path) if r["type"].endswith(":RecordingDropped")]
+    assert [r["data"]["total"] for r in recorded] == [m.total for m in ctx.emitted]  # type: ignore[attr-defined]
+    assert recorded[-1]["data"]["total"] == sink.dropped >= 2

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import types
 from collections.abc import Callable
@@ -180,6 +181,7 @@ def test_enospc_retries_leave_no_empty_segments(tmp_path: Path, monkeypatch: pyt
         time.sleep(0.01)
     assert disk.failed_writes >= 3
     assert len(segments(tmp_path)) == 1  # the retries left nothing behind
+    assert sink.path is None or sink.path.exists()  # never names a segment that was removed
     disk.full = False
 
     def resumed() -> bool:
@@ -219,6 +221,29 @@ def test_a_failed_boot_leaves_no_segment(tmp_path: Path) -> None:
     assert not root.exists(), sorted(root.rglob("*"))
 
 
+def test_a_failed_boot_leaves_no_compressed_segment_or_index_either(tmp_path: Path) -> None:
+    root = tmp_path / "events"
+    rt = Runtime()
+    sink = JsonlSink(root, max_size=300, compress=True)  # closed segments become .gz
+    rt.add_sink(sink)
+    rt.add_interface(BrokenInterface())
+    for i in range(20):
+        rt.ctx.emit(Big(i))
+    with pytest.raises(OSError, match="address already in use"):
+        rt.boot()
+    assert not root.exists(), sorted(root.rglob("*"))
+    assert sink.path is None  # no segment is left to name
+
+
+def test_a_failed_boot_in_an_existing_directory_keeps_the_directory(tmp_path: Path) -> None:
+    rt = Runtime()
+    rt.add_sink(JsonlSink(tmp_path, max_size=300))
+    rt.add_interface(BrokenInterface())
+    with pytest.raises(OSError, match="address already in use"):
+        rt.boot()
+    assert tmp_path.is_dir() and list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
 def test_a_failed_boot_keeps_the_recordings_already_there(tmp_path: Path, compress: bool) -> None:
     rt = Runtime()
@@ -252,3 +277,98 @@ def test_zero_means_no_limit(tmp_path: Path, option: str) -> None:
 def test_negative_limits_are_still_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="max_size=-1"):
         JsonlSink(tmp_path, max_size=-1)
+
+
+def test_a_size_rotation_that_cannot_open_its_next_segment_is_reported_and_retried(tmp_path: Path) -> None:
+    at = datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC)
+    line = len(JsonlSink(tmp_path / "probe")._encode(Event(time=at, payload=Big(10)))) + 1
+    root = tmp_path / "events"
+    sink = JsonlSink(root, max_size=2 * line)
+    ctx = Ctx()
+    sink.start(ctx)  # type: ignore[arg-type]
+    for i in (10, 11):
+        sink.handle(Event(time=at, payload=Big(i)))
+    wait_for(lambda: sink.written == 2)
+    day = root / "2026-03-09"
+    shutil.rmtree(day)
+    day.write_text("a file where the day directory was")  # the next segment cannot be made
+    sink.handle(Event(time=at, payload=Big(12)))  # the segment is full: rotate
+    wait_for(lambda: sink.lost == 1 and len([m for m in ctx.emitted if isinstance(m, RecordingError)]) == 2)
+    errors = [m for m in ctx.emitted if isinstance(m, RecordingError)]
+    assert [e.operation for e in errors] == ["index", "open"]  # the full one's index, the next one
+    assert errors[1].path == str(day) and errors[1].error == "FileExistsError: File exists"
+    day.unlink()
+    n = 13
+    while not any(isinstance(m, RecordingResumed) for m in ctx.emitted):  # retried, then it works
+        sink.handle(Event(time=at, payload=Big(n)))
+        n += 1
+        time.sleep(0.05)
+    sink.stop()
+    recorded = [json.loads(x)["data"]["n"] for p in segments(root) for x in p.read_bytes().splitlines()]
+    assert recorded[0] > 12 and recorded == list(range(recorded[0], n))
+    assert sink.lost == recorded[0] - 12 and sink.written == 2 + len(recorded)
+
+
+def test_a_segment_that_cannot_be_compressed_is_reported_and_stays_plain(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    day = tmp_path / "2026-03-09"
+    sink = JsonlSink(tmp_path, 60, compress=True)
+    ctx = Ctx()
+    sink.start(ctx)  # type: ignore[arg-type]
+    sink.handle(Event(time=datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC), payload=Big(1)))
+    wait_for(lambda: sink.written == 1)
+    (day / "12-00-00.jsonl.gz.tmp").mkdir()  # the compressor's temporary name is taken
+    sink.handle(Event(time=datetime(2026, 3, 9, 12, 1, 1, tzinfo=UTC), payload=Big(2)))  # closes it
+    wait_for(lambda: any(isinstance(m, RecordingError) for m in ctx.emitted))
+    # its own daemon thread: a process that never calls stop() can still exit
+    (compressor_thread,) = [t for t in threading.enumerate() if t.name == "bussdcc-jsonl-compress"]
+    assert compressor_thread.daemon
+    sink.stop()
+    (error,) = [m for m in ctx.emitted if isinstance(m, RecordingError)]
+    plain = day / "12-00-00.jsonl"
+    assert error.operation == "compress" and error.path == str(plain)
+    assert error.error.startswith("IsADirectoryError(21, 'Is a directory')")
+    assert (
+        f"bussdcc jsonl: could not compress {plain} ([Errno 21] Is a directory: "
+        f"'{day / '12-00-00.jsonl.gz.tmp'}'); it stays uncompressed\n"
+    ) in capsys.readouterr().err
+    assert plain.exists() and (day / "12-01-00.jsonl.gz").exists()
+    assert [json.loads(x)["data"]["n"] for x in plain.read_bytes().splitlines()] == [1]
+
+
+def test_a_retention_that_cannot_delete_is_reported_once_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bussdcc_framework_jsonl import segments as segments_module
+
+    old = tmp_path / "2020-01-01" / "00-00-00.jsonl"
+    old.parent.mkdir()
+    old.write_bytes(b"")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))  # retention goes by modification time
+
+    def refuse(path: Path) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(segments_module, "remove_segment", refuse)
+    ctx = Ctx()
+    sink = JsonlSink(tmp_path, 60, retention_age=1)  # the 2020 segment is long expired
+    sink.start(ctx)  # type: ignore[arg-type]
+    at = datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC)
+    for i in range(3):  # (a failed retention used to make these "lost" for a second)
+        sink.handle(Event(time=at, payload=Big(i)))
+    sink.handle(Event(time=at.replace(minute=1), payload=Big(3)))  # a rotation: retention again
+    sink.stop()
+    errors = [m for m in ctx.emitted if isinstance(m, RecordingError)]
+    assert [(e.operation, e.path, e.error) for e in errors] == [
+        ("retention", str(old), "PermissionError: Permission denied")  # once, not at each rotation
+    ]
+    assert not any(isinstance(m, RecordingResumed) for m in ctx.emitted)  # it was no outage
+    assert capsys.readouterr().err == (
+        f"bussdcc jsonl: retention could not delete {old} (PermissionError: Permission denied); "
+        "recording goes on, the old segments stay\n"
+    )
+    assert old.exists() and sink.lost == 0 and sink.written == 4
+    first, second = [p for p in segments(tmp_path) if p != old]
+    assert [json.loads(x)["data"]["n"] for x in first.read_bytes().splitlines()] == [0, 1, 2]
+    assert [json.loads(x)["data"]["n"] for x in second.read_bytes().splitlines()] == [3]
