@@ -25,6 +25,7 @@ from bussdcc_framework.plugins import (
     hook_names,
     load_plugins,
     load_settings,
+    normalize_name,
     register_plugin,
     reset_plugins,
     unregister_plugin,
@@ -654,6 +655,11 @@ def test_load_plugins_keeps_each_problem_line_it_reported(site: Any, python: Any
             "RuntimeError: kaboom; disable it with BUSSDCC_DISABLE_PLUGINS=bomb"
         ]
     )
+
+
+def test_normalize_name_folds_case_blanks_and_runs_of_separators_to_one_dash() -> None:
+    assert normalize_name(" Bussdcc_Framework..Web-UI ") == "bussdcc-framework-web-ui"
+    assert normalize_name("jsonl") == "jsonl"
 
 
 def test_hook_names_are_the_hookspecs_in_their_order() -> None:
