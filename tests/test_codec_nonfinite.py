@@ -30,6 +30,7 @@ class Gauge(Message):
     table: dict[str, float] = field(default_factory=dict)
     pair: tuple[float, float] = (0.0, 0.0)
     extra: Any = None
+    maybe: Optional[list[float]] = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -86,10 +87,13 @@ def test_nan_strings_read_back_into_float_fields_only(codec: Codec) -> None:
     gauge = codec.decode_record(record('{"value":"-inf","table":{"k":"nan"},"extra":"nan"}')).payload
     assert isinstance(gauge, Gauge) and gauge.value == -math.inf and math.isnan(gauge.table["k"])
     assert gauge.extra == "nan"  # an Any field holds what JSON held: the string
+    maybe = codec.decode_record(record('{"value":1.0,"maybe":["inf",2.0]}')).payload
+    assert isinstance(maybe, Gauge) and maybe.maybe == [math.inf, 2.0]
 
 
 def test_untyped_places_are_told_apart() -> None:
     assert not nonfinite_untyped(Gauge(math.nan, table={"a": math.inf}, pair=(math.nan, 1.0)))
+    assert not nonfinite_untyped(Gauge(1.0, maybe=[math.nan, -math.inf]))  # Optional[list[float]]
     assert nonfinite_untyped(Gauge(1.0, extra=[math.nan]))
     inner = Event(time=T0, payload=Gauge(1.0, extra=math.inf))
     assert nonfinite_untyped(Wrapped(inner=inner))

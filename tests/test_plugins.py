@@ -25,6 +25,7 @@ from bussdcc_framework.plugins import (
     hook_names,
     load_plugins,
     load_settings,
+    normalize_name,
     register_plugin,
     reset_plugins,
     unregister_plugin,
@@ -266,6 +267,58 @@ def test_misspelt_hook_name_is_reported_naming_plugin_and_hook(site: Any, run_cl
         '(did you mean "register_sinks"?); disable it with BUSSDCC_DISABLE_PLUGINS=typo'
     )
     assert plugin_json(result)["typo"]["status"] == "failed"
+
+
+def test_every_problem_of_an_installed_plugin_is_in_its_one_line(site: Any, run_cli: Any) -> None:
+    site.add(
+        "bussdcc-test-typos",
+        """
+        from bussdcc_framework import hookimpl
+
+        @hookimpl
+        def register_setting():
+            return []
+
+        @hookimpl
+        def register_sink(settings):
+            return []
+    """,
+        entry_point="typos",
+    )
+    result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "typos"})
+    assert result.stderr.splitlines() == [
+        'bussdcc: plugin "bussdcc-test-typos 1.0.0" (typos = bussdcc_test_typos) failed to load: '
+        'PluginValidationError: hook "register_setting" is not a bussdcc_framework hook (did you '
+        'mean "register_settings"?); hook "register_sink" is not a bussdcc_framework hook (did '
+        'you mean "register_sinks"?); disable it with BUSSDCC_DISABLE_PLUGINS=typos'
+    ]
+
+
+def test_a_plugin_failing_with_an_empty_message_is_reported_by_the_error_type(
+    two_plugins: Any, run_cli: Any
+) -> None:
+    two_plugins.add("bussdcc-test-blank", "raise RuntimeError()\n", entry_point="blank")
+    result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "alpha,blank"})
+    [line] = result.stderr.splitlines()
+    assert line.startswith('bussdcc: plugin "bussdcc-test-blank 1.0.0" (blank = bussdcc_test_blank) failed')
+    plugins = plugin_json(result)
+    assert plugins["blank"]["status"] == "failed"
+    assert plugins["blank"]["error"].rstrip(": ") == "RuntimeError"
+    assert plugins["alpha"]["status"] == "loaded"
+
+
+def test_trace_plugins_prints_the_traceback_of_a_plugin_that_fails_to_load(site: Any, run_cli: Any) -> None:
+    # Printed as formatted, only its final newline dropped: the message's own trailing
+    # characters (here an "X" and a space) stay.
+    site.add("bussdcc-test-bomb", 'raise LookupError("no sensor table X ")\n', entry_point="bomb")
+    result = run_cli("plugins", env={"BUSSDCC_PLUGINS": "bomb", "BUSSDCC_TRACE_PLUGINS": "1"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.split("\n")
+    assert lines[0].startswith('bussdcc: plugin "bussdcc-test-bomb 1.0.0" (bomb = bussdcc_test_bomb) failed')
+    assert lines[1] == "Traceback (most recent call last):"
+    source = site.root / "bussdcc_test_bomb.py"
+    assert any(line.startswith(f'  File "{source}", line ') for line in lines), lines
+    assert lines[-2:] == ["LookupError: no sensor table X ", ""]
 
 
 def test_wrong_hook_argument_is_reported_naming_plugin_and_hook(site: Any, run_cli: Any) -> None:
@@ -567,6 +620,21 @@ def test_the_cli_does_not_import_flask_to_list_plugins(python: Any) -> None:
     assert result.stderr.strip().splitlines()[-1] == "[]"
 
 
+def test_the_record_of_a_loaded_plugin_holds_the_plugin_itself(two_plugins: Any, python: Any) -> None:
+    result = python(
+        """
+        import sys
+        from bussdcc_framework.plugins import load_plugins
+        records = load_plugins().records
+        print(records["alpha"].plugin is sys.modules["bussdcc_test_alpha"], records["beta"].plugin is None)
+        """,
+        env={"BUSSDCC_PLUGINS": "alpha"},
+        pythonpath=[two_plugins.root],
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]  # beta, not selected, was never imported
+
+
 def test_load_plugins_keeps_each_problem_line_it_reported(site: Any, python: Any, tmp_path: Path) -> None:
     site.add("bussdcc-test-bomb", bomb_source(tmp_path / "m"), version="2.0.1", entry_point="bomb")
     result = python(
@@ -587,6 +655,11 @@ def test_load_plugins_keeps_each_problem_line_it_reported(site: Any, python: Any
             "RuntimeError: kaboom; disable it with BUSSDCC_DISABLE_PLUGINS=bomb"
         ]
     )
+
+
+def test_normalize_name_folds_case_blanks_and_runs_of_separators_to_one_dash() -> None:
+    assert normalize_name(" Bussdcc_Framework..Web-UI ") == "bussdcc-framework-web-ui"
+    assert normalize_name("jsonl") == "jsonl"
 
 
 def test_hook_names_are_the_hookspecs_in_their_order() -> None:
@@ -662,13 +735,20 @@ def test_add_plugin_registers_an_in_process_plugin_and_records_it() -> None:
 
 
 def test_add_plugin_refuses_a_misspelt_hook_naming_the_plugin_and_registers_nothing() -> None:
-    class Typo:
+    class Typo:  # every problem is reported, in name order, not only the first
+        @hookimpl
+        def on_event(self, ctx: Any, evt: Any, colour: str) -> None: ...
+
+        @hookimpl
+        def register_message_types(self, colour: str) -> list[Any]:
+            return []
+
         @hookimpl
         def register_sink(self, settings: Any) -> list[Any]:
             return []
 
         @hookimpl
-        def register_settings(self, colour: str) -> list[Setting]:
+        def register_sources(self, settings: Any, colour: str, shade: str) -> list[Any]:
             return []
 
     pm = FrameworkPluginManager()
@@ -677,11 +757,35 @@ def test_add_plugin_refuses_a_misspelt_hook_naming_the_plugin_and_registers_noth
         add_plugin(pm, typo, "typo", "typo (app)")
     assert info.value.plugin is typo
     assert str(info.value) == (
-        'plugin "typo": hook "register_settings" takes argument(s) colour that the hook does not '
-        'provide (it provides: none); hook "register_sink" is not a bussdcc_framework hook '
-        '(did you mean "register_sinks"?)'
+        'plugin "typo": hook "on_event" takes argument(s) colour that the hook does not provide '
+        '(it provides: ctx, evt); hook "register_message_types" takes argument(s) colour that the '
+        'hook does not provide (it provides: none); hook "register_sink" is not a bussdcc_framework '
+        'hook (did you mean "register_sinks"?); hook "register_sources" takes argument(s) colour, '
+        "shade that the hook does not provide (it provides: settings)"
     )
     assert pm.get_plugins() == set() and pm.records == {}
+
+
+def test_add_plugin_accepts_an_optional_argument_the_hook_does_not_provide() -> None:
+    class Optional:
+        @hookimpl
+        def register_sinks(self, settings: Any, label: str = "x") -> list[Any]:
+            return []
+
+    record = add_plugin(FrameworkPluginManager(), Optional(), "optional", "optional (app)")
+    assert record.hooks == ["register_sinks"]
+
+
+def test_a_hook_whose_signature_cannot_be_read_does_not_stop_checking_the_others() -> None:
+    def register_commands(settings: Any) -> list[Any]:
+        return []
+
+    register_commands.__signature__ = "unreadable"  # type: ignore[attr-defined]
+    plugin = ModuleType("unreadable_plugin")
+    plugin.register_commands = hookimpl(register_commands)  # type: ignore[attr-defined]
+    plugin.register_sink = hookimpl(lambda settings: [])  # type: ignore[attr-defined]
+    with pytest.raises(pluggy.PluginValidationError, match=r'hook "register_sink" is not a '):
+        add_plugin(FrameworkPluginManager(), plugin, "unreadable", "unreadable (app)")
 
 
 def test_add_plugin_refuses_an_unknown_hook_without_a_close_one_with_no_suggestion() -> None:
@@ -704,6 +808,27 @@ def test_add_plugin_knows_a_hook_implemented_under_another_name_with_specname() 
     record = add_plugin(pm, Renamed(), "renamed", "renamed (app)")
     assert record.hooks == ["register_settings"]
     assert load_settings(environ={}, plugins=pm)["renamed.level"] == 3
+
+
+def test_add_plugin_lists_and_checks_a_hook_on_a_dunder_method() -> None:
+    # pluggy registers and calls a dunder method marked @hookimpl(specname=...): it is listed
+    # and validated like any other hook.
+    class Callable_:
+        @hookimpl(specname="register_settings")
+        def __call__(self) -> list[Setting]:
+            return [Setting("dunder", "level", "int", 1)]
+
+    pm = FrameworkPluginManager()
+    assert add_plugin(pm, Callable_(), "dunder", "dunder (app)").hooks == ["register_settings"]
+    assert load_settings(environ={}, plugins=pm)["dunder.level"] == 1
+
+    class Misspelt:
+        @hookimpl(specname="register_setting")
+        def __call__(self) -> list[Setting]:
+            return []
+
+    with pytest.raises(pluggy.PluginValidationError, match='hook "register_setting" is not a '):
+        add_plugin(FrameworkPluginManager(), Misspelt(), "misspelt", "misspelt (app)")
 
 
 def test_add_plugin_reports_each_hook_named_function_without_hookimpl(

@@ -16,6 +16,7 @@ import pytest
 from bussdcc_framework import settings as settings_module
 from bussdcc_framework.settings import (
     Override,
+    ResolvedSetting,
     Setting,
     SettingDeclarationError,
     SettingError,
@@ -122,6 +123,8 @@ def test_each_parser_error_carries_the_text_as_typed() -> None:
         (5 * 1024**2, "5M"),
         (1536 * 1024**2, "1536M"),
         (64 * 1024, "64k"),
+        (1024, "1k"),
+        (1024**2, "1M"),
         (1000, "1000"),
         (1.5, "1.5"),
         ((2**53 + 1) * 1024**4, f"{2**53 + 1}T"),  # exact for any integer, not through a float
@@ -135,7 +138,10 @@ def test_sizes_are_shown_in_the_largest_exact_binary_unit(size: float, shown: st
     ("seconds", "shown"),
     [
         (2 * 86400, "2d"),
+        (86400, "1d"),
         (3 * 3600, "3h"),
+        (3600, "1h"),
+        (60, "1m"),
         (600, "10m"),
         (5400, "90m"),
         (90, "90s"),
@@ -287,6 +293,9 @@ def test_check_parses_text_and_checks_python_values_naming_the_setting() -> None
         port.check("x", origin="--port x")
     assert str(info.value) == "--port x is not valid: expected an integer from 1 to 65535"
     with pytest.raises(SettingError) as info:
+        port.check(0, origin="App(port=0)")
+    assert str(info.value) == "App(port=0) is not valid: expected an integer from 1 to 65535"
+    with pytest.raises(SettingError) as info:
         port.parse_value(0, origin="App(port=0)")
     assert str(info.value) == "App(port=0) is not valid: expected an integer from 1 to 65535"
 
@@ -298,6 +307,27 @@ def test_a_str_setting_refuses_a_python_value_that_is_not_a_string() -> None:
         name.check(5)
     with pytest.raises(SettingDeclarationError, match="the default 5 is not a string"):
         Setting("identity", "name", "str", 5)
+
+
+def test_each_value_is_resolved_with_its_source_text_and_origin() -> None:
+    port = Setting("web", "port", "int", 5000)
+    cases: list[tuple[Any, dict[str, str], ResolvedSetting]] = [
+        (
+            {"web.port": Override("8080", "--port 8080")},
+            {},
+            ResolvedSetting(port, 8080, "override", "8080", "--port 8080"),
+        ),
+        ({"web.port": "8081"}, {}, ResolvedSetting(port, 8081, "override", "8081", "--set web.port=8081")),
+        ({"web.port": 8082}, {}, ResolvedSetting(port, 8082, "override")),
+        (
+            {},
+            {"BUSSDCC_WEB_PORT": "8083"},
+            ResolvedSetting(port, 8083, "environment", "8083", "BUSSDCC_WEB_PORT=8083"),
+        ),
+        ({}, {"BUSSDCC_WEB_PORT": ""}, ResolvedSetting(port, 5000, "default")),
+    ]
+    for overrides, environ, resolved in cases:
+        assert Settings.from_declarations([port], overrides, environ=environ).resolved() == [resolved]
 
 
 def test_values_typed_by_users_are_shown_as_typed_and_printable() -> None:

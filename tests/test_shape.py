@@ -151,3 +151,31 @@ def test_no_fallback_for_a_core_without_the_codec() -> None:
     for path in ROOT.glob("plugins/*/bussdcc_framework_*/**/*.py"):
         text = path.read_text()
         assert "a core without the codec" not in text and "predates the codec" not in text, path
+
+
+@pytest.mark.parametrize("name", PLUGINS)
+def test_each_plugin_requires_the_core_release_whose_api_it_uses(name: str) -> None:
+    """A plugin built against this tree's core must not claim to work with an older core."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    core = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    project = tomllib.loads((ROOT / "plugins" / name / "pyproject.toml").read_text())["project"]
+    pins = {
+        req.name: req.specifier
+        for req in map(Requirement, project["dependencies"])
+        if req.name.startswith("bussdcc-framework")
+    }
+    assert "bussdcc-framework" in pins, f"{name} does not depend on bussdcc-framework"
+    core_minor = Version(core).release[:2]
+    for dist, specifier in pins.items():
+        lowest = min(
+            (Version(s.version) for s in specifier if s.operator in (">=", "~=", "==")), default=None
+        )
+        assert lowest is not None, f"{name}: {dist}{specifier} has no lower bound"
+        if dist == "bussdcc-framework":
+            assert lowest.release[:2] >= core_minor, (
+                f"{name}: {dist}{specifier} allows a core older than {core}"
+            )

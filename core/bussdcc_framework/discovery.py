@@ -121,11 +121,13 @@ def _report(line: str) -> None:
 
 
 def _implemented_hooks(pm: pluggy.PluginManager, plugin: object) -> dict[str, Callable[..., Any]]:
-    """Hook name -> implementation, honouring ``@hookimpl(specname=...)``."""
+    """Hook name -> implementation, honouring ``@hookimpl(specname=...)``.
+
+    Every attribute pluggy's ``register`` looks at, dunder methods included: pluggy calls a
+    ``__call__`` marked ``@hookimpl(specname=...)``, so it is listed and validated too.
+    """
     found: dict[str, Callable[..., Any]] = {}
     for attr in dir(plugin):
-        if attr.startswith("__"):
-            continue
         opts = pm.parse_hookimpl_opts(plugin, attr)
         if opts is not None:
             found[opts.get("specname") or attr] = getattr(plugin, attr)

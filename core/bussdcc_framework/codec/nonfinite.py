@@ -109,7 +109,7 @@ def nonfinite_from_text(value: Any, hint: Any) -> Any:
         if origin is typing.Annotated:
             stack.append((container, key, args[0]))
         elif origin in (typing.Union, types.UnionType):
-            members = [a for a in args if a is not type(None)]
+            members = _members(args)
             if len(members) == 1:
                 stack.append((container, key, members[0]))
         elif isinstance(item, str):
@@ -160,6 +160,11 @@ def _hints(cls: type) -> dict[str, Any]:
     return hints
 
 
+def _members(args: tuple[Any, ...]) -> list[Any]:
+    """The members of a union other than ``None``."""
+    return [a for a in args if a is not type(None)]
+
+
 def _float_like(hint: Any) -> bool:
     """``float`` or ``Optional[float]``: where a ``"nan"`` string reads back as the float."""
     if hint is float:
@@ -205,6 +210,8 @@ def nonfinite_untyped(payload: Any) -> bool:
             stack.extend((v, args[1]) for v in value.values())
         elif origin is typing.Annotated:
             stack.append((value, args[0]))
+        elif origin in (typing.Union, types.UnionType) and len(members := _members(args)) == 1:
+            stack.append((value, members[0]))  # Optional[X]: as X (what nonfinite_from_text reads)
         elif origin in (typing.Union, types.UnionType) and type(value) in args:
             stack.append((value, type(value)))
         elif holds_non_finite(value):  # Any, object, other unions: a string stays a string

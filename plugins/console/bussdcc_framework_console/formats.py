@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -21,6 +22,7 @@ from bussdcc.event import Event
 from bussdcc.message import Message, Severity
 
 from bussdcc_framework.codec import Codec, TypeRegistry, format_time
+from bussdcc_framework.codec.nanplan import NONFINITE, NanCheck, Probe, nan_plan
 from bussdcc_framework.names import type_name
 
 from .filters import severity_of
@@ -69,21 +71,52 @@ def _time_text(evt: object) -> str:
 
 
 class JsonFormatter:
-    """One record per line: ``{"time":…,"type":"module:QualName","data":{…}}``."""
+    """One record per line: ``{"time":…,"type":"module:QualName","data":{…}}``.
+
+    Exactly what the JSONL recorder writes, a float NaN or infinity included (as ``"nan"``,
+    ``"inf"``, ``"-inf"``: ``bussdcc run app.py > events.jsonl`` is a recording that replays
+    them); where to look for one is decided once per class (``codec.nanplan``).
+    """
 
     def __init__(self) -> None:
         # Encoding needs no registry lookups: an empty registry avoids plugin discovery.
-        self._encode = Codec(TypeRegistry(include_imported=False)).encode_record
+        self._codec = Codec(TypeRegistry(include_imported=False))
+        self._encode = self._codec.encode_record
+        self._plans: dict[type, tuple[NanCheck, Probe | None] | None] = {}
 
     def __call__(self, evt: Event[Message]) -> bytes:
         try:
             line = self._encode(evt)
         except Exception as exc:
             return self.fallback(evt, exc)
+        payload = evt.payload
+        try:
+            plan = self._plans[type(payload)]
+        except KeyError:
+            plan = self._plans[type(payload)] = nan_plan(type(payload))
+        if plan is not None:
+            line = self._nonfinite(evt, plan, line)
         node = getattr(evt, "node", None)  # a fleet recording's events keep their node
         if isinstance(node, str):
             return line[:-1] + b',"node":' + json.dumps(node).encode() + b"}\n"
         return line + b"\n"
+
+    def _nonfinite(self, evt: Event[Message], plan: tuple[NanCheck, Probe | None], line: bytes) -> bytes:
+        """``line``, or the record with a NaN or infinity written as a string when it holds one."""
+        check, probe = plan
+        if probe is None:
+            flagged = b"null" in line  # msgspec writes NaN as null
+        else:
+            try:
+                flagged = not math.isfinite(probe(evt.payload))
+            except (TypeError, ValueError, OverflowError):  # None, inf - inf, overflow
+                flagged = True
+        if not flagged or not check(evt.payload) & NONFINITE:
+            return line
+        try:
+            return self._codec.encode_record_nonfinite(evt)
+        except Exception:  # encode_record could: keep its line (null)
+            return line
 
     @staticmethod
     def fallback(evt: object, exc: BaseException) -> bytes:

@@ -317,3 +317,64 @@ def test_events_after_stop_are_ignored_and_start_again_works() -> None:
     sink.stop()
     versions = [json.loads(line)["data"]["version"] for line in stream.getvalue().splitlines()]
     assert versions == ["0.1.0", "again"]
+
+
+@dataclass(slots=True, frozen=True)
+class Level(Message):
+    tank: str
+    litres: float
+
+
+@dataclass(slots=True, frozen=True)
+class Series(Message):
+    values: list[float]
+    low: float | None = None
+
+
+def test_the_json_format_keeps_nan_and_infinities_as_the_recorder_does(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """``bussdcc run app.py > events.jsonl`` is a recording: a NaN must replay, not read null."""
+    import math
+
+    from bussdcc_framework.codec import Codec, TypeRegistry
+    from bussdcc_framework.runtime import Runtime
+
+    rt = Runtime()
+    rt.add_sink(ConsoleSink())
+    rt.boot()
+    sent: list[Message] = [
+        Level("a", math.nan),
+        Level("b", -math.inf),
+        Level("c", 2.5),
+        Series([1.0, math.inf, math.nan], low=-math.inf),
+        Series([1.0], low=None),
+    ]
+    for message in sent:
+        rt.ctx.emit(message)
+    rt.shutdown("test")
+    lines = [line for line in capfd.readouterr().out.splitlines() if f"{__name__}:" in line]
+    assert [json.loads(line)["data"] for line in lines] == [
+        {"tank": "a", "litres": "nan"},
+        {"tank": "b", "litres": "-inf"},
+        {"tank": "c", "litres": 2.5},
+        {"values": [1.0, "inf", "nan"], "low": "-inf"},
+        {"values": [1.0], "low": None},
+    ]
+    registry = TypeRegistry(include_imported=False)
+    registry.register_all([Level, Series])
+    codec = Codec(registry)
+    back = [codec.decode_record(line).payload for line in lines]
+    assert isinstance(back[0], Level) and math.isnan(back[0].litres)
+    assert back[1] == Level("b", -math.inf) and back[2] == Level("c", 2.5) and back[4] == sent[4]
+    series = back[3]
+    assert (
+        isinstance(series, Series) and series.values[:2] == [1.0, math.inf] and math.isnan(series.values[2])
+    )
+    assert series.low == -math.inf
+    # A record without one is byte for byte the recorder's.
+    assert lines[2].encode() == codec.encode_record(Event(time=json_time(lines[2]), payload=sent[2]))
+
+
+def json_time(line: str) -> datetime:
+    return datetime.fromisoformat(json.loads(line)["time"])
