@@ -419,3 +419,30 @@ def test_a_retention_that_cannot_delete_is_reported_once_and_loses_nothing(
     first, second = [p for p in segments(tmp_path) if p != old]
     assert [json.loads(x)["data"]["n"] for x in first.read_bytes().splitlines()] == [0, 1, 2]
     assert [json.loads(x)["data"]["n"] for x in second.read_bytes().splitlines()] == [3]
+
+
+def test_a_failing_fsync_is_reported_and_the_segment_stays_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_fsync(fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    proxy = types.SimpleNamespace(
+        **{name: getattr(os, name) for name in dir(os) if not name.startswith("__")}
+    )
+    proxy.fsync = failing_fsync
+    monkeypatch.setattr(writer_module, "os", proxy)
+    ctx = Ctx()
+    sink = JsonlSink(tmp_path, flush="fsync", flush_interval=0.05)
+    sink.start(ctx)  # type: ignore[arg-type]
+    at = datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC)
+    for i in range(3):
+        sink.handle(Event(time=at, payload=Big(i)))
+        wait_for(lambda i=i: sink.written == i + 1)  # type: ignore[misc]  # each its own fsync
+    sink.stop()
+    errors = [m for m in ctx.emitted if isinstance(m, RecordingError)]
+    # (reported again after each write that followed: a successful write ends the "outage")
+    assert errors and {(e.operation, e.error) for e in errors} == {("fsync", "OSError: Input/output error")}
+    (segment,) = segments(tmp_path)  # the data is still written: the segment was not given up
+    assert [json.loads(x)["data"]["n"] for x in segment.read_bytes().splitlines()] == [0, 1, 2]
+    assert sink.lost == 0
