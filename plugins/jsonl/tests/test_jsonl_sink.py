@@ -728,6 +728,12 @@ def test_a_segment_is_filled_to_exactly_max_size_and_a_longer_line_stands_alone(
     files = sorted((tmp_path / "exact").rglob("*.jsonl"))
     assert [p.stat().st_size for p in files] == [3 * size, 3 * size, size]
     assert list(lines_by_file(tmp_path / "exact").values()) == [[10, 11, 12], [13, 14, 15], [16]]
+    short = JsonlSink(tmp_path / "short", max_size=3 * size - 1)  # one byte short of three lines
+    short.start(FakeCtx())  # type: ignore[arg-type]
+    for i in range(10, 15):
+        short.handle(evt(i))
+    short.stop()
+    assert list(lines_by_file(tmp_path / "short").values()) == [[10, 11], [12, 13], [14]]
     small = JsonlSink(tmp_path / "small", max_size=size - 1)  # every line is longer than that
     small.start(FakeCtx())  # type: ignore[arg-type]
     for i in range(10, 13):
