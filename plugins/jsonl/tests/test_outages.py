@@ -446,3 +446,27 @@ def test_a_failing_fsync_is_reported_and_the_segment_stays_open(
     (segment,) = segments(tmp_path)  # the data is still written: the segment was not given up
     assert [json.loads(x)["data"]["n"] for x in segment.read_bytes().splitlines()] == [0, 1, 2]
     assert sink.lost == 0
+
+
+def test_short_writes_are_continued_where_they_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``os.write`` may write less than asked (a signal, a pipe, a nearly full disk)."""
+
+    def short_write(fd: int, data: Any) -> int:
+        return os.write(fd, bytes(data[:7]))
+
+    proxy = types.SimpleNamespace(
+        **{name: getattr(os, name) for name in dir(os) if not name.startswith("__")}
+    )
+    proxy.write = short_write
+    monkeypatch.setattr(writer_module, "os", proxy)
+    sink = JsonlSink(tmp_path)
+    sink.start(Ctx())  # type: ignore[arg-type]
+    at = datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC)
+    for i in range(5):
+        sink.handle(Event(time=at, payload=Big(i)))
+    sink.stop()
+    (segment,) = segments(tmp_path)
+    assert [json.loads(x)["data"]["n"] for x in segment.read_bytes().splitlines()] == [0, 1, 2, 3, 4]
+    assert sink.written == 5 and sink.lost == 0
