@@ -470,3 +470,34 @@ def test_short_writes_are_continued_where_they_stopped(
     (segment,) = segments(tmp_path)
     assert [json.loads(x)["data"]["n"] for x in segment.read_bytes().splitlines()] == [0, 1, 2, 3, 4]
     assert sink.written == 5 and sink.lost == 0
+
+
+def test_a_write_that_fails_midway_counts_its_complete_lines_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC)
+    size = len(JsonlSink(tmp_path / "probe")._encode(Event(time=at, payload=Big(0)))) + 1
+    calls = 0
+
+    def failing_write(fd: int, data: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls > 1:  # the disk fills up after two lines and a half
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return os.write(fd, bytes(data[: 2 * size + size // 2]))
+
+    proxy = types.SimpleNamespace(
+        **{name: getattr(os, name) for name in dir(os) if not name.startswith("__")}
+    )
+    proxy.write = failing_write
+    monkeypatch.setattr(writer_module, "os", proxy)
+    root = tmp_path / "events"
+    sink = JsonlSink(root)
+    for i in range(5):  # queued before start: the writer takes them as one batch
+        sink.handle(Event(time=at, payload=Big(i)))
+    sink.start(Ctx())  # type: ignore[arg-type]
+    sink.stop()
+    assert (sink.written, sink.lost) == (2, 3)
+    (segment,) = segments(root)
+    complete = segment.read_bytes().split(b"\n")[:-1]  # and a torn third line after them
+    assert [json.loads(x)["data"]["n"] for x in complete] == [0, 1]
