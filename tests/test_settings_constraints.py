@@ -268,6 +268,14 @@ def test_a_bad_declaration_is_the_plugins_error(kwargs: dict[str, Any], message:
     assert not isinstance(info.value, SettingError)  # isolated as a plugin bug, not exit 2
 
 
+def test_an_unknown_setting_type_lists_the_known_ones() -> None:
+    with pytest.raises(SettingDeclarationError) as info:
+        Setting("p", "x", "integer", 1)  # type: ignore[arg-type]
+    assert str(info.value) == (
+        "setting p.x: unknown type 'integer'; use one of str, int, float, bool, path, list, size, duration"
+    )
+
+
 def test_python_values_are_checked_too() -> None:
     port = Setting("web", "port", "int", 5000, min=0, max=65535)
     assert Settings.from_declarations([port], {"web.port": 0}, environ={})["web.port"] == 0
