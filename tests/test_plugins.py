@@ -369,6 +369,26 @@ def test_two_entry_points_with_the_same_name_are_reported(site: Any, tmp_path: P
     assert ("dup", "duplicate") in [(p["name"], p["status"]) for p in json.loads(quiet.stdout)]
 
 
+def test_two_distributions_declaring_the_same_name_and_module_are_reported(
+    site: Any, tmp_path: Path, run_cli: Any
+) -> None:
+    # Same entry point text, different distributions: still two installs of one name.
+    site.add("bussdcc-test-first", ALPHA, entry_point="dup", module="bussdcc_test_shared")
+    other = type(site)(tmp_path / "other-site")
+    other.add("bussdcc-test-second", ALPHA, entry_point="dup", module="bussdcc_test_shared")
+    env = {"BUSSDCC_PLUGINS": "dup", "PYTHONPATH": f"{site.root}:{other.root}"}
+    result = run_cli("plugins", "--json", env=env)
+    assert result.stderr.splitlines() == [
+        'bussdcc: plugin "bussdcc-test-second 1.0.0" (dup = bussdcc_test_shared) was not loaded: '
+        'the name "dup" is already used by bussdcc-test-first 1.0.0 (dup = bussdcc_test_shared); '
+        "uninstall one of them"
+    ]
+    assert [(p["distribution"], p["status"]) for p in json.loads(result.stdout)] == [
+        ("bussdcc-test-first", "loaded"),
+        ("bussdcc-test-second", "duplicate"),
+    ]
+
+
 # -- failures inside hooks -----------------------------------------------------------------
 
 

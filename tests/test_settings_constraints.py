@@ -276,6 +276,13 @@ def test_an_unknown_setting_type_lists_the_known_ones() -> None:
     )
 
 
+def test_min_and_max_apply_to_numeric_types_only_and_may_be_equal() -> None:
+    with pytest.raises(SettingDeclarationError) as info:
+        Setting("p", "x", "str", "a", min=1)
+    assert str(info.value) == "setting p.x: min/max apply to duration, float, int, size, not str"
+    assert Setting("p", "x", "int", 3, min=3, max=3).expected == "an integer from 3 to 3"
+
+
 def test_python_values_are_checked_too() -> None:
     port = Setting("web", "port", "int", 5000, min=0, max=65535)
     assert Settings.from_declarations([port], {"web.port": 0}, environ={})["web.port"] == 0
