@@ -93,6 +93,7 @@ def test_block_mode_holds_the_emitter_and_never_queues_more_than_queue_size(tmp_
             emitted.append(i)
 
     emitter = threading.Thread(target=emit, name="emitter")
+    began = time.monotonic()
     emitter.start()
     try:
 
@@ -114,8 +115,10 @@ def test_block_mode_holds_the_emitter_and_never_queues_more_than_queue_size(tmp_
     finally:
         disk.set()
         emitter.join(60)
+    elapsed = time.monotonic() - began
     sink.stop()
     assert not emitter.is_alive() and emitted == list(range(500))
+    assert 0 < sink.waited <= elapsed  # one emitter: its waits fit in the time it ran
     assert peak <= 16
     assert sink.dropped == 0 and sink.waits >= 1 and sink.waited > 0
     assert on_disk(tmp_path) == list(range(500))  # nothing lost

@@ -6,6 +6,7 @@ import gzip
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -642,8 +643,10 @@ def test_backpressure_is_reported_at_once_then_at_most_every_interval_and_at_sto
     assert sum(r.waits for r in reports()) == sink.waits
     assert len(records(tmp_path)) == 24
     err = capsys.readouterr().err
-    for r in reports():
-        assert f"bussdcc jsonl: queue full, {r.waits} emits waited {r.waited:.2f}s for the disk (" in err
+    for r in reports():  # (the line shows the seconds to 2 places, the report to 3: not compared)
+        assert re.search(
+            rf"bussdcc jsonl: queue full, {r.waits} emits waited \d+\.\d\ds for the disk \(", err
+        )
     assert f"({sink.waits} in all); raise jsonl.queue_size or use jsonl.overflow=drop\n" in err
 
 

@@ -172,7 +172,9 @@ def test_enospc_retries_leave_no_empty_segments(tmp_path: Path, monkeypatch: pyt
     sink.start(ctx)  # type: ignore[arg-type]
     sink.handle(Event(datetime.now(UTC), Big(0)))
     wait_for(lambda: sink.written == 1)
+    first_segment = sink.path
     disk.full = True
+    full_since = time.monotonic()
     n = 1
     deadline = time.monotonic() + 3.5  # the writer retries about three times
     while time.monotonic() < deadline:
@@ -180,6 +182,9 @@ def test_enospc_retries_leave_no_empty_segments(tmp_path: Path, monkeypatch: pyt
         n += 1
         time.sleep(0.01)
     assert disk.failed_writes >= 3
+    # ... and no more often than every RETRY_INTERVAL (a busy machine only makes it fewer)
+    retries_allowed = (time.monotonic() - full_since) / writer_module.RETRY_INTERVAL + 2
+    assert disk.failed_writes <= retries_allowed, (disk.failed_writes, retries_allowed)
     assert len(segments(tmp_path)) == 1  # the retries left nothing behind
     assert sink.path is None or sink.path.exists()  # never names a segment that was removed
     disk.full = False
@@ -195,9 +200,51 @@ def test_enospc_retries_leave_no_empty_segments(tmp_path: Path, monkeypatch: pyt
     sink.stop()
     assert len(segments(tmp_path)) == 2
     assert [m.operation for m in ctx.emitted if isinstance(m, RecordingError)] == ["write"]
+    (error,) = [m for m in ctx.emitted if isinstance(m, RecordingError)]
+    assert error.path == str(first_segment) and error.error == "OSError: No space left on device"
     assert sink.written + sink.lost == n
     recorded = [json.loads(line)["data"]["n"] for p in segments(tmp_path) for line in p.open()]
     assert recorded[0] == 0 and recorded[-1] == n - 1 and len(recorded) == sink.written
+
+
+def test_each_outage_is_reported_once_and_each_resumption_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk = FullDisk()
+    disk.install(monkeypatch)
+    ctx = Ctx()
+    sink = JsonlSink(tmp_path, flush="line")
+    sink.start(ctx)  # type: ignore[arg-type]
+    n = 0
+
+    def emit() -> None:
+        nonlocal n
+        sink.handle(Event(datetime.now(UTC), Big(n)))
+        n += 1
+
+    def kinds() -> list[str]:
+        return [type(m).__name__ for m in ctx.emitted if isinstance(m, (RecordingError, RecordingResumed))]
+
+    for outage in (1, 2):
+        emit()
+        wait_for(lambda: sink.written + sink.lost == n)
+        disk.full = True
+        emit()
+        wait_for(lambda o=outage: len(kinds()) == 2 * o - 1)  # type: ignore[misc]  # reported ...
+        disk.full = False
+
+        def resumed(reports: int = 2 * outage) -> bool:
+            emit()
+            time.sleep(0.05)
+            return len(kinds()) == reports  # ... and so is its end, after a retry
+
+        wait_for(resumed)
+        for _ in range(3):  # writes after the resumption are no resumption
+            emit()
+        wait_for(lambda: sink.written + sink.lost == n)
+    sink.stop()
+    assert kinds() == ["RecordingError", "RecordingResumed"] * 2
+    assert sum(m.lost for m in ctx.emitted if isinstance(m, RecordingResumed)) == sink.lost > 0
 
 
 class BrokenInterface(Interface):
@@ -372,3 +419,30 @@ def test_a_retention_that_cannot_delete_is_reported_once_and_loses_nothing(
     first, second = [p for p in segments(tmp_path) if p != old]
     assert [json.loads(x)["data"]["n"] for x in first.read_bytes().splitlines()] == [0, 1, 2]
     assert [json.loads(x)["data"]["n"] for x in second.read_bytes().splitlines()] == [3]
+
+
+def test_a_failing_fsync_is_reported_and_the_segment_stays_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_fsync(fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    proxy = types.SimpleNamespace(
+        **{name: getattr(os, name) for name in dir(os) if not name.startswith("__")}
+    )
+    proxy.fsync = failing_fsync
+    monkeypatch.setattr(writer_module, "os", proxy)
+    ctx = Ctx()
+    sink = JsonlSink(tmp_path, flush="fsync", flush_interval=0.05)
+    sink.start(ctx)  # type: ignore[arg-type]
+    at = datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC)
+    for i in range(3):
+        sink.handle(Event(time=at, payload=Big(i)))
+        wait_for(lambda i=i: sink.written == i + 1)  # type: ignore[misc]  # each its own fsync
+    sink.stop()
+    errors = [m for m in ctx.emitted if isinstance(m, RecordingError)]
+    # (reported again after each write that followed: a successful write ends the "outage")
+    assert errors and {(e.operation, e.error) for e in errors} == {("fsync", "OSError: Input/output error")}
+    (segment,) = segments(tmp_path)  # the data is still written: the segment was not given up
+    assert [json.loads(x)["data"]["n"] for x in segment.read_bytes().splitlines()] == [0, 1, 2]
+    assert sink.lost == 0
