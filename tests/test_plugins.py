@@ -22,6 +22,7 @@ from bussdcc_framework.plugins import (
     FrameworkPluginManager,
     PluginLoadError,
     add_plugin,
+    create_plugin_manager,
     hook_names,
     load_plugins,
     load_settings,
@@ -680,6 +681,22 @@ def test_load_plugins_keeps_each_problem_line_it_reported(site: Any, python: Any
 def test_normalize_name_folds_case_blanks_and_runs_of_separators_to_one_dash() -> None:
     assert normalize_name(" Bussdcc_Framework..Web-UI ") == "bussdcc-framework-web-ui"
     assert normalize_name("jsonl") == "jsonl"
+
+
+def test_create_plugin_manager_reads_strict_and_trace_from_the_environment_it_is_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("BUSSDCC_STRICT_PLUGINS", "BUSSDCC_TRACE_PLUGINS"):
+        monkeypatch.delenv(name, raising=False)
+    given = create_plugin_manager(
+        {"BUSSDCC_PLUGINS": "", "BUSSDCC_STRICT_PLUGINS": "1", "BUSSDCC_TRACE_PLUGINS": "yes"}
+    )
+    assert given.strict and given.tracing and given.get_plugins() == set()
+    plain = create_plugin_manager({"BUSSDCC_PLUGINS": ""})
+    assert not plain.strict and not plain.tracing
+    monkeypatch.setenv("BUSSDCC_PLUGINS", "")
+    monkeypatch.setenv("BUSSDCC_STRICT_PLUGINS", "on")
+    assert create_plugin_manager().strict  # no environment given: the process's
 
 
 def test_hook_names_are_the_hookspecs_in_their_order() -> None:

@@ -268,6 +268,45 @@ def test_a_bad_declaration_is_the_plugins_error(kwargs: dict[str, Any], message:
     assert not isinstance(info.value, SettingError)  # isolated as a plugin bug, not exit 2
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"type": "int", "default": 1, "choices": ("a",)}, "choices apply to str and list settings, not int"),
+        ({"type": "int", "default": 1, "min": 5, "max": 1}, "min 5 is above max 1"),
+        (
+            {"type": "int", "default": 1, "cli": "port"},
+            'cli=\'port\' must look like "--port" (or "--on/--off" for a bool)',
+        ),
+        (
+            {"type": "int", "default": 1, "cli": "--a/--b"},
+            "cli='--a/--b': only a bool option has an --on/--off pair",
+        ),
+        (
+            {"type": "bool", "default": True, "implies": (("x", "1"),)},
+            "implies=(('x', '1'),): expected ((plugin.name, value), ...)",
+        ),
+        (
+            {"type": "bool", "default": True, "implies": (("p.y", 1),)},
+            "implies=(('p.y', 1),): expected ((plugin.name, value), ...)",
+        ),
+        (
+            {"type": "bool", "default": True, "implies": (("p.y", "1", "2"),)},
+            "implies=(('p.y', '1', '2'),): expected ((plugin.name, value), ...)",
+        ),
+        ({"type": "float", "default": 2.0, "max": 1.5}, "the default 2.0 is not a number of at most 1.5"),
+    ],
+)
+def test_each_bad_declaration_says_exactly_what_is_wrong(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingDeclarationError) as info:
+        Setting("p", "x", **kwargs)
+    assert str(info.value) == f"setting p.x: {message}"
+
+
+def test_a_bool_option_pair_with_implied_settings_is_a_valid_declaration() -> None:
+    setting = Setting("p", "x", "bool", True, cli="--on/--off", implies=(("p.y", "1"),))
+    assert setting.cli == "--on/--off" and setting.implies == (("p.y", "1"),)
+
+
 def test_an_unknown_setting_type_lists_the_known_ones() -> None:
     with pytest.raises(SettingDeclarationError) as info:
         Setting("p", "x", "integer", 1)  # type: ignore[arg-type]
