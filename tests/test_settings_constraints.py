@@ -479,6 +479,14 @@ def test_an_unknown_key_splits_at_its_first_dot_into_plugin_and_setting() -> Non
     )
 
 
+def test_an_unknown_variable_name_is_shown_printable() -> None:
+    declared = [Setting("web", "port", "int", 1)]
+    assert unknown_variables(declared, {"BUSSDCC_WEB_\x1b[2JX": "1"}) == [
+        "bussdcc: warning: BUSSDCC_WEB_\\x1b[2JX is ignored: no setting of plugin web reads it; its "
+        "variables are BUSSDCC_WEB_PORT"
+    ]
+
+
 def test_unknown_override_keys_are_errors_with_a_suggestion() -> None:
     declared = [Setting("web", "port", "int", 1), Setting("jsonl", "dir", "path", "events")]
     cases = {
