@@ -310,8 +310,11 @@ def test_a_plugin_failing_with_an_empty_message_is_reported_by_the_error_type(
 
 def test_trace_plugins_prints_the_traceback_of_a_plugin_that_fails_to_load(site: Any, run_cli: Any) -> None:
     # Printed as formatted, only its final newline dropped: the message's own trailing
-    # characters (here an "X" and a space) stay.
+    # characters (an "X", a space) stay.
     site.add("bussdcc-test-bomb", 'raise LookupError("no sensor table X ")\n', entry_point="bomb")
+    site.add("bussdcc-test-cross", 'raise LookupError("no sensor table X")\n', entry_point="cross")
+    crossed = run_cli("plugins", env={"BUSSDCC_PLUGINS": "cross", "BUSSDCC_TRACE_PLUGINS": "1"})
+    assert crossed.stderr.split("\n")[-2:] == ["LookupError: no sensor table X", ""]
     result = run_cli("plugins", env={"BUSSDCC_PLUGINS": "bomb", "BUSSDCC_TRACE_PLUGINS": "1"})
     assert result.returncode == 0, result.stderr
     lines = result.stderr.split("\n")
@@ -384,10 +387,15 @@ def test_two_distributions_declaring_the_same_name_and_module_are_reported(
         'the name "dup" is already used by bussdcc-test-first 1.0.0 (dup = bussdcc_test_shared); '
         "uninstall one of them"
     ]
-    assert [(p["distribution"], p["status"]) for p in json.loads(result.stdout)] == [
+    listed = json.loads(result.stdout)
+    assert [(p["distribution"], p["status"]) for p in listed] == [
         ("bussdcc-test-first", "loaded"),
         ("bussdcc-test-second", "duplicate"),
     ]
+    assert listed[1]["error"] == (
+        'entry point name "dup" is also used by bussdcc-test-first 1.0.0 (dup = bussdcc_test_shared); '
+        "only the first is loaded"
+    )
 
 
 # -- failures inside hooks -----------------------------------------------------------------

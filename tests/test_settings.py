@@ -263,6 +263,19 @@ def test_a_bad_assignment_is_shown_as_typed_after_set() -> None:
         )
 
 
+def test_the_same_setting_declared_twice_alike_is_not_reported(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bussdcc_framework.settings import Setting, Settings
+
+    # two equal declarations (e.g. a shared module imported by two plugins): nothing to say
+    settings = Settings.from_declarations(
+        [Setting("demo", "port", "int", 1), Setting("demo", "port", "int", 1)], environ={}
+    )
+    assert settings.get("demo.port") == 1
+    assert capsys.readouterr().err == ""
+
+
 def test_a_setting_declared_twice_keeps_the_first_and_says_so(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -479,6 +479,15 @@ def test_an_unknown_key_splits_at_its_first_dot_into_plugin_and_setting() -> Non
     )
 
 
+def test_unknown_variables_of_a_plugin_named_in_capitals_are_found() -> None:
+    declared = [Setting("Greenhouse", "vents", "int", 2)]
+    assert declared[0].env_var == "BUSSDCC_GREENHOUSE_VENTS"
+    assert unknown_variables(declared, {"BUSSDCC_GREENHOUSE_VENT": "3"}) == [
+        "bussdcc: warning: BUSSDCC_GREENHOUSE_VENT is ignored: no setting of plugin Greenhouse reads "
+        "it; did you mean BUSSDCC_GREENHOUSE_VENTS?"
+    ]
+
+
 def test_an_unknown_variable_name_is_shown_printable() -> None:
     declared = [Setting("web", "port", "int", 1)]
     assert unknown_variables(declared, {"BUSSDCC_WEB_\x1b[2JX": "1"}) == [
