@@ -66,6 +66,19 @@ def pytest_configure(config: pytest.Config) -> None:
     for key in _bussdcc_variables():
         del os.environ[key]
     config.stash[_STRICT] = bool(config.getoption("--strict-skips") or os.environ.get("CI"))
+    _patient_browser_assertions()
+
+
+def _patient_browser_assertions() -> None:
+    """Playwright's ``expect`` waits 5 s by default: too short beside busy processes on 2 cores.
+
+    An assertion on the page still passes the moment it holds; only a failing one waits longer.
+    """
+    try:
+        from playwright.sync_api import expect
+    except ImportError:  # pragma: no cover - the dev group installs playwright
+        return
+    expect.set_options(timeout=30_000)
 
 
 _STRICT = pytest.StashKey[bool]()

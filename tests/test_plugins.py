@@ -22,6 +22,7 @@ from bussdcc_framework.plugins import (
     FrameworkPluginManager,
     PluginLoadError,
     add_plugin,
+    create_plugin_manager,
     hook_names,
     load_plugins,
     load_settings,
@@ -309,8 +310,11 @@ def test_a_plugin_failing_with_an_empty_message_is_reported_by_the_error_type(
 
 def test_trace_plugins_prints_the_traceback_of_a_plugin_that_fails_to_load(site: Any, run_cli: Any) -> None:
     # Printed as formatted, only its final newline dropped: the message's own trailing
-    # characters (here an "X" and a space) stay.
+    # characters (an "X", a space) stay.
     site.add("bussdcc-test-bomb", 'raise LookupError("no sensor table X ")\n', entry_point="bomb")
+    site.add("bussdcc-test-cross", 'raise LookupError("no sensor table X")\n', entry_point="cross")
+    crossed = run_cli("plugins", env={"BUSSDCC_PLUGINS": "cross", "BUSSDCC_TRACE_PLUGINS": "1"})
+    assert crossed.stderr.split("\n")[-2:] == ["LookupError: no sensor table X", ""]
     result = run_cli("plugins", env={"BUSSDCC_PLUGINS": "bomb", "BUSSDCC_TRACE_PLUGINS": "1"})
     assert result.returncode == 0, result.stderr
     lines = result.stderr.split("\n")
@@ -367,6 +371,31 @@ def test_two_entry_points_with_the_same_name_are_reported(site: Any, tmp_path: P
     )
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert ("dup", "duplicate") in [(p["name"], p["status"]) for p in json.loads(quiet.stdout)]
+
+
+def test_two_distributions_declaring_the_same_name_and_module_are_reported(
+    site: Any, tmp_path: Path, run_cli: Any
+) -> None:
+    # Same entry point text, different distributions: still two installs of one name.
+    site.add("bussdcc-test-first", ALPHA, entry_point="dup", module="bussdcc_test_shared")
+    other = type(site)(tmp_path / "other-site")
+    other.add("bussdcc-test-second", ALPHA, entry_point="dup", module="bussdcc_test_shared")
+    env = {"BUSSDCC_PLUGINS": "dup", "PYTHONPATH": f"{site.root}:{other.root}"}
+    result = run_cli("plugins", "--json", env=env)
+    assert result.stderr.splitlines() == [
+        'bussdcc: plugin "bussdcc-test-second 1.0.0" (dup = bussdcc_test_shared) was not loaded: '
+        'the name "dup" is already used by bussdcc-test-first 1.0.0 (dup = bussdcc_test_shared); '
+        "uninstall one of them"
+    ]
+    listed = json.loads(result.stdout)
+    assert [(p["distribution"], p["status"]) for p in listed] == [
+        ("bussdcc-test-first", "loaded"),
+        ("bussdcc-test-second", "duplicate"),
+    ]
+    assert listed[1]["error"] == (
+        'entry point name "dup" is also used by bussdcc-test-first 1.0.0 (dup = bussdcc_test_shared); '
+        "only the first is loaded"
+    )
 
 
 # -- failures inside hooks -----------------------------------------------------------------
@@ -660,6 +689,22 @@ def test_load_plugins_keeps_each_problem_line_it_reported(site: Any, python: Any
 def test_normalize_name_folds_case_blanks_and_runs_of_separators_to_one_dash() -> None:
     assert normalize_name(" Bussdcc_Framework..Web-UI ") == "bussdcc-framework-web-ui"
     assert normalize_name("jsonl") == "jsonl"
+
+
+def test_create_plugin_manager_reads_strict_and_trace_from_the_environment_it_is_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("BUSSDCC_STRICT_PLUGINS", "BUSSDCC_TRACE_PLUGINS"):
+        monkeypatch.delenv(name, raising=False)
+    given = create_plugin_manager(
+        {"BUSSDCC_PLUGINS": "", "BUSSDCC_STRICT_PLUGINS": "1", "BUSSDCC_TRACE_PLUGINS": "yes"}
+    )
+    assert given.strict and given.tracing and given.get_plugins() == set()
+    plain = create_plugin_manager({"BUSSDCC_PLUGINS": ""})
+    assert not plain.strict and not plain.tracing
+    monkeypatch.setenv("BUSSDCC_PLUGINS", "")
+    monkeypatch.setenv("BUSSDCC_STRICT_PLUGINS", "on")
+    assert create_plugin_manager().strict  # no environment given: the process's
 
 
 def test_hook_names_are_the_hookspecs_in_their_order() -> None:

@@ -230,6 +230,24 @@ def test_booleans_are_parsed_strictly() -> None:
     assert env_bool("BUSSDCC_X", default=True, environ={"BUSSDCC_X": " "}) is True
 
 
+def test_env_bool_reads_the_process_environment_by_default_and_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BUSSDCC_X", " Yes ")
+    assert env_bool("BUSSDCC_X") is True
+    monkeypatch.setenv("BUSSDCC_X", "off")
+    assert env_bool("BUSSDCC_X", default=True) is False
+    monkeypatch.setenv("BUSSDCC_X", "")
+    assert env_bool("BUSSDCC_X", default=True) is True and env_bool("BUSSDCC_X") is False
+    monkeypatch.delenv("BUSSDCC_X")
+    assert env_bool("BUSSDCC_X") is False
+    with pytest.raises(SettingError) as info:
+        env_bool("BUSSDCC_X", environ={"BUSSDCC_X": "maybe"})
+    assert str(info.value) == (
+        "BUSSDCC_X='maybe' is not a boolean; use one of 1/true/yes/on or 0/false/no/off"
+    )
+
+
 def test_parse_assignment() -> None:
     assert parse_assignment("jsonl.dir=/a=b") == ("jsonl.dir", "/a=b")
     with pytest.raises(SettingError, match=re.escape("expected PLUGIN.SETTING=VALUE")):
@@ -243,6 +261,19 @@ def test_a_bad_assignment_is_shown_as_typed_after_set() -> None:
         assert str(info.value) == (
             f"{shown} is not valid: expected PLUGIN.SETTING=VALUE, e.g. jsonl.dir=./events"
         )
+
+
+def test_the_same_setting_declared_twice_alike_is_not_reported(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bussdcc_framework.settings import Setting, Settings
+
+    # two equal declarations (e.g. a shared module imported by two plugins): nothing to say
+    settings = Settings.from_declarations(
+        [Setting("demo", "port", "int", 1), Setting("demo", "port", "int", 1)], environ={}
+    )
+    assert settings.get("demo.port") == 1
+    assert capsys.readouterr().err == ""
 
 
 def test_a_setting_declared_twice_keeps_the_first_and_says_so(

@@ -268,6 +268,60 @@ def test_a_bad_declaration_is_the_plugins_error(kwargs: dict[str, Any], message:
     assert not isinstance(info.value, SettingError)  # isolated as a plugin bug, not exit 2
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"type": "int", "default": 1, "choices": ("a",)}, "choices apply to str and list settings, not int"),
+        ({"type": "int", "default": 1, "min": 5, "max": 1}, "min 5 is above max 1"),
+        (
+            {"type": "int", "default": 1, "cli": "port"},
+            'cli=\'port\' must look like "--port" (or "--on/--off" for a bool)',
+        ),
+        (
+            {"type": "int", "default": 1, "cli": "--a/--b"},
+            "cli='--a/--b': only a bool option has an --on/--off pair",
+        ),
+        (
+            {"type": "bool", "default": True, "implies": (("x", "1"),)},
+            "implies=(('x', '1'),): expected ((plugin.name, value), ...)",
+        ),
+        (
+            {"type": "bool", "default": True, "implies": (("p.y", 1),)},
+            "implies=(('p.y', 1),): expected ((plugin.name, value), ...)",
+        ),
+        (
+            {"type": "bool", "default": True, "implies": (("p.y", "1", "2"),)},
+            "implies=(('p.y', '1', '2'),): expected ((plugin.name, value), ...)",
+        ),
+        ({"type": "float", "default": 2.0, "max": 1.5}, "the default 2.0 is not a number of at most 1.5"),
+    ],
+)
+def test_each_bad_declaration_says_exactly_what_is_wrong(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingDeclarationError) as info:
+        Setting("p", "x", **kwargs)
+    assert str(info.value) == f"setting p.x: {message}"
+
+
+def test_a_bool_option_pair_with_implied_settings_is_a_valid_declaration() -> None:
+    setting = Setting("p", "x", "bool", True, cli="--on/--off", implies=(("p.y", "1"),))
+    assert setting.cli == "--on/--off" and setting.implies == (("p.y", "1"),)
+
+
+def test_an_unknown_setting_type_lists_the_known_ones() -> None:
+    with pytest.raises(SettingDeclarationError) as info:
+        Setting("p", "x", "integer", 1)  # type: ignore[arg-type]
+    assert str(info.value) == (
+        "setting p.x: unknown type 'integer'; use one of str, int, float, bool, path, list, size, duration"
+    )
+
+
+def test_min_and_max_apply_to_numeric_types_only_and_may_be_equal() -> None:
+    with pytest.raises(SettingDeclarationError) as info:
+        Setting("p", "x", "str", "a", min=1)
+    assert str(info.value) == "setting p.x: min/max apply to duration, float, int, size, not str"
+    assert Setting("p", "x", "int", 3, min=3, max=3).expected == "an integer from 3 to 3"
+
+
 def test_python_values_are_checked_too() -> None:
     port = Setting("web", "port", "int", 5000, min=0, max=65535)
     assert Settings.from_declarations([port], {"web.port": 0}, environ={})["web.port"] == 0
@@ -423,6 +477,23 @@ def test_an_unknown_key_splits_at_its_first_dot_into_plugin_and_setting() -> Non
         "--set web.port.extra=x: unknown setting web.port.extra; the settings of web are "
         "web.port, web.tls.cert"
     )
+
+
+def test_unknown_variables_of_a_plugin_named_in_capitals_are_found() -> None:
+    declared = [Setting("Greenhouse", "vents", "int", 2)]
+    assert declared[0].env_var == "BUSSDCC_GREENHOUSE_VENTS"
+    assert unknown_variables(declared, {"BUSSDCC_GREENHOUSE_VENT": "3"}) == [
+        "bussdcc: warning: BUSSDCC_GREENHOUSE_VENT is ignored: no setting of plugin Greenhouse reads "
+        "it; did you mean BUSSDCC_GREENHOUSE_VENTS?"
+    ]
+
+
+def test_an_unknown_variable_name_is_shown_printable() -> None:
+    declared = [Setting("web", "port", "int", 1)]
+    assert unknown_variables(declared, {"BUSSDCC_WEB_\x1b[2JX": "1"}) == [
+        "bussdcc: warning: BUSSDCC_WEB_\\x1b[2JX is ignored: no setting of plugin web reads it; its "
+        "variables are BUSSDCC_WEB_PORT"
+    ]
 
 
 def test_unknown_override_keys_are_errors_with_a_suggestion() -> None:

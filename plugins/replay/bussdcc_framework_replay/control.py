@@ -96,6 +96,8 @@ class ReplayController:
         self._done = 0
         # What the replay thread reports.
         self.running = False
+        #: A replay began and boots (``begin``): its thread will drive and apply commands.
+        self.starting = False
         self.rewindable = True
         self.seeking_to: datetime | None = None
         self.finished = False
@@ -118,6 +120,7 @@ class ReplayController:
         """
         with self._cond:
             self._halt = False
+            self.starting = True
             self._update()
 
     def speed_at_start(self, speed: float) -> None:
@@ -243,7 +246,9 @@ class ReplayController:
         """Block until every command given so far is applied; False on timeout."""
         with self._cond:
             wanted = self._given
-            return self._cond.wait_for(lambda: self._done >= wanted or not self.running, timeout)
+            # While the replay boots (its web server already answers) a command waits for the
+            # replay thread; before a replay began or after it ended nothing will apply it.
+            return self._cond.wait_for(lambda: self._done >= wanted or not self._driven(), timeout)
 
     # -- reading (any thread) --------------------------------------------------------------
 
@@ -444,11 +449,16 @@ class ReplayController:
             self._cond.notify_all()
 
     def set_running(self, running: bool) -> None:
-        """The replay thread starts or stops driving: commands no longer wait for it."""
+        """The replay thread starts or stops driving; once it stopped, commands no longer wait."""
         with self._cond:
             self.running = running
+            self.starting = False
             self._update()
             self._cond.notify_all()
+
+    def _driven(self) -> bool:
+        # Under the lock: a replay thread drives, or is about to once the runtime booted.
+        return self.running or self.starting
 
     def _in_progress(self) -> bool:
         return self._seek_to is not None or self.seeking_to is not None or self.stepping
@@ -459,7 +469,7 @@ class ReplayController:
         self._update()
         self.wake.set()
         self._cond.notify_all()
-        if not self.running:
+        if not self._driven():
             self._done = self._given
 
     def _update(self) -> None:

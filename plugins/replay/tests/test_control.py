@@ -210,6 +210,53 @@ def test_paused_start_emits_nothing_then_steps_one_event_at_a_time(tmp_path: Pat
         ]
 
 
+class Gate(Process):
+    """Holds the runtime's boot until the test opens it."""
+
+    name = "gate"
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.opened = threading.Event()
+
+    def start(self, ctx: ContextProtocol) -> None:
+        self.entered.set()
+        assert self.opened.wait(60)
+
+
+def test_a_command_given_while_the_replay_boots_is_answered_once_applied(tmp_path: Path) -> None:
+    # The web server answers while the replay still boots (before its thread drives): a step
+    # asked then must be answered after it was emitted, not at once with nothing emitted.
+    p = Player(recording(tmp_path))
+    gate = Gate()
+    p.runtime.add_process(gate)
+    p.thread.start()
+    try:
+        assert gate.entered.wait(60)
+        p.ctl.step(2)
+        done: list[bool] = []
+        asker = threading.Thread(target=lambda: done.append(p.ctl.wait(60)), daemon=True)
+        asker.start()
+        asker.join(0.5)
+        assert done == []  # not answered before the replay thread applied it
+        gate.opened.set()
+        asker.join(60)
+        assert done == [True]
+        assert p.readings_seen() == [30.0, 37.0]
+        assert p.ctl.status()["events"] == 2
+    finally:
+        gate.opened.set()
+        p.__exit__()
+
+
+def test_a_command_after_the_replay_ended_is_answered_at_once(tmp_path: Path) -> None:
+    p = Player(recording(tmp_path))
+    with p:
+        pass
+    p.ctl.step()
+    assert p.ctl.wait(0)
+
+
 def test_step_until_a_type_stops_after_the_first_event_of_that_type(tmp_path: Path) -> None:
     log = recording(tmp_path)
     with Player(log) as p:
