@@ -396,6 +396,9 @@ def test_two_distributions_declaring_the_same_name_and_module_are_reported(
         'entry point name "dup" is also used by bussdcc-test-first 1.0.0 (dup = bussdcc_test_shared); '
         "only the first is loaded"
     )
+    # selected by its distribution's name, the clash is reported too
+    by_dist = run_cli("plugins", env={**env, "BUSSDCC_PLUGINS": "bussdcc-test-second"})
+    assert 'was not loaded: the name "dup" is already used by' in by_dist.stderr
 
 
 # -- failures inside hooks -----------------------------------------------------------------

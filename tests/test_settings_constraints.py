@@ -363,6 +363,12 @@ def test_a_str_setting_refuses_a_python_value_that_is_not_a_string() -> None:
         Setting("identity", "name", "str", 5)
 
 
+def test_settings_remember_the_environment_they_were_read_from() -> None:
+    environ = {"BUSSDCC_WEB_PORT": "8080"}
+    settings = Settings.from_declarations([Setting("web", "port", "int", 1)], environ=environ)
+    assert settings.environ is environ and settings["web.port"] == 8080
+
+
 def test_each_value_is_resolved_with_its_source_text_and_origin() -> None:
     port = Setting("web", "port", "int", 5000)
     cases: list[tuple[Any, dict[str, str], ResolvedSetting]] = [
