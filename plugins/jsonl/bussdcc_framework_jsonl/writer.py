@@ -78,6 +78,8 @@ class SegmentWriter:
         self._size = 0
         self._dirty = False
         self.failing: str | None = None  # the error of the current outage
+        #: fsync fails while writes work: data is written but may not survive a power cut.
+        self.not_durable: str | None = None
         self._retry_at = 0.0
         self.lost = 0  # events not written because of write errors, ever
         self._lost_in_outage = 0
@@ -233,8 +235,9 @@ class SegmentWriter:
         try:
             if self.durable:
                 os.fsync(fd)
+                self._durable_again(path)
         except OSError as exc:
-            self._fail("fsync", path, exc)
+            self._fsync_failed(path, exc)
         finally:
             os.close(fd)
         self.segments_closed += 1
@@ -252,8 +255,9 @@ class SegmentWriter:
         if self.durable and self._dirty and self._fd is not None:
             try:
                 os.fsync(self._fd)
+                self._durable_again(self.path)
             except OSError as exc:
-                self._fail("fsync", self.path, exc)
+                self._fsync_failed(self.path, exc)
         self._dirty = False
 
     def close(self) -> None:
@@ -368,6 +372,29 @@ class SegmentWriter:
             RecordingError(path=where, operation=operation, error=error),
             f"bussdcc jsonl: recording failed ({operation} {where}: {error}); "
             "events are counted as lost until it works again",
+        )
+
+    def _fsync_failed(self, path: Path | None, exc: OSError) -> None:
+        # Not an outage: the data is written and stays in the file, only its durability is in
+        # doubt; writing goes on, nothing is counted as lost, and it is reported once.
+        if self.not_durable is not None:
+            return
+        self.not_durable = error = f"{type(exc).__name__}: {exc.strerror or exc}"
+        where = str(exc.filename or path or self.root)
+        self.report(
+            RecordingError(path=where, operation="fsync", error=error),
+            f"bussdcc jsonl: fsync failed ({where}: {error}); events are still written "
+            "but may not survive a power cut until fsync works again",
+        )
+
+    def _durable_again(self, path: Path | None) -> None:
+        if self.not_durable is None:
+            return
+        self.not_durable = None
+        where = str(path or self.root)
+        self.report(
+            RecordingResumed(path=where, lost=0),
+            f"bussdcc jsonl: fsync works again in {where}; every event since is durable",
         )
 
     def _resumed(self) -> None:

@@ -441,10 +441,48 @@ def test_a_failing_fsync_is_reported_and_the_segment_stays_open(
         wait_for(lambda i=i: sink.written == i + 1)  # type: ignore[misc]  # each its own fsync
     sink.stop()
     errors = [m for m in ctx.emitted if isinstance(m, RecordingError)]
-    # (reported again after each write that followed: a successful write ends the "outage")
-    assert errors and {(e.operation, e.error) for e in errors} == {("fsync", "OSError: Input/output error")}
+    # once for as long as it fails, not after every write; nothing "resumed", nothing lost
+    assert [(e.operation, e.error) for e in errors] == [("fsync", "OSError: Input/output error")]
+    assert not [m for m in ctx.emitted if isinstance(m, RecordingResumed)]
     (segment,) = segments(tmp_path)  # the data is still written: the segment was not given up
     assert [json.loads(x)["data"]["n"] for x in segment.read_bytes().splitlines()] == [0, 1, 2]
+    assert sink.lost == 0
+
+
+def test_fsync_working_again_is_reported_once_and_nothing_was_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = threading.Event()
+    broken.set()
+    real_fsync = os.fsync
+
+    def flaky_fsync(fd: int) -> None:
+        if broken.is_set():
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real_fsync(fd)
+
+    proxy = types.SimpleNamespace(
+        **{name: getattr(os, name) for name in dir(os) if not name.startswith("__")}
+    )
+    proxy.fsync = flaky_fsync
+    monkeypatch.setattr(writer_module, "os", proxy)
+    ctx = Ctx()
+    sink = JsonlSink(tmp_path, flush="fsync", flush_interval=0.05)
+    sink.start(ctx)  # type: ignore[arg-type]
+    at = datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC)
+    for i in range(2):
+        sink.handle(Event(time=at, payload=Big(i)))
+        wait_for(lambda i=i: sink.written == i + 1)  # type: ignore[misc]
+    broken.clear()
+    sink.handle(Event(time=at, payload=Big(2)))
+    wait_for(lambda: any(isinstance(m, RecordingResumed) for m in ctx.emitted))
+    sink.stop()
+    errors = [m for m in ctx.emitted if isinstance(m, RecordingError)]
+    resumed = [m for m in ctx.emitted if isinstance(m, RecordingResumed)]
+    assert [e.operation for e in errors] == ["fsync"] and [r.lost for r in resumed] == [0]
+    err = capsys.readouterr().err
+    assert err.count("fsync failed") == 1 and "may not survive a power cut" in err
+    assert err.count("fsync works again in ") == 1 and "events were lost" not in err
     assert sink.lost == 0
 
 
