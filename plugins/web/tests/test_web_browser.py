@@ -113,6 +113,8 @@ def test_dashboard_filters_pause_and_clear(page: Any, live: Any, types: Any) -> 
 def test_stopping_a_service_from_the_page(page: Any, live: Any, wait_until: Any) -> None:
     page.goto(live.url)
     page.click("nav >> text=Services")
+    page.wait_for_url("**/services")
+    page.wait_for_selector("#conn[data-state='live']")  # the page's script runs: clicks act
     row = page.locator("tr[data-service='ticker']")
     assert row.locator("[data-field='status']").inner_text() == "running"
     row.locator("button[data-action='stop']").click()
