@@ -19,8 +19,16 @@
   let paused = false, pending = [], droppedTotal = 0, shown = 0, received = 0, live = false;
   // In a replay: the recorded time now (epoch seconds). The chart and the uptime follow the
   // recording's clock, not this browser's.
-  let replayNow = null;
-  document.addEventListener("bussdcc:replay-status", (e) => { replayNow = e.detail.position_ts; });
+  // replay.js may have its first status before this script runs (a slow script download lets
+  // its fetch answer first): start from it, and redraw once the first status arrives, since a
+  // paused replay sends no more until something changes.
+  const known = window.BusReplay && window.BusReplay.status();
+  let replayNow = known ? known.position_ts : null;
+  document.addEventListener("bussdcc:replay-status", (e) => {
+    const first = replayNow === null;
+    replayNow = e.detail.position_ts;
+    if (first && replayNow !== null) buildChart();
+  });
 
   // ---- summary cards -------------------------------------------------------------
   // The uptime ticks only while the connection is live: offline, it is stale like the rest.
