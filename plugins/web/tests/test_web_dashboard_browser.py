@@ -290,7 +290,9 @@ def test_the_page_says_when_the_server_is_gone_and_recovers_when_it_returns(
     expect(page.locator("body")).to_have_attribute("data-conn", "offline")
     expect(page.locator("#conn")).to_have_attribute("data-state", "offline")
     # the stale numbers are greyed out (a 0.3 s transition: wait for it to get there)
-    page.wait_for_function("parseFloat(getComputedStyle(document.querySelector('.cards')).opacity) < 0.9")
+    page.wait_for_function(
+        "() => parseFloat(getComputedStyle(document.querySelector('.cards')).opacity) < 0.9"
+    )
     uptime = page.locator("#uptime").inner_text()
     time.sleep(2.2)
     assert page.locator("#uptime").inner_text() == uptime  # a stale clock does not tick
@@ -300,7 +302,9 @@ def test_the_page_says_when_the_server_is_gone_and_recovers_when_it_returns(
     second = start_live(port=port)  # the same address, a new server
     expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=30_000)
     expect(banner).to_have_count(0)
-    page.wait_for_function("parseFloat(getComputedStyle(document.querySelector('.cards')).opacity) === 1")
+    page.wait_for_function(
+        "() => parseFloat(getComputedStyle(document.querySelector('.cards')).opacity) === 1"
+    )
     second.emit(types.Alarm(text="after the outage"))
     page.locator("#events tbody tr.ev", has_text="after the outage").wait_for()
 
