@@ -69,6 +69,18 @@ def on_disk(root: Path) -> list[int]:
 # -- overflow="block" ----------------------------------------------------------------------------
 
 
+def held_in_the_sink(emitter: threading.Thread) -> bool:
+    """``emitter`` is inside ``JsonlSink._admit``, waiting for room in the queue."""
+    frame = sys._current_frames().get(emitter.ident or 0)
+    while frame is not None:
+        # "_admit", or its copies under mutation testing ("xǁJsonlSinkǁ_admit__mutmut_orig", ..._3)
+        name = frame.f_code.co_name
+        if name == "_admit" or "ǁ_admit__mutmut_" in name:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def test_block_mode_holds_the_emitter_and_never_queues_more_than_queue_size(tmp_path: Path) -> None:
     sink = JsonlSink(tmp_path, queue_size=16, overflow="block", flush_interval=1.0)
     sink.start(FakeCtx())  # type: ignore[arg-type]
@@ -96,19 +108,8 @@ def test_block_mode_holds_the_emitter_and_never_queues_more_than_queue_size(tmp_
     began = time.monotonic()
     emitter.start()
     try:
-
-        def held_in_the_sink() -> bool:
-            frame = sys._current_frames().get(emitter.ident or 0)
-            while frame is not None:
-                # "_admit", or its copies under mutation testing ("xǁJsonlSinkǁ_admit__mutmut_orig", ..._3)
-                name = frame.f_code.co_name
-                if name == "_admit" or "ǁ_admit__mutmut_" in name:
-                    return True
-                frame = frame.f_back
-            return False
-
         # The emitter ends up waiting inside the sink for room, not returning.
-        wait_for(held_in_the_sink, "the emitter to wait for room in the queue")
+        wait_for(lambda: held_in_the_sink(emitter), "the emitter to wait for room in the queue")
         assert emitter.is_alive() and len(emitted) < 500
         assert len(sink._queue) <= 16
         assert peak <= 16  # never more than queue_size, however long the disk stalls
@@ -122,6 +123,93 @@ def test_block_mode_holds_the_emitter_and_never_queues_more_than_queue_size(tmp_
     assert peak <= 16
     assert sink.dropped == 0 and sink.waits >= 1 and sink.waited > 0
     assert on_disk(tmp_path) == list(range(500))  # nothing lost
+
+
+class GatedDisk:
+    """The sink's writes, each held until the test lets one through (``release``)."""
+
+    def __init__(self, sink: JsonlSink) -> None:
+        writer = sink._writer
+        assert writer is not None
+        self._real_write = writer.write
+        self._gate = threading.Semaphore(0)
+        self.writing = threading.Event()  # the writer thread is in a write, held
+        self.open = False
+        writer.write = self._write  # type: ignore[method-assign]
+
+    def _write(self, items: list[Any]) -> None:
+        if not self.open:
+            self.writing.set()
+            self._gate.acquire(timeout=120)
+            self.writing.clear()
+        self._real_write(items)
+
+    def release(self) -> None:
+        """Let the write being held (or the next one) through."""
+        self._gate.release()
+
+    def unstall(self) -> None:
+        self.open = True
+        self._gate.release()
+
+
+def test_block_mode_counts_each_waiting_emit_once_and_adds_up_the_time_waited(tmp_path: Path) -> None:
+    """Two emits find the queue full: ``waits`` is 2, ``waited`` the sum of both waits.
+
+    The first wait is held for half a second, the second one released at once: the total
+    cannot be either wait alone. Bounds come from the test's own clock around each wait
+    (held at least from "seen waiting" to "released", at most the whole ``handle`` call).
+    """
+    sink = JsonlSink(tmp_path, queue_size=4, overflow="block", flush_interval=1.0)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    disk = GatedDisk(sink)
+    n = 0
+
+    def fill() -> None:
+        """Queue events until the queue is full (the writer is held: nothing drains it)."""
+        nonlocal n
+        while len(sink._queue) < 4:
+            sink.handle(evt(n))
+            n += 1
+
+    def waiting_emit(hold: float) -> tuple[float, float]:
+        """One emit that finds the queue full: (seconds surely waited, seconds it took at most)."""
+        nonlocal n
+        took: list[float] = []
+
+        def emit(i: int) -> None:
+            began = time.monotonic()
+            sink.handle(evt(i))
+            took.append(time.monotonic() - began)
+
+        emitter = threading.Thread(target=emit, args=(n,), name="emitter")
+        n += 1
+        emitter.start()
+        wait_for(lambda: held_in_the_sink(emitter), "the emitter to wait for room")
+        seen = time.monotonic()
+        if hold:
+            time.sleep(hold)  # a lower bound on the wait, not a deadline
+        released = time.monotonic()
+        disk.release()
+        emitter.join(60)
+        assert not emitter.is_alive()
+        return released - seen, took[0]
+
+    try:
+        sink.handle(evt(n))
+        n += 1
+        wait_for(disk.writing.is_set, "the writer to hold the first event")
+        fill()
+        surely1, at_most1 = waiting_emit(0.5)
+        wait_for(disk.writing.is_set, "the writer to hold the next batch")
+        fill()
+        surely2, at_most2 = waiting_emit(0.0)
+    finally:
+        disk.unstall()
+    sink.stop()
+    assert on_disk(tmp_path) == list(range(n))
+    assert sink.waits == 2 and sink.dropped == 0
+    assert surely1 + surely2 <= sink.waited <= at_most1 + at_most2
 
 
 # -- fsync -------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import time
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from bussdcc_framework_jsonl import JsonlSink, RecordingError, RecordingResumed
 from bussdcc_framework_jsonl import writer as writer_module
 
 from bussdcc_framework.interface import Interface
+from bussdcc_framework.message.framework import FrameworkBooted
 from bussdcc_framework.recordings import read_index
 from bussdcc_framework.runtime import Runtime
 
@@ -205,6 +206,56 @@ def test_enospc_retries_leave_no_empty_segments(tmp_path: Path, monkeypatch: pyt
     assert sink.written + sink.lost == n
     recorded = [json.loads(line)["data"]["n"] for p in segments(tmp_path) for line in p.open()]
     assert recorded[0] == 0 and recorded[-1] == n - 1 and len(recorded) == sink.written
+
+
+def test_a_new_segment_whose_first_write_fails_after_the_boot_is_removed_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a successful boot the writer stops tracking its segments (only a failed boot
+    removes them); an empty segment it cannot write is still removed, reported once as the
+    write error it is, and no longer named as the sink's path."""
+    disk = FullDisk()
+    disk.install(monkeypatch)
+    ctx = Ctx()
+    sink = JsonlSink(tmp_path, flush="line")
+    sink.start(ctx)  # type: ignore[arg-type]
+    now = datetime.now(UTC)
+    sink.handle(Event(now, FrameworkBooted(version="test")))
+    wait_for(lambda: sink.written == 1)
+    first = sink.path
+    writer = sink._writer
+    assert writer is not None and writer.indexer.booted and writer.created == [first]
+    disk.full = True
+    sink.handle(Event(now + timedelta(seconds=sink.interval), Big(1)))  # the next segment
+    wait_for(lambda: sink.lost == 1 and disk.failed_writes == 1)
+    sink.stop()
+    assert segments(tmp_path) == [first] and sink.path is None
+    errors = [m for m in ctx.emitted if isinstance(m, RecordingError)]
+    assert [(m.operation, m.error) for m in errors] == [("write", "OSError: No space left on device")]
+    assert writer.created == [first]
+
+
+def test_a_segment_removed_before_the_boot_succeeded_is_no_longer_tracked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before the boot succeeded the writer tracks its segments (a failed boot removes them):
+    one removed because its first write failed is dropped from that list, so retries during
+    a long outage cannot fill it (it is bounded) with names of files long gone."""
+    disk = FullDisk()
+    disk.install(monkeypatch)
+    sink = JsonlSink(tmp_path, flush="line")
+    sink.start(Ctx())  # type: ignore[arg-type]
+    now = datetime.now(UTC)
+    sink.handle(Event(now, Big(0)))
+    wait_for(lambda: sink.written == 1)
+    first = sink.path
+    disk.full = True
+    sink.handle(Event(now + timedelta(seconds=sink.interval), Big(1)))  # the next segment
+    wait_for(lambda: sink.lost == 1 and disk.failed_writes == 1)
+    sink.stop()
+    writer = sink._writer
+    assert writer is not None and not writer.indexer.booted
+    assert segments(tmp_path) == [first] and writer.created == [first]
 
 
 def test_each_outage_is_reported_once_and_each_resumption_once(
