@@ -498,6 +498,7 @@ def test_a_failing_fsync_is_reported_and_the_segment_stays_open(
     (segment,) = segments(tmp_path)  # the data is still written: the segment was not given up
     assert [json.loads(x)["data"]["n"] for x in segment.read_bytes().splitlines()] == [0, 1, 2]
     assert sink.lost == 0
+    assert errors[0].path == str(segment)  # the file whose fsync failed, not the directory
 
 
 def test_fsync_working_again_is_reported_once_and_nothing_was_lost(
@@ -531,9 +532,16 @@ def test_fsync_working_again_is_reported_once_and_nothing_was_lost(
     errors = [m for m in ctx.emitted if isinstance(m, RecordingError)]
     resumed = [m for m in ctx.emitted if isinstance(m, RecordingResumed)]
     assert [e.operation for e in errors] == ["fsync"] and [r.lost for r in resumed] == [0]
+    (segment,) = segments(tmp_path)  # both name the file whose fsync failed, then worked
+    assert [e.path for e in errors] == [str(segment)] == [r.path for r in resumed]
     err = capsys.readouterr().err
     assert err.count("fsync failed") == 1 and "may not survive a power cut" in err
+    assert (
+        f"bussdcc jsonl: fsync failed ({segment}: OSError: Input/output error); events are still "
+        "written but may not survive a power cut until fsync works again\n"
+    ) in err
     assert err.count("fsync works again in ") == 1 and "events were lost" not in err
+    assert f"bussdcc jsonl: fsync works again in {segment}; every event since is durable\n" in err
     assert sink.lost == 0
 
 
