@@ -189,9 +189,16 @@ class JsonlSink:
             return True  # before start / during stop: stop() drains; the writer never waits
         if self.overflow == "block":
             started = time.monotonic()
-            while len(self._queue) >= self.queue_size and self._accepting and thread.is_alive():
+            queue, space = self._queue, self._space
+            while True:
+                # ``_space`` stays set after a drain: clear it before looking at the queue, so
+                # the wait sleeps until the next drain sets it instead of spinning on the core
+                # the writer needs. The timeout notices a writer thread that died.
+                space.clear()
+                if len(queue) < self.queue_size or not thread.is_alive():  # stop() joins it first
+                    break
                 self._wake.set()
-                self._space.wait(0.05)
+                space.wait(0.05)
             waited = time.monotonic() - started
             with self._count_lock:
                 self.waits += 1

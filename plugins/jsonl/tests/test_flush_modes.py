@@ -135,6 +135,7 @@ class GatedDisk:
         self._gate = threading.Semaphore(0)
         self.writing = threading.Event()  # the writer thread is in a write, held
         self.open = False
+        self.fail: type[BaseException] | None = None  # raised by the held write once released
         writer.write = self._write  # type: ignore[method-assign]
 
     def _write(self, items: list[Any]) -> None:
@@ -142,6 +143,8 @@ class GatedDisk:
             self.writing.set()
             self._gate.acquire(timeout=120)
             self.writing.clear()
+            if self.fail is not None:
+                raise self.fail
         self._real_write(items)
 
     def release(self) -> None:
@@ -210,6 +213,121 @@ def test_block_mode_counts_each_waiting_emit_once_and_adds_up_the_time_waited(tm
     assert on_disk(tmp_path) == list(range(n))
     assert sink.waits == 2 and sink.dropped == 0
     assert surely1 + surely2 <= sink.waited <= at_most1 + at_most2
+
+
+def held_emitter(sink: JsonlSink, disk: GatedDisk) -> threading.Thread:
+    """With ``disk`` holding the writer, fill the queue and start an emitter that must wait."""
+    sink.handle(evt(-1))
+    wait_for(disk.writing.is_set, "the writer to hold the first event")
+    n = 0
+    while len(sink._queue) < sink.queue_size:
+        sink.handle(evt(n))
+        n += 1
+    emitter = threading.Thread(target=sink.handle, args=(evt(n),), name="emitter", daemon=True)
+    emitter.start()
+    wait_for(lambda: held_in_the_sink(emitter), "the emitter to wait for room")
+    return emitter
+
+
+def test_a_waiting_emitter_sleeps_until_there_is_room_instead_of_spinning(tmp_path: Path) -> None:
+    """While the disk stalls, a waiting emitter looks at the queue only when the writer made
+    room or every 0.05 s (to notice a writer thread that died), not in a busy loop that takes
+    the core the writer needs: it waits at most once per 0.05 s while nothing is drained."""
+    sink = JsonlSink(tmp_path, queue_size=4, overflow="block", flush_interval=1.0)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    disk = GatedDisk(sink)
+    space = sink._space
+    waits = 0
+
+    def counting_wait(timeout: float | None = None) -> bool:
+        nonlocal waits
+        waits += 1
+        return threading.Event.wait(space, timeout)
+
+    space.wait = counting_wait  # type: ignore[method-assign]
+    try:
+        emitter = held_emitter(sink, disk)
+        before, began = waits, time.monotonic()
+        time.sleep(0.5)  # the emitter waits all along: the disk is held
+        looked, took = waits - before, time.monotonic() - began
+    finally:
+        disk.unstall()
+    emitter.join(60)
+    sink.stop()
+    assert not emitter.is_alive() and sink.waits == 1
+    assert looked <= took / 0.05 + 2, (looked, took)  # a busy loop waits thousands of times
+    assert on_disk(tmp_path) == list(range(-1, 5))
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the SystemExit
+def test_an_emitter_waiting_for_a_writer_thread_that_died_goes_on(tmp_path: Path) -> None:
+    """If the writer thread ends without stop() (it cannot make room any more), an emitter
+    waiting for room returns instead of waiting forever; stop() then writes what is queued."""
+    sink = JsonlSink(tmp_path, queue_size=4, overflow="block", flush_interval=1.0)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    disk = GatedDisk(sink)
+    writer_thread = sink._thread
+    assert writer_thread is not None
+    emitter = held_emitter(sink, disk)
+    disk.fail = SystemExit  # the held write ends the writer thread: no drain will come
+    disk.release()
+    try:
+        writer_thread.join(60)
+        emitter.join(30)
+        assert not writer_thread.is_alive() and not emitter.is_alive()
+    finally:
+        disk.unstall()
+        sink.stop()
+    assert sink.waits == 1 and sink.dropped == 0
+    assert on_disk(tmp_path) == list(range(5))  # the first event went down with the writer
+
+
+def test_an_emitter_waiting_when_the_sink_stops_returns(tmp_path: Path) -> None:
+    """stop() while an emitter waits for room: the writer's last drain makes room, the
+    emitter returns, and stop() writes everything that was queued before it."""
+    sink = JsonlSink(tmp_path, queue_size=4, overflow="block", flush_interval=1.0)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    disk = GatedDisk(sink)
+    emitter = held_emitter(sink, disk)
+    stopper = threading.Thread(target=sink.stop, name="stopper", daemon=True)
+    stopper.start()
+    wait_for(lambda: sink._stopping, "stop() to begin")
+    disk.unstall()
+    stopper.join(60)
+    emitter.join(60)
+    assert not stopper.is_alive() and not emitter.is_alive()
+    assert sink.waits == 1 and sink.dropped == 0
+    recorded = on_disk(tmp_path)
+    assert recorded[:5] == list(range(-1, 4)) and recorded[5:] in ([], [4])  # see below
+    # (the waiting event itself is written when the emitter gets it in before stop()'s own
+    # drain; after that it stays in the queue: events handled once stop() drained are lost)
+
+
+@pytest.mark.parametrize("overflow", ["drop", "block"])
+def test_events_handled_while_stop_drains_are_written_not_dropped_or_waited_for(
+    tmp_path: Path, overflow: str
+) -> None:
+    """Between the writer thread's end and stop()'s own drain, a full queue neither drops nor
+    holds an emitter (nothing would make room): stop() writes what it finds."""
+    sink = JsonlSink(tmp_path, queue_size=2, overflow=overflow, flush_interval=1.0)  # type: ignore[arg-type]
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    real_drain = sink._drain
+    late: list[int] = []
+
+    def drain() -> list[Any]:
+        writer_thread = sink._thread
+        if not sink._accepting and writer_thread is not None and not late:  # stop()'s drain
+            assert not writer_thread.is_alive()
+            late.extend(range(100, 105))
+            for i in late:  # more than the queue holds
+                sink.handle(evt(i))
+        return real_drain()
+
+    sink._drain = drain  # type: ignore[method-assign]
+    sink.handle(evt(0))
+    sink.stop()
+    assert late and on_disk(tmp_path) == [0, *late]
+    assert sink.dropped == 0 and sink.waits == 0
 
 
 # -- fsync -------------------------------------------------------------------------------------
