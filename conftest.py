@@ -6,6 +6,10 @@
   test (one test's leak is not the next test's input); a test that needs one sets it itself
   (``monkeypatch.setenv``, or the ``env=`` of a subprocess). Variables about the test machine,
   not the framework (``TEST_MACHINE_VARIABLES``), are kept.
+* **Every test starts with Python's own Ctrl-C handler.** A runtime booted on the main thread
+  installs its SIGINT handler, and one shut down from another thread (or a Socket.IO test client,
+  which chains its own) leaves a handler behind: the next test that checks who handles Ctrl-C
+  would see that one instead.
 * **A skipped test is a failure in CI** (``--strict-skips``, which ``./tests/run`` passes, or a
   ``CI`` variable), unless it is on ``ALLOWED_SKIPS`` with the reason it may be skipped: a skip
   that hides a missing tool or a broken environment must not look green.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +95,14 @@ def _no_bussdcc_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in _bussdcc_variables():
         monkeypatch.delenv(key)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _python_owns_ctrl_c() -> Iterator[None]:
+    """Every test starts with Python's own SIGINT handler (see the module docstring)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:

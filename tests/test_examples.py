@@ -60,8 +60,12 @@ class LiveProcess:
         self.stdout: list[str] = []
         self.stderr: list[str] = []
         self._cond = threading.Condition()
-        for stream, sink in ((self.proc.stdout, self.stdout), (self.proc.stderr, self.stderr)):
-            threading.Thread(target=self._pump, args=(stream, sink), daemon=True).start()
+        self._pumps = [
+            threading.Thread(target=self._pump, args=(stream, sink), daemon=True)
+            for stream, sink in ((self.proc.stdout, self.stdout), (self.proc.stderr, self.stderr))
+        ]
+        for pump in self._pumps:
+            pump.start()
 
     def _pump(self, stream: IO[str] | None, sink: list[str]) -> None:
         assert stream is not None
@@ -98,6 +102,13 @@ class LiveProcess:
         """Ctrl-C (SIGINT to the process group, as a terminal does) and wait for the exit."""
         os.killpg(self.proc.pid, signal.SIGINT)
         return self.proc.wait(timeout)
+
+    def output_after_exit(self) -> str:
+        """Everything the exited process wrote on stderr (its pipes drained)."""
+        for pump in self._pumps:
+            pump.join(10)
+        with self._cond:
+            return "\n".join(self.stderr)
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -143,10 +154,17 @@ def http(url: str, body: dict[str, Any] | None = None) -> tuple[int, str]:
 # -- the original README's minimal application ---------------------------------------------
 
 
-def test_minimal_runs_until_ctrl_c_printing_json_records(live: Callable[..., LiveProcess]) -> None:
-    app = live(sys.executable, str(EXAMPLES / "minimal.py"))
+def test_minimal_runs_until_ctrl_c_printing_json_records(
+    live: Callable[..., LiveProcess], hang_report: Callable[[subprocess.Popen[str]], str]
+) -> None:
+    app = live(sys.executable, str(EXAMPLES / "minimal.py"), PYTHONFAULTHANDLER="1")
     app.wait_for(r'"type":"bussdcc_framework\.message\.system:SystemIdentityEvent"')
-    assert app.interrupt() == 0, "\n".join(app.stderr)
+    try:
+        code = app.interrupt()
+    except subprocess.TimeoutExpired:
+        signals = hang_report(app.proc)
+        pytest.fail(f"still running 20 s after Ctrl-C ({signals}):\n{app.output_after_exit()}")
+    assert code == 0, "\n".join(app.stderr)
     types = [r["type"] for r in app.records()]
     booted = "bussdcc_framework.message.framework:FrameworkBooted"
     stopping = "bussdcc_framework.message.framework:FrameworkShuttingDown"
