@@ -6,10 +6,12 @@
   test (one test's leak is not the next test's input); a test that needs one sets it itself
   (``monkeypatch.setenv``, or the ``env=`` of a subprocess). Variables about the test machine,
   not the framework (``TEST_MACHINE_VARIABLES``), are kept.
-* **Every test starts with Python's own Ctrl-C handler.** A runtime booted on the main thread
-  installs its SIGINT handler, and one shut down from another thread (or a Socket.IO test client,
-  which chains its own) leaves a handler behind: the next test that checks who handles Ctrl-C
-  would see that one instead.
+* **Every test, and every process it starts, gets Ctrl-C.** A suite started as a background job
+  of a non-interactive shell (``./tests/run > log &`` in a script) inherits SIGINT *ignored*,
+  and so would every example a test starts and then stops with Ctrl-C: it would wait for it
+  forever (the "rare Ctrl-C hang" of ``examples/minimal.py``). Python's own handler, set before
+  each test, makes children start with SIGINT at its default. It also undoes a handler a test
+  left behind (a runtime shut down from another thread, a Socket.IO test client's).
 * **A skipped test is a failure in CI** (``--strict-skips``, which ``./tests/run`` passes, or a
   ``CI`` variable), unless it is on ``ALLOWED_SKIPS`` with the reason it may be skipped: a skip
   that hides a missing tool or a broken environment must not look green.
@@ -99,7 +101,7 @@ def _no_bussdcc_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _python_owns_ctrl_c() -> Iterator[None]:
-    """Every test starts with Python's own SIGINT handler (see the module docstring)."""
+    """Every test and its children start with Python's SIGINT handling (module docstring)."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, signal.default_int_handler)
