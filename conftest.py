@@ -12,6 +12,10 @@
   forever (the "rare Ctrl-C hang" of ``examples/minimal.py``). Python's own handler, set before
   each test, makes children start with SIGINT at its default. It also undoes a handler a test
   left behind (a runtime shut down from another thread, a Socket.IO test client's).
+* **One way to drive a browser.** ``browser`` (one headless Chromium per test module, Debian's
+  ``/usr/bin/chromium`` or ``BUSSDCC_TEST_CHROMIUM``, driven by Playwright; ``tests/run``
+  installs it, ``playwright install`` is never used) serves every test marked ``browser``;
+  ``BUSSDCC_SKIP_BROWSER_TESTS=1`` skips them on purpose (a failure in CI, like any skip).
 * **A skipped test is a failure in CI** (``--strict-skips``, which ``./tests/run`` passes, or a
   ``CI`` variable), unless it is on ``ALLOWED_SKIPS`` with the reason it may be skipped: a skip
   that hides a missing tool or a broken environment must not look green.
@@ -97,6 +101,46 @@ def _no_bussdcc_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in _bussdcc_variables():
         monkeypatch.delenv(key)
     yield
+
+
+#: Debian's Chromium, which ``tests/run`` installs; ``BUSSDCC_TEST_CHROMIUM`` names another.
+CHROMIUM = os.environ.get("BUSSDCC_TEST_CHROMIUM", "/usr/bin/chromium")
+#: Headless on a CI machine: no sandbox (containers forbid it), no GPU, nothing fetched.
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+SKIP_BROWSER_TESTS = "BUSSDCC_SKIP_BROWSER_TESTS"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get(SKIP_BROWSER_TESTS) != "1":
+        return
+    skip = pytest.mark.skip(reason=f"{SKIP_BROWSER_TESTS}=1")
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless Chromium for the tests of one module (see the module docstring)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(
+            f"{CHROMIUM} is missing: tests/run installs Debian's chromium (apt-get install chromium); "
+            f"set {SKIP_BROWSER_TESTS}=1 to skip the browser tests on purpose"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(autouse=True)
