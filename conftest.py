@@ -6,6 +6,16 @@
   test (one test's leak is not the next test's input); a test that needs one sets it itself
   (``monkeypatch.setenv``, or the ``env=`` of a subprocess). Variables about the test machine,
   not the framework (``TEST_MACHINE_VARIABLES``), are kept.
+* **Every test, and every process it starts, gets Ctrl-C.** A suite started as a background job
+  of a non-interactive shell (``./tests/run > log &`` in a script) inherits SIGINT *ignored*,
+  and so would every example a test starts and then stops with Ctrl-C: it would wait for it
+  forever (the "rare Ctrl-C hang" of ``examples/minimal.py``). Python's own handler, set before
+  each test, makes children start with SIGINT at its default. It also undoes a handler a test
+  left behind (a runtime shut down from another thread, a Socket.IO test client's).
+* **One way to drive a browser.** ``browser`` (one headless Chromium per test module, Debian's
+  ``/usr/bin/chromium`` or ``BUSSDCC_TEST_CHROMIUM``, driven by Playwright; ``tests/run``
+  installs it, ``playwright install`` is never used) serves every test marked ``browser``;
+  ``BUSSDCC_SKIP_BROWSER_TESTS=1`` skips them on purpose (a failure in CI, like any skip).
 * **A skipped test is a failure in CI** (``--strict-skips``, which ``./tests/run`` passes, or a
   ``CI`` variable), unless it is on ``ALLOWED_SKIPS`` with the reason it may be skipped: a skip
   that hides a missing tool or a broken environment must not look green.
@@ -16,6 +26,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +101,54 @@ def _no_bussdcc_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in _bussdcc_variables():
         monkeypatch.delenv(key)
     yield
+
+
+#: Debian's Chromium, which ``tests/run`` installs; ``BUSSDCC_TEST_CHROMIUM`` names another.
+CHROMIUM = os.environ.get("BUSSDCC_TEST_CHROMIUM", "/usr/bin/chromium")
+#: Headless on a CI machine: no sandbox (containers forbid it), no GPU, nothing fetched.
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+SKIP_BROWSER_TESTS = "BUSSDCC_SKIP_BROWSER_TESTS"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get(SKIP_BROWSER_TESTS) != "1":
+        return
+    skip = pytest.mark.skip(reason=f"{SKIP_BROWSER_TESTS}=1")
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless Chromium for the tests of one module (see the module docstring)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(
+            f"{CHROMIUM} is missing: tests/run installs Debian's chromium (apt-get install chromium); "
+            f"set {SKIP_BROWSER_TESTS}=1 to skip the browser tests on purpose"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def _python_owns_ctrl_c() -> Iterator[None]:
+    """Every test and its children start with Python's SIGINT handling (module docstring)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -165,3 +166,31 @@ def hook_trace(request: pytest.FixtureRequest) -> Callable[[str], set[str]]:
         return hooks
 
     return seen
+
+
+def abort_with_stacks(proc: subprocess.Popen[str]) -> str:
+    """Abort a child that should have exited; say how it handled signals while it hung.
+
+    A child started with ``PYTHONFAULTHANDLER=1`` prints every thread's stack on stderr when
+    SIGABRT kills it, so the caller's failure message (with the child's stderr) shows where
+    it waited; the ``Sig*`` lines of ``/proc`` show whether Ctrl-C was ignored or blocked.
+    """
+    try:
+        status = Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+    except OSError:
+        status = []
+    proc.send_signal(signal.SIGABRT)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    return " ".join(
+        line.replace("\t", " ") for line in status if line.startswith(("SigBlk", "SigIgn", "SigCgt"))
+    )
+
+
+@pytest.fixture
+def hang_report() -> Callable[[subprocess.Popen[str]], str]:
+    """``abort_with_stacks``, for tests whose child must exit after a signal."""
+    return abort_with_stacks

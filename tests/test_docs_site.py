@@ -10,12 +10,12 @@ with every network request refused, and the code is highlighted all the same.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,15 +119,9 @@ def test_code_is_highlighted_at_build_time(site: Path) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(
-    os.environ.get("BUSSDCC_SKIP_BROWSER_TESTS") == "1", reason="BUSSDCC_SKIP_BROWSER_TESTS=1"
-)
-def test_a_page_opened_offline_is_highlighted_and_asks_no_other_host(site: Path) -> None:
-    from playwright.sync_api import Route, sync_playwright
+def test_a_page_opened_offline_is_highlighted_and_asks_no_other_host(site: Path, browser: Any) -> None:
+    from playwright.sync_api import Route
 
-    chromium = os.environ.get("BUSSDCC_TEST_CHROMIUM", "/usr/bin/chromium")
-    if not Path(chromium).exists():
-        pytest.fail(f"{chromium} is missing (tests/run installs it); BUSSDCC_SKIP_BROWSER_TESTS=1 skips")
     refused: list[str] = []
 
     def refuse_the_network(route: Route) -> None:
@@ -137,21 +131,19 @@ def test_a_page_opened_offline_is_highlighted_and_asks_no_other_host(site: Path)
             refused.append(route.request.url)
             route.abort()
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page()
-            page.route("**/*", refuse_the_network)
-            page.goto((site / "getting-started" / "index.html").as_uri())
-            colours = page.evaluate(
-                """() => {
-                  const kw = document.querySelector('.codehilite .kn');
-                  const plain = kw.closest('code');
-                  return [getComputedStyle(kw).color, getComputedStyle(plain).color];
-                }"""
-            )
-        finally:
-            browser.close()
+    page = browser.new_page()
+    try:
+        page.route("**/*", refuse_the_network)
+        page.goto((site / "getting-started" / "index.html").as_uri())
+        colours = page.evaluate(
+            """() => {
+              const kw = document.querySelector('.codehilite .kn');
+              const plain = kw.closest('code');
+              return [getComputedStyle(kw).color, getComputedStyle(plain).color];
+            }"""
+        )
+    finally:
+        page.close()
     assert refused == []
     keyword, text = colours
     assert keyword != text, colours  # the keyword is coloured by the generated stylesheet

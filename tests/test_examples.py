@@ -60,8 +60,12 @@ class LiveProcess:
         self.stdout: list[str] = []
         self.stderr: list[str] = []
         self._cond = threading.Condition()
-        for stream, sink in ((self.proc.stdout, self.stdout), (self.proc.stderr, self.stderr)):
-            threading.Thread(target=self._pump, args=(stream, sink), daemon=True).start()
+        self._pumps = [
+            threading.Thread(target=self._pump, args=(stream, sink), daemon=True)
+            for stream, sink in ((self.proc.stdout, self.stdout), (self.proc.stderr, self.stderr))
+        ]
+        for pump in self._pumps:
+            pump.start()
 
     def _pump(self, stream: IO[str] | None, sink: list[str]) -> None:
         assert stream is not None
@@ -98,6 +102,13 @@ class LiveProcess:
         """Ctrl-C (SIGINT to the process group, as a terminal does) and wait for the exit."""
         os.killpg(self.proc.pid, signal.SIGINT)
         return self.proc.wait(timeout)
+
+    def output_after_exit(self) -> str:
+        """Everything the exited process wrote on stderr (its pipes drained)."""
+        for pump in self._pumps:
+            pump.join(10)
+        with self._cond:
+            return "\n".join(self.stderr)
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -143,10 +154,17 @@ def http(url: str, body: dict[str, Any] | None = None) -> tuple[int, str]:
 # -- the original README's minimal application ---------------------------------------------
 
 
-def test_minimal_runs_until_ctrl_c_printing_json_records(live: Callable[..., LiveProcess]) -> None:
-    app = live(sys.executable, str(EXAMPLES / "minimal.py"))
+def test_minimal_runs_until_ctrl_c_printing_json_records(
+    live: Callable[..., LiveProcess], hang_report: Callable[[subprocess.Popen[str]], str]
+) -> None:
+    app = live(sys.executable, str(EXAMPLES / "minimal.py"), PYTHONFAULTHANDLER="1")
     app.wait_for(r'"type":"bussdcc_framework\.message\.system:SystemIdentityEvent"')
-    assert app.interrupt() == 0, "\n".join(app.stderr)
+    try:
+        code = app.interrupt()
+    except subprocess.TimeoutExpired:
+        signals = hang_report(app.proc)
+        pytest.fail(f"still running 20 s after Ctrl-C ({signals}):\n{app.output_after_exit()}")
+    assert code == 0, "\n".join(app.stderr)
     types = [r["type"] for r in app.records()]
     booted = "bussdcc_framework.message.framework:FrameworkBooted"
     stopping = "bussdcc_framework.message.framework:FrameworkShuttingDown"
@@ -354,47 +372,39 @@ def test_the_first_demo_says_it_is_installing(live: Callable[..., LiveProcess], 
         demo.kill()
 
 
-CHROMIUM = os.environ.get("BUSSDCC_TEST_CHROMIUM", "/usr/bin/chromium")
-
-
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.skipif(
-    os.environ.get("BUSSDCC_SKIP_BROWSER_TESTS") == "1", reason="BUSSDCC_SKIP_BROWSER_TESTS=1"
-)
 def test_greenhouse_page_works_with_a_token_in_chromium(
-    live: Callable[..., LiveProcess], tmp_path: Path
+    live: Callable[..., LiveProcess], tmp_path: Path, browser: Any
 ) -> None:
     """The greenhouse page extends the web UI's layout and calls its routes with the token."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     token = "greenhouse-browser-token"
     app, url = start_greenhouse(live, tmp_path / "events", "--token", token)
     app.wait_for(r'"type":"greenhouse\.messages:ClimateReading"')
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.set_default_timeout(10_000)
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            failed: list[str] = []
-            page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-            page.goto(f"{url}/?token={token}")
-            # linked from the navigation; the click carries the token to the next page
-            page.click("nav a[data-plugin-page='greenhouse']")
-            page.wait_for_url("**/plugins/greenhouse/")
-            expect(page.locator("#temperature")).not_to_have_text("–")
-            expect(page.locator("nav a[data-plugin-page='greenhouse']")).to_have_class("active")
-            page.click("#pump-on")
-            expect(page.locator("#pump")).to_have_text("on")
-            expect(page.locator("#pump-reason")).to_have_text("web")
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "greenhouse.png"))
-            assert not errors, errors
-            assert not failed, failed
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.set_default_timeout(10_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        failed: list[str] = []
+        page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.goto(f"{url}/?token={token}")
+        # linked from the navigation; the click carries the token to the next page
+        page.click("nav a[data-plugin-page='greenhouse']")
+        page.wait_for_url("**/plugins/greenhouse/")
+        expect(page.locator("#temperature")).not_to_have_text("–")
+        expect(page.locator("nav a[data-plugin-page='greenhouse']")).to_have_class("active")
+        page.click("#pump-on")
+        expect(page.locator("#pump")).to_have_text("on")
+        expect(page.locator("#pump-reason")).to_have_text("web")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "greenhouse.png"))
+        assert not errors, errors
+        assert not failed, failed
+    finally:
+        page.close()
     app.wait_for(r'"type":"greenhouse\.messages:PumpSwitched","data":\{"on":true,"reason":"web"')
 
 

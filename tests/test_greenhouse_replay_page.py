@@ -22,17 +22,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 GREENHOUSE = REPO / "examples" / "greenhouse"
-CHROMIUM = os.environ.get("BUSSDCC_TEST_CHROMIUM", "/usr/bin/chromium")
 SERVING = re.compile(r"bussdcc web: serving on (http://\S+?)/(?:\?token=(\S+))?$")
 T0 = datetime(2026, 5, 1, 8, 0, 0, tzinfo=UTC)
 READINGS = 200  # one per second; too hot from 60 s to 90 s
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        os.environ.get("BUSSDCC_SKIP_BROWSER_TESTS") == "1", reason="BUSSDCC_SKIP_BROWSER_TESTS=1"
-    ),
-]
+pytestmark = pytest.mark.browser  # ``browser`` is the repository conftest's Chromium
 
 
 def write_recording(path: Path) -> None:
@@ -122,38 +116,34 @@ def call(url: str, body: Any = None) -> tuple[int, Any]:
         return exc.code, json.loads(exc.read())
 
 
-def test_the_greenhouse_page_shows_history_in_a_replay_and_switches_nothing(replay: str) -> None:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing (tests/run installs it); BUSSDCC_SKIP_BROWSER_TESTS=1 skips")
+def test_the_greenhouse_page_shows_history_in_a_replay_and_switches_nothing(
+    replay: str, browser: Any
+) -> None:
     code, status = call(replay + "/api/replay/seek", {"to": (T0 + timedelta(seconds=120.5)).isoformat()})
     assert code == 200 and status["position"] == (T0 + timedelta(seconds=120.5)).isoformat()
     errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(20_000)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(replay + "/plugins/greenhouse/")
-            assert "replay run" in str(page.locator(".stat-sub").last.text_content())
-            page.wait_for_function(
-                "() => window.greenhouseChart && window.greenhouseChart.data[0].length === 121"
-            )
-            temperatures = page.evaluate("() => window.greenhouseChart.data[1]")
-            assert temperatures[60] == 31.0 and temperatures[0] == 22.0
-            page.wait_for_selector("#alert-log li[data-kind='cleared']")
-            kinds = page.eval_on_selector_all("#alert-log li", "items => items.map((i) => i.dataset.kind)")
-            assert kinds == ["cleared", "raised"]  # newest first
-            for button in ("#pump-on", "#pump-off"):
-                assert page.locator(button).is_disabled()
-            # seek back before the alert: the history and the chart are those of that time
-            call(replay + "/api/replay/seek", {"to": (T0 + timedelta(seconds=30.5)).isoformat()})
-            page.wait_for_function("() => window.greenhouseChart.data[0].length === 31")
-            page.wait_for_selector("#alert-log li:not([data-kind])")  # "no alert yet"
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.set_default_timeout(20_000)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(replay + "/plugins/greenhouse/")
+        assert "replay run" in str(page.locator(".stat-sub").last.text_content())
+        page.wait_for_function(
+            "() => window.greenhouseChart && window.greenhouseChart.data[0].length === 121"
+        )
+        temperatures = page.evaluate("() => window.greenhouseChart.data[1]")
+        assert temperatures[60] == 31.0 and temperatures[0] == 22.0
+        page.wait_for_selector("#alert-log li[data-kind='cleared']")
+        kinds = page.eval_on_selector_all("#alert-log li", "items => items.map((i) => i.dataset.kind)")
+        assert kinds == ["cleared", "raised"]  # newest first
+        for button in ("#pump-on", "#pump-off"):
+            assert page.locator(button).is_disabled()
+        # seek back before the alert: the history and the chart are those of that time
+        call(replay + "/api/replay/seek", {"to": (T0 + timedelta(seconds=30.5)).isoformat()})
+        page.wait_for_function("() => window.greenhouseChart.data[0].length === 31")
+        page.wait_for_selector("#alert-log li:not([data-kind])")  # "no alert yet"
+    finally:
+        page.close()
     assert errors == []
     code, answer = call(replay + "/plugins/greenhouse/pump", {"on": True})
     assert code == 409 and answer["error"] == "replaying"

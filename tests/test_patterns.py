@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ from bussdcc.message import Message, ServiceError, ServiceStarted
 
 from bussdcc_framework import names
 from bussdcc_framework.patterns import NAME_CACHE_SIZE, TypePatterns, split_patterns
-from bussdcc_framework.report import printable, report
+from bussdcc_framework.report import describe, printable, report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -151,6 +152,26 @@ def test_reports_go_through_the_core() -> None:
         text = path.read_text()
         if ("file=sys.stderr" in text or "err=True" in text) and str(path.relative_to(ROOT)) not in allowed:
             offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_an_error_is_named_by_its_type_and_its_message_if_it_has_one() -> None:
+    assert describe(ValueError("no such port")) == "ValueError: no such port"
+    assert describe(RuntimeError()) == "RuntimeError"
+    assert describe(KeyError("x")) == "KeyError: 'x'"
+
+
+def test_errors_are_described_through_the_core() -> None:
+    """No module spells ``f"{type(exc).__name__}: {exc}"``, which reads ``RuntimeError: ``."""
+    spelled = re.compile(r"\{type\((\w+)\)\.__name__\}: \{\1\}")
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in [
+            *ROOT.glob("core/bussdcc_framework/**/*.py"),
+            *ROOT.glob("plugins/*/bussdcc_framework_*/**/*.py"),
+        ]
+        if spelled.search(path.read_text())
+    ]
     assert offenders == []
 
 

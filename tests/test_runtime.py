@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -249,6 +250,34 @@ def test_shutdown_is_thread_safe() -> None:
     assert len(of(sink, kernel.RuntimeShutdown)) == 1
     assert stops == [1]
     assert not runtime.booted
+
+
+def test_a_runtime_shut_down_from_another_thread_gives_ctrl_c_back_to_python() -> None:
+    """Booted on the main thread, stopped from a worker: its handler cannot be put back there.
+
+    The next Ctrl-C then behaves exactly like Python's own (KeyboardInterrupt) and puts Python's
+    handler back; a second boot on the main thread takes the handler over again.
+    """
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    runtime = Runtime()
+    runtime.boot()
+    assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    worker = threading.Thread(target=runtime.shutdown, args=("from a worker",))
+    worker.start()
+    worker.join(10)
+    assert not runtime.booted
+    runtime.boot()  # again on the main thread, while the handler is still in place
+    runtime.shutdown("main thread")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    runtime.boot()
+    worker = threading.Thread(target=runtime.shutdown, args=("from a worker",))
+    worker.start()
+    worker.join(10)
+    with pytest.raises(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with pytest.raises(KeyboardInterrupt):  # and the next one too: no duplicate window left
+        signal.raise_signal(signal.SIGINT)
 
 
 def test_a_service_can_shut_the_runtime_down_from_its_own_thread() -> None:

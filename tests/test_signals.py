@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -243,7 +244,9 @@ def test_the_one_ctrl_c_policy(python: Any) -> None:
     assert result.stderr == "bussdcc: second interrupt, exiting now\n"
 
 
-def test_ctrl_c_while_starting_up_is_an_interrupt_not_an_abort(tmp_path: Path) -> None:
+def test_ctrl_c_while_starting_up_is_an_interrupt_not_an_abort(
+    tmp_path: Path, hang_report: Callable[[subprocess.Popen[str]], str]
+) -> None:
     """Before the runtime runs (plugins loading, the app's setup) Ctrl-C still means 130."""
     app = tmp_path / "slow_setup.py"
     app.write_text(
@@ -255,12 +258,17 @@ def test_ctrl_c_while_starting_up_is_an_interrupt_not_an_abort(tmp_path: Path) -
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**env, "BUSSDCC_PLUGINS": "", "PYTHONUNBUFFERED": "1"},
+        env={**env, "BUSSDCC_PLUGINS": "", "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"},
         cwd=tmp_path,
     )
     assert proc.stdout is not None
     assert proc.stdout.readline() == "setting up\n"
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        signals = hang_report(proc)
+        _, err = proc.communicate()
+        pytest.fail(f"still running 30 s after Ctrl-C ({signals}):\n{err}")
     assert proc.returncode == 130, err
     assert "Aborted" not in err and "Traceback" not in err

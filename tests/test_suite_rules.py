@@ -10,6 +10,7 @@ import ast
 import fnmatch
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -28,15 +29,24 @@ def suite_conftest() -> object:
 
 
 def child_pytest(
-    where: Path, files: dict[str, str], *args: str, env: dict[str, str] | None = None
+    where: Path,
+    files: dict[str, str],
+    *args: str,
+    env: dict[str, str] | None = None,
+    ignoring_ctrl_c: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """pytest in ``where`` (its rootdir) with the repository's conftest.py as a plugin."""
+    """pytest in ``where`` (its rootdir) with the repository's conftest.py as a plugin.
+
+    ``ignoring_ctrl_c`` starts it the way a non-interactive shell starts a background job
+    (``./tests/run &`` in a script): with SIGINT ignored, which every child inherits.
+    """
     for name, text in files.items():
         path = where / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text))
     base = {k: v for k, v in os.environ.items() if not k.startswith("BUSSDCC_") and k != "CI"}
     base.update(PYTHONPATH=str(ROOT), **(env or {}))
+    ignore_ctrl_c = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignoring_ctrl_c else None
     return subprocess.run(
         [
             sys.executable,
@@ -58,6 +68,7 @@ def child_pytest(
         capture_output=True,
         text=True,
         timeout=300,
+        preexec_fn=ignore_ctrl_c,
     )
 
 
@@ -85,6 +96,30 @@ def test_no_bussdcc_variable_of_the_shell_nor_of_another_test_reaches_a_test(tmp
             "BUSSDCC_TEST_CHROMIUM": "/usr/bin/chromium",
         },
     )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout
+
+
+CTRL_C_TESTS = """
+import signal, subprocess, sys
+
+def test_a_child_process_can_be_interrupted():
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    child = "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    assert subprocess.run([sys.executable, "-c", child], capture_output=True, text=True).stdout == "True\\n"
+
+def test_b_leaves_its_own_handler():
+    signal.signal(signal.SIGINT, lambda *_: None)
+
+def test_c_starts_with_pythons_handler():
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+"""
+
+
+def test_every_test_and_its_children_get_ctrl_c_even_when_the_suite_ignores_it(tmp_path: Path) -> None:
+    """A suite started as a background job ignores SIGINT, and so would every process it starts:
+    the tests that stop a child with Ctrl-C would wait for it forever."""
+    result = child_pytest(tmp_path, {"test_ctrl_c.py": CTRL_C_TESTS}, ignoring_ctrl_c=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout
 

@@ -29,6 +29,8 @@ from bussdcc.service import ServiceSupervisor
 from bussdcc.service.supervisor import _ServiceEntry
 from bussdcc.state import StateStore
 
+from .report import describe
+
 #: Every private kernel name the framework relies on, and why (``check_kernel`` checks each).
 PRIVATE_NAMES: dict[str, str] = {
     "bussdcc.runtime.Runtime._dispatch": "the entry point the kernel subscribes at boot; "
@@ -148,7 +150,7 @@ def check_kernel(
         try:
             good = ok()
         except Exception as exc:
-            problems.append(f"{name}: {what} ({type(exc).__name__}: {exc})")
+            problems.append(f"{name}: {what} ({describe(exc)})")
             return
         if not good:
             problems.append(f"{name}: {what}")
@@ -192,9 +194,7 @@ def check_kernel(
             "is not set by shutdown()",
         )
     except Exception as exc:
-        problems.append(
-            f"{runtime_name}: boot() or shutdown() of a subclass failed ({type(exc).__name__}: {exc})"
-        )
+        problems.append(f"{runtime_name}: boot() or shutdown() of a subclass failed ({describe(exc)})")
 
     entry_name = "bussdcc.service.supervisor._ServiceEntry"
     expect(

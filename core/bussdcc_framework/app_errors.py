@@ -12,6 +12,8 @@ import os
 import traceback
 from pathlib import Path
 
+from .report import describe
+
 _OWN_FILES = frozenset({str(Path(__file__).with_name("app.py")), __file__})
 
 
@@ -32,7 +34,7 @@ def import_failure(exc: SyntaxError | ImportError) -> str:
             where += f":{exc.lineno}"
         return f"{where}: {type(exc).__name__}: {exc.msg}"
     line = _raising_line(exc)
-    text = f"{type(exc).__name__}: {exc}"
+    text = describe(exc)
     if isinstance(exc, ModuleNotFoundError):
         text += " (is it installed in this environment, and is the name right?)"
     return f"{line}: {text}" if line else text

@@ -32,7 +32,7 @@ import pluggy
 
 from . import PROJECT_NAME, hookspecs
 from .manager import FrameworkPluginManager
-from .report import report
+from .report import describe, report
 from .settings import Settings, env_bool
 
 __all__ = [
@@ -272,9 +272,8 @@ class _Loader:
                 raise pluggy.PluginValidationError(plugin, "; ".join(errors))
             self.pm.register(plugin, name=ep.name)
         except Exception as exc:  # a broken plugin must never take the others down
-            message = str(exc).splitlines()[0] if str(exc) else ""
             record.status = "failed"
-            record.error = f"{type(exc).__name__}: {message}"
+            record.error = describe(exc).splitlines()[0]
             record.traceback = "".join(traceback.format_exception(exc))
             line = (
                 f'bussdcc: plugin "{record.label}" ({record.entry_point}) failed to load: '

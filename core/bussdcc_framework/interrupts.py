@@ -80,11 +80,17 @@ class _Handler:
     def __init__(self) -> None:
         self._previous: Any = None
         self._installed = False
+        self._stale = False
+        """Its owner is done with it but could not put the previous one back (another thread)."""
 
     def _install(self) -> bool:
+        current = signal.getsignal(signal.SIGINT)
+        if self._installed and self._stale and current == self._handle:
+            self._stale = False  # still in place: its last restore() came from another thread
+            return True
         # Only in place of Python's own handler: an application's handler (or SIG_IGN in a
         # background job) is never replaced. signal.signal() raises off the main thread.
-        if self._installed or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        if current is not signal.default_int_handler:
             return False
         try:
             self._previous = signal.signal(signal.SIGINT, self._handle)
@@ -101,8 +107,12 @@ class _Handler:
             if signal.getsignal(signal.SIGINT) == self._handle:
                 signal.signal(signal.SIGINT, self._previous)
         except ValueError:
-            return  # not the main thread: the next restore() on it puts it back
+            # Not the main thread (a runtime shut down from a web request, say): the handler
+            # stays until the next Ctrl-C, which puts the previous one back and acts like it.
+            self._stale = True
+            return
         self._installed = False
+        self._stale = False
 
     @property
     def installed(self) -> bool:
@@ -169,6 +179,9 @@ class RunInterrupts(_Handler):
         return self._install()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self._stale:  # the runtime is gone: this Ctrl-C is Python's, and so are the next ones
+            self.restore()
+            raise KeyboardInterrupt
         now = time.monotonic()
         if self._first is None:
             self._first = now

@@ -43,7 +43,7 @@ from bussdcc.process import ProcessProtocol
 from bussdcc.service import ServiceProtocol
 
 from . import PROJECT_NAME, hookspecs
-from .report import report
+from .report import describe, report
 from .settings import SettingError
 
 if TYPE_CHECKING:
@@ -93,12 +93,7 @@ class HookFailure:
     @property
     def summary(self) -> str:
         """The error in one line: ``ValueError: no settings today`` or ``returned 42; ...``."""
-        if isinstance(self.error, HookResultError):
-            text = str(self.error)
-        else:
-            text = (
-                f"{type(self.error).__name__}: {self.error}" if str(self.error) else type(self.error).__name__
-            )
+        text = str(self.error) if isinstance(self.error, HookResultError) else describe(self.error)
         return text.splitlines()[0] if text else type(self.error).__name__
 
     @property

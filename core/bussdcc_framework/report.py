@@ -22,6 +22,16 @@ def printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
+def describe(exc: BaseException) -> str:
+    """``ValueError: no such port``, or only ``ValueError`` when the message is empty.
+
+    Every line that names an error uses this, so an exception raised without a message never
+    reads as a dangling ``RuntimeError: ``.
+    """
+    message = str(exc)
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
 def report(line: str) -> None:
     """Print one line on stderr and flush it (stderr may be a pipe, which buffers).
 

@@ -29,7 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from bussdcc.state import StateStoreProtocol, parse_path
 
-from .report import report
+from .report import describe, report
 
 StateCallback = Callable[[str, Any], None]
 """``callback(path, value)``: ``path`` as written by the setter, ``value`` the new value."""
@@ -243,7 +243,7 @@ class NotifyingStateStore(StateStoreProtocol):
                 name = getattr(subscription.callback, "__qualname__", repr(subscription.callback))
                 report(
                     f"bussdcc: state subscriber {name} (prefix {subscription.prefix!r}) failed on "
-                    f"{path!r}: {type(exc).__name__}: {exc}; later failures are not reported"
+                    f"{path!r}: {describe(exc)}; later failures are not reported"
                 )
 
 

@@ -10,7 +10,7 @@ import click
 
 from ..app import AppError, build_runtime
 from ..plugins import hook_names, load_plugins, load_settings
-from ..report import report
+from ..report import describe, report
 from ..runtime import Runtime, run_with_signals
 from ..settings import SettingError
 from .options import PluginOptionsCommand, collect_overrides
@@ -58,7 +58,7 @@ def run_command(app: str | None, assignments: tuple[str, ...]) -> None:
     try:
         run_with_signals(runtime)
     except Exception as exc:
-        fail(f"{type(exc).__name__}: {exc}" if not str(exc).startswith(type(exc).__name__) else str(exc))
+        fail(describe(exc) if not str(exc).startswith(type(exc).__name__) else str(exc))
 
 
 @click.command("plugins")

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 
 from bussdcc.message import Message
 
-from ..report import report
+from ..report import describe, report
 from .names import split_type_name, type_name
 
 
@@ -175,14 +175,14 @@ class TypeRegistry:
         try:
             obj: object = importlib.import_module(module)
         except Exception as exc:
-            self.module_errors[module] = f"{type(exc).__name__}: {exc}"
+            self.module_errors[module] = describe(exc)
             self._remember_error(name, self.module_errors[module])
             return None
         try:
             for part in qualname.split("."):
                 obj = getattr(obj, part)
         except Exception as exc:
-            self._remember_error(name, f"{type(exc).__name__}: {exc}")
+            self._remember_error(name, describe(exc))
             return None
         if not is_message_class(obj):
             self._remember_error(name, f"{module}:{qualname} is not a Message dataclass")

@@ -29,7 +29,7 @@ from ..message import (
     FrameworkShuttingDown,
     SinkHandlerError,
 )
-from ..report import report
+from ..report import describe, report
 from ..state import NotifyingStateStore
 from ..version import get_version
 from .managers import InterfaceRegistry, ProcessRegistry, ServiceRegistry
@@ -265,7 +265,7 @@ class Runtime(KernelRuntime):
             try:
                 sink.stop()
             except Exception as exc:
-                report(f"bussdcc: sink {sink_name(sink)} failed to stop: {type(exc).__name__}: {exc}")
+                report(f"bussdcc: sink {sink_name(sink)} failed to stop: {describe(exc)}")
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -297,14 +297,14 @@ class Runtime(KernelRuntime):
         self.ctx.emit(
             FrameworkBootFailed(
                 version=self.framework_version,
-                error=f"{type(exc).__name__}: {exc}",
+                error=describe(exc),
                 traceback=traceback.format_exc(),
             )
         )
         # Tear down whatever did start, best effort: the boot error is what the caller sees.
         self._set_booted(True)
         try:
-            self.shutdown(reason=f"boot failed: {type(exc).__name__}: {exc}")
+            self.shutdown(reason=f"boot failed: {describe(exc)}")
         except Exception:
             pass
         finally:
@@ -329,7 +329,7 @@ class Runtime(KernelRuntime):
                 try:
                     super().shutdown(reason)
                 except Exception as exc:
-                    report(f"bussdcc: shutdown raised {type(exc).__name__}: {exc}")
+                    report(f"bussdcc: shutdown raised {describe(exc)}")
                     raise
             finally:
                 self._set_booted(False)

@@ -24,6 +24,7 @@ from bussdcc.message import Message, Severity
 from bussdcc_framework.codec import Codec, TypeRegistry, format_time
 from bussdcc_framework.codec.nanplan import NONFINITE, NanCheck, Probe, nan_plan
 from bussdcc_framework.names import type_name
+from bussdcc_framework.report import describe
 
 from .filters import severity_of
 
@@ -126,7 +127,7 @@ class JsonFormatter:
             "time": _time_text(evt),
             "type": type_name(type(payload)),
             "data": None,
-            "console_error": f"cannot encode: {type(exc).__name__}: {exc}"[:MAX_REPR_CHARS],
+            "console_error": f"cannot encode: {describe(exc)}"[:MAX_REPR_CHARS],
             "repr": safe_repr(payload),
         }
         try:
@@ -265,7 +266,7 @@ class HumanFormatter:
             when = _time_text(evt)
         text = (
             f"{when} {'?':<8} {type(payload).__qualname__} !! cannot format: "
-            f"{type(exc).__name__}: {exc} {safe_repr(payload)}"
+            f"{describe(exc)} {safe_repr(payload)}"
         )
         return (text.replace("\n", "\\n") + "\n").encode("utf-8", "replace")
 

@@ -31,6 +31,7 @@ from bussdcc.message import Message
 from bussdcc_framework.codec import Codec, EncodeError, TypeRegistry, type_name
 from bussdcc_framework.codec.nanplan import NONFINITE, NanCheck, Probe, nan_plan
 from bussdcc_framework.patterns import TypePatterns
+from bussdcc_framework.report import describe
 from bussdcc_framework.runtime import is_replaying
 
 from . import payload
@@ -384,7 +385,7 @@ class MqttBridge:
             if self.commands is not None:
                 body["types"] = self.commands.describe_types(self._ctx)
         except Exception as exc:
-            self._reporter.error(self._emit, "birth", f"{type(exc).__name__}: {exc}")
+            self._reporter.error(self._emit, "birth", describe(exc))
         return body
 
     def _publish_discovery(self, client: mqtt.Client, birth: dict[str, Any]) -> None:
@@ -398,7 +399,7 @@ class MqttBridge:
             versions = birth.get("versions") if isinstance(birth.get("versions"), dict) else {}
             configs = discovery_configs(self.topics, self.config.homeassistant_prefix, types, versions or {})
         except Exception as exc:
-            self._reporter.error(self._emit, "homeassistant", f"{type(exc).__name__}: {exc}")
+            self._reporter.error(self._emit, "homeassistant", describe(exc))
             return
         for topic, config in configs:
             client.publish(topic, payload.encode(config), qos=1, retain=True)
@@ -422,7 +423,7 @@ class MqttBridge:
                     next_tick = now + TICK
                     self._housekeeping(now)
             except Exception as exc:  # a disk error must not kill the bridge thread
-                self._reporter.error(self._emit, "outbox", f"{type(exc).__name__}: {exc}")
+                self._reporter.error(self._emit, "outbox", describe(exc))
                 time.sleep(TICK)
             if stopping and not self._queue:
                 return

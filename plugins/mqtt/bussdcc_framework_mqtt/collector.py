@@ -28,6 +28,7 @@ from bussdcc.message import Message
 from bussdcc.service import Service
 
 from bussdcc_framework.codec import split_type_name
+from bussdcc_framework.report import describe
 
 from . import payload
 from .config import MqttConfig
@@ -235,7 +236,7 @@ class Collector:
         except BadInput as exc:
             self._bad(exc.kind, message.topic, exc.detail)
         except Exception as exc:  # never let one message stop the collector
-            self._bad("internal", message.topic, f"{type(exc).__name__}: {exc}")
+            self._bad("internal", message.topic, describe(exc))
 
     # -- the messages ---------------------------------------------------------------------
 

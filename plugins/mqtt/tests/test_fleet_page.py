@@ -4,7 +4,6 @@ a real broker, and Debian's headless Chromium (see plugins/web/tests/test_web_br
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,14 +13,6 @@ import pytest
 from bussdcc_framework_mqtt.testing import MosquittoBroker, free_port
 from mqtt_helpers import CollectorProcess, Device, Peer, events, wait_for
 
-CHROMIUM = os.environ.get("BUSSDCC_TEST_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 TOKEN = "fleet-test-token-7"
 
@@ -81,16 +72,9 @@ def test_the_fleet_api_shows_presence_traffic_and_versions(
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(
-    os.environ.get("BUSSDCC_SKIP_BROWSER_TESTS") == "1", reason="BUSSDCC_SKIP_BROWSER_TESTS=1"
-)
 def test_the_fleet_page_lists_nodes_shows_live_events_and_sends_a_command(
-    broker: MosquittoBroker, central: Central, tmp_path: Path
+    broker: MosquittoBroker, central: Central, tmp_path: Path, browser: Any
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: tests/run installs Debian's chromium")
     assert broker.port is not None
     peer = Peer(broker.host, broker.port)
     peer.subscribe("bussdcc/v1/default/+/evt/level_set")
@@ -105,9 +89,8 @@ def test_the_fleet_page_lists_nodes_shows_live_events_and_sends_a_command(
     ]
     for device in devices:
         device.start()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    try:
         page.set_default_timeout(20_000)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -132,7 +115,8 @@ def test_the_fleet_page_lists_nodes_shows_live_events_and_sends_a_command(
         page.click("#send-button")
         page.wait_for_selector("#results li[data-status='refused']")
         assert "level" in page.locator("#results li[data-status='refused']").first.inner_text()
-        browser.close()
+    finally:
+        page.close()
     assert not errors, errors
     got = wait_for(lambda: events(peer, "gh1", "level_set"), 20, "LevelSet on gh1")
     assert [e["data"]["level"] for e in got] == [7]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bussdcc_framework.codec import Codec
 from bussdcc_framework.recordings import IndexCheck, SegmentIndex, read_index
+from bussdcc_framework.report import describe
 
 from .logfile import LogFile
 
@@ -52,7 +53,7 @@ def check_index(path: Path) -> IndexCheck:
     try:
         check = read_index(path)
     except Exception as exc:  # a cache must never be a reason to fail
-        return IndexCheck("damaged", detail=f"{type(exc).__name__}: {exc}")
+        return IndexCheck("damaged", detail=describe(exc))
     if check.index is not None:
         problem = plausible(check.index)
         if problem is not None:

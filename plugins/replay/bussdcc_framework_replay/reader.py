@@ -36,6 +36,7 @@ from bussdcc.message import Message
 
 from bussdcc_framework.codec import Codec, DecodeError
 from bussdcc_framework.recordings.scan import record_severity
+from bussdcc_framework.report import describe
 
 from . import config
 from .filters import TypeFilter
@@ -399,7 +400,7 @@ def read_file(
             except MemoryError:
                 raise
             except Exception as exc:  # a decoder bug or a message class's own check
-                damaged("undecodable", f"{type(exc).__name__}: {exc}")
+                damaged("undecodable", describe(exc))
                 continue
             records += 1
             if first is None:
@@ -413,12 +414,12 @@ def read_file(
             kept_last = t
             yield (t, index, lineno, item)
     except (EOFError, zlib.error) as exc:
-        damaged("bad_gzip", f"{type(exc).__name__}: {exc}")
+        damaged("bad_gzip", describe(exc))
     except NotRegularFile as exc:  # a detached file swapped for a FIFO between two blocks
         damaged("not_a_file", str(exc))
     except OSError as exc:  # gzip.BadGzipFile is an OSError too
         reason = "bad_gzip" if log.compressed and not isinstance(exc, FileNotFoundError) else "unreadable"
-        damaged(reason, f"{type(exc).__name__}: {exc}")
+        damaged(reason, describe(exc))
     finally:
         opened.discard(log)
         log.close()

@@ -22,6 +22,7 @@ from bussdcc.event import Event
 from bussdcc.message import Message, Severity
 
 from bussdcc_framework.codec import type_name
+from bussdcc_framework.report import describe
 
 #: At most this many marks are kept (the rest are counted in ``marks_dropped``).
 MAX_MARKS = 5000
@@ -117,7 +118,7 @@ class Timeline:
                 self.records = count
             self.complete = True
         except Exception as exc:  # a damaged recording gives a partial timeline, never a crash
-            self.error = f"{type(exc).__name__}: {exc}"
+            self.error = describe(exc)
         finally:
             close = getattr(events, "close", None)
             if close is not None:

@@ -9,7 +9,6 @@ a seek. Chromium is Debian's (see plugins/web/tests/test_web_browser.py).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -33,33 +32,7 @@ from web_replay_helpers import (
 pytest.importorskip("bussdcc_framework_web")
 pytest.importorskip("playwright")
 
-CHROMIUM = os.environ.get("BUSSDCC_TEST_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        os.environ.get("BUSSDCC_SKIP_BROWSER_TESTS") == "1", reason="BUSSDCC_SKIP_BROWSER_TESTS=1"
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing (tests/run installs it); BUSSDCC_SKIP_BROWSER_TESTS=1 skips")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = pytest.mark.browser  # ``browser`` is the repository conftest's Chromium
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ purpose, set ``BUSSDCC_SKIP_BROWSER_TESTS=1``. Screenshots are saved to ``test-a
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,42 +15,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-CHROMIUM = os.environ.get("BUSSDCC_TEST_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 TOKEN = "browser-test-token-42"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        os.environ.get("BUSSDCC_SKIP_BROWSER_TESTS") == "1", reason="BUSSDCC_SKIP_BROWSER_TESTS=1"
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: tests/run installs Debian's chromium "
-            "(apt-get install chromium); set BUSSDCC_SKIP_BROWSER_TESTS=1 to skip "
-            "the browser tests on purpose"
-        )
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = pytest.mark.browser  # ``browser`` is the repository conftest's Chromium
 
 
 @pytest.fixture

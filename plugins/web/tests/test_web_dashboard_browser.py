@@ -10,7 +10,6 @@ page; stat cards at their natural height. Chromium is Debian's (see test_web_bro
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -28,36 +27,11 @@ from playwright.sync_api import expect
 
 from bussdcc_framework.runtime import Runtime
 
-CHROMIUM = os.environ.get("BUSSDCC_TEST_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 TIME = re.compile(r"^\d\d:\d\d:\d\d\.\d{3}$")
 ZONE = "Asia/Kolkata"  # UTC+05:30: local time visibly differs from the UTC in records
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        os.environ.get("BUSSDCC_SKIP_BROWSER_TESTS") == "1", reason="BUSSDCC_SKIP_BROWSER_TESTS=1"
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing (tests/run installs it); BUSSDCC_SKIP_BROWSER_TESTS=1 skips")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = pytest.mark.browser  # ``browser`` is the repository conftest's Chromium
 
 
 @dataclass

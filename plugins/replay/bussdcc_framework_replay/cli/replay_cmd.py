@@ -21,7 +21,7 @@ from bussdcc_framework.app import AppError
 from bussdcc_framework.cli.options import PluginOptionsCommand, collect_overrides
 from bussdcc_framework.interrupts import Interrupts, startup
 from bussdcc_framework.plugins import load_plugins, load_settings
-from bussdcc_framework.report import printable, report
+from bussdcc_framework.report import describe, printable, report
 from bussdcc_framework.settings import SettingError
 
 from ..config import ReplayConfig
@@ -166,7 +166,7 @@ def replay_command(
     try:
         setup(runtime)
     except Exception as exc:
-        fail(f"--app {app}: setup failed: {type(exc).__name__}: {exc}", 2)
+        fail(f"--app {app}: setup failed: {describe(exc)}", 2)
     # The types the app declared (runtime.add_message_types) rebuild recorded events.
     registry.register_all(runtime.message_types)
 
@@ -215,7 +215,7 @@ def replay_command(
     if isinstance(error, ReplayDataError):
         fail(f"--strict: {error}", 1)
     if error is not None:
-        fail(f"replay failed: {type(error).__name__}: {error}", 1)
+        fail(f"replay failed: {describe(error)}", 1)
     if interrupted.count and not runtime.stats.held:
         sys.exit(130)
 

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, jsonify, request
 from bussdcc_framework.codec import type_name
 from bussdcc_framework.emittable import emittable_types
 from bussdcc_framework.emittable import is_internal as _is_internal
+from bussdcc_framework.report import describe
 
 from .. import forms, jsoninput
 from ..context import current_interface
@@ -193,7 +194,7 @@ def service_action(name: str, action: str) -> Response:
         else:
             supervisor.stop(name)
     except Exception as exc:
-        return error(409, "service_error", f"{action} {name}: {type(exc).__name__}: {exc}")
+        return error(409, "service_error", f"{action} {name}: {describe(exc)}")
     info = next(s for s in data.services(interface) if s["name"] == name)
     return jsonify({"service": info})
 
