@@ -650,6 +650,22 @@ def test_backpressure_is_reported_at_once_then_at_most_every_interval_and_at_sto
     assert f"({sink.waits} in all); raise jsonl.queue_size or use jsonl.overflow=drop\n" in err
 
 
+def test_each_backpressure_report_counts_the_waits_and_seconds_since_the_last(tmp_path: Path) -> None:
+    """The reports add up to the totals: each one says what is new since the one before
+    (driven directly, with the counters set: when a wait is counted is up to the threads)."""
+    sink = JsonlSink(tmp_path, queue_size=4)
+    sink.waits, sink.waited = 2, 1.5
+    sink._report_backpressure(final=True)
+    sink._report_backpressure(final=True)  # nothing new: no report
+    sink.waits, sink.waited = 5, 2.25
+    sink._report_backpressure(final=True)
+    reports = [m for m, _ in sink._reports]
+    assert reports == [
+        RecordingBackpressure(waits=2, waited=1.5, queue_size=4),
+        RecordingBackpressure(waits=3, waited=0.75, queue_size=4),
+    ]
+
+
 def test_announce_says_where_it_records_as_the_user_would_type_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
