@@ -654,15 +654,15 @@ def test_each_backpressure_report_counts_the_waits_and_seconds_since_the_last(tm
     """The reports add up to the totals: each one says what is new since the one before
     (driven directly, with the counters set: when a wait is counted is up to the threads)."""
     sink = JsonlSink(tmp_path, queue_size=4)
-    sink.waits, sink.waited = 2, 1.5
+    sink.waits, sink.waited = 2, 1.23456
     sink._report_backpressure(final=True)
     sink._report_backpressure(final=True)  # nothing new: no report
-    sink.waits, sink.waited = 5, 2.25
+    sink.waits, sink.waited = 5, 2.5
     sink._report_backpressure(final=True)
     reports = [m for m, _ in sink._reports]
-    assert reports == [
-        RecordingBackpressure(waits=2, waited=1.5, queue_size=4),
-        RecordingBackpressure(waits=3, waited=0.75, queue_size=4),
+    assert reports == [  # seconds, to the millisecond
+        RecordingBackpressure(waits=2, waited=1.235, queue_size=4),
+        RecordingBackpressure(waits=3, waited=1.265, queue_size=4),
     ]
 
 
