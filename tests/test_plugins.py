@@ -806,6 +806,19 @@ def no_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reset_plugins()
 
 
+def test_the_first_load_plugins_decides_from_the_environment_it_is_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("BUSSDCC_PLUGINS", raising=False)  # the process would load them all
+    reset_plugins()
+    try:
+        pm = load_plugins({"BUSSDCC_PLUGINS": "jsonl"})
+        assert [r.name for r in pm.records.values() if r.status == "loaded"] == ["jsonl"]
+        assert load_plugins({"BUSSDCC_PLUGINS": ""}) is pm  # later calls: the same manager
+    finally:
+        reset_plugins()
+
+
 def test_add_plugin_registers_an_in_process_plugin_and_records_it() -> None:
     pm = FrameworkPluginManager()
     plugin = Greenhouse()
