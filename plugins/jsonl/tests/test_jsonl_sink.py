@@ -666,6 +666,15 @@ def test_each_backpressure_report_counts_the_waits_and_seconds_since_the_last(tm
     ]
 
 
+def test_a_class_is_numbered_once_even_if_two_threads_miss_it_at_once(tmp_path: Path) -> None:
+    """``handle`` numbers a class it has not seen without a lock; two threads can both miss it
+    and both call ``_number``, which must give the second the number the first one got."""
+    sink = JsonlSink(tmp_path)
+    first = sink._number(Sample)
+    assert sink._number(Sample) == first  # the second thread, a moment later
+    assert sink._classes == [Sample]
+
+
 def test_announce_says_where_it_records_as_the_user_would_type_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
