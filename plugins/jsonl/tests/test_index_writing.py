@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,6 +75,24 @@ def test_the_sink_index_equals_a_scan_of_the_segment(tmp_path: Path) -> None:
         assert same_content(written, scanned), path
         total += written.records
     assert total == 12_000
+
+
+def test_a_segment_written_in_several_batches_gets_its_index(tmp_path: Path) -> None:
+    """Each batch is written after the ones before: the sink keeps the segment's size and the
+    records' offsets across batches, and the index it stores matches a scan of the file."""
+    sink = JsonlSink(tmp_path, flush="line")
+    sink.start(Ctx())  # type: ignore[arg-type]
+    for i in range(3):
+        sink.handle(Event(time=T0 + timedelta(seconds=i), payload=Tick(i)))
+        deadline = time.monotonic() + 60
+        while sink.written < i + 1:  # one batch at a time
+            assert time.monotonic() < deadline, "the writer did not write the event"
+            time.sleep(0.005)
+    sink.stop()
+    (segment,) = sorted(tmp_path.rglob("*.jsonl"))
+    written = load_index(segment)
+    assert written is not None and written.records == 3
+    assert same_content(written, scan_file(segment, severity_of=severities()))  # type: ignore[arg-type]
 
 
 def test_runtime_segments_carry_runs_with_the_app_name(tmp_path: Path) -> None:
