@@ -235,6 +235,22 @@ def test_a_new_segment_whose_first_write_fails_after_the_boot_is_removed_quietly
     assert writer.created == [first]
 
 
+def test_segments_opened_after_a_successful_boot_are_not_tracked(tmp_path: Path) -> None:
+    """Only a failed boot removes segments, so only those opened before the boot succeeded
+    are remembered (a long recording would otherwise keep every name until the cap)."""
+    sink = JsonlSink(tmp_path, flush="line")
+    sink.start(Ctx())  # type: ignore[arg-type]
+    now = datetime.now(UTC)
+    sink.handle(Event(now, FrameworkBooted(version="test")))
+    wait_for(lambda: sink.written == 1)
+    first = sink.path
+    sink.handle(Event(now + timedelta(seconds=sink.interval), Big(1)))  # the next segment
+    wait_for(lambda: sink.written == 2)
+    sink.stop()
+    writer = sink._writer
+    assert writer is not None and len(segments(tmp_path)) == 2 and writer.created == [first]
+
+
 def test_a_segment_removed_before_the_boot_succeeded_is_no_longer_tracked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
