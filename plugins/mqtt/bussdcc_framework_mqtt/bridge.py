@@ -17,6 +17,7 @@ from a newer birth. A clean stop publishes ``offline`` itself (no will is sent t
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 import uuid
@@ -44,6 +45,7 @@ from .topics import NodeTopics
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
 
+    from .client import TlsErrors
     from .commands import CommandHandler
 
 #: Events waiting for the bridge thread before new ones are dropped (and counted).
@@ -104,6 +106,7 @@ class MqttBridge:
         self._thread: threading.Thread | None = None
         self._ctx: ContextProtocol | None = None
         self._client: mqtt.Client | None = None
+        self._tls_errors: TlsErrors | None = None
         self._outbox: Outbox | None = None
         self._session = SessionCounter(config.outbox)
         self._reporter = Reporter("bridge")
@@ -210,7 +213,7 @@ class MqttBridge:
         In a replay the bridge stays off: replayed events are not this node's live events, and
         sent again under a new boot id the collector would record them a second time.
         """
-        from .client import connect_properties, make_client
+        from .client import TlsErrors, connect_properties, make_client
 
         if is_replaying(ctx):
             self._queue.clear()
@@ -233,6 +236,7 @@ class MqttBridge:
             reconnect_min=self.config.reconnect_min,
             reconnect_max=self.config.reconnect_max,
         )
+        self._tls_errors = TlsErrors.watch(client) if self.config.tls is not None else None
         client.on_pre_connect = self._on_pre_connect
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
@@ -331,12 +335,23 @@ class MqttBridge:
         self._wake.set()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        # paho calls this inside its ``except OSError``: the exception is the reason.
+        if self._tls_errors is not None:
+            self._tls_errors.keep(sys.exception())
+        self._tls_refusal()
         self._events.append(("failed", "connection failed"))
         self._wake.set()
+
+    def _tls_refusal(self) -> None:
+        """Queue a TLS error paho met (a refused handshake) for one clear line."""
+        error = self._tls_errors.take() if self._tls_errors is not None else None
+        if error is not None:
+            self._events.append(("tls", error))
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         from .client import reason_text
 
+        self._tls_refusal()  # a broker refuses a TLS 1.3 client certificate after the handshake
         self.connected = False
         self._events.append(("disconnected", reason_text(reason)))
         self._wake.set()
@@ -492,6 +507,14 @@ class MqttBridge:
                     "connect",
                     f"the broker {self.address} refused the connection ({detail}); check "
                     "mqtt.username, mqtt.password and the broker's ACL (retrying with backoff)",
+                )
+            elif kind == "tls":
+                from .client import tls_advice
+
+                self._reporter.error(
+                    self._emit,
+                    "connect",
+                    f"{tls_advice(detail, self.address, self.config.tls)} (retrying with backoff)",
                 )
             elif not self._outage_reported:
                 self._outage_reported = True

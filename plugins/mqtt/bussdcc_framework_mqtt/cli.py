@@ -97,7 +97,7 @@ class _Session:
     """A short-lived clean-session client for the terminal commands."""
 
     def __init__(self, config: MqttConfig, suffix: str) -> None:
-        from .client import make_client
+        from .client import TlsErrors, make_client
 
         assert config.address is not None
         self.config = config
@@ -110,10 +110,13 @@ class _Session:
         )
         self.connected = threading.Event()
         self.refused: str | None = None
+        self.tls_failure: str | None = None
+        self.tls_errors = TlsErrors.watch(self.client) if config.tls is not None else None
         self.messages: list[Any] = []
         self.lock = threading.Lock()
         self.subscribed = threading.Event()
         self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *args: self.subscribed.set()
 
@@ -122,20 +125,40 @@ class _Session:
             self.refused = str(reason)
         self.connected.set()
 
+    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        # A broker refuses a TLS 1.3 client certificate after the handshake: connect() worked,
+        # and the alert ends the connection before CONNACK.
+        from .client import tls_advice
+
+        error = self.tls_errors.take() if self.tls_errors is not None else None
+        if error is not None and not self.connected.is_set():
+            assert self.config.address is not None
+            self.tls_failure = tls_advice(error, self.config.address, self.config.tls)
+            self.connected.set()
+
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         with self.lock:
             self.messages.append(message)
 
     def open(self, timeout: float) -> None:
         assert self.config.address is not None
+        import ssl
+
+        from .client import tls_advice
+
         try:
             self.client.connect(self.config.address.host, self.config.address.port, self.config.keepalive)
+        except ssl.SSLError as exc:
+            _fail(tls_advice(exc, self.config.address, self.config.tls))
         except OSError as exc:
             _fail(f"cannot reach the broker {self.config.address}: {exc.strerror or exc}")
         self.client.loop_start()
         if not self.connected.wait(timeout):
             self.close()
             _fail(f"no answer from the broker {self.config.address} within {timeout:g} s")
+        if self.tls_failure is not None:
+            self.close()
+            _fail(self.tls_failure)
         if self.refused is not None:
             self.close()
             _fail(f"the broker {self.config.address} refused the connection: {self.refused}")

@@ -15,6 +15,7 @@ another node than its topic) is counted per kind and reported once per kind.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +41,8 @@ from .topics import FleetTopics, ParsedTopic
 
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
+
+    from .client import TlsErrors
 
 #: How often the de-duplication state is checkpointed (and rates updated).
 CHECKPOINT_INTERVAL = 5.0
@@ -94,6 +97,7 @@ class Collector:
         self._emit_message = emit
         self._recording: FleetRecording | None = None
         self._client: mqtt.Client | None = None
+        self._tls_errors: TlsErrors | None = None
         self._reporter = Reporter("collector")
         self.bad: dict[str, int] = {}
         self._bad_lock = threading.Lock()
@@ -109,7 +113,7 @@ class Collector:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        from .client import connect_properties, make_client
+        from .client import TlsErrors, connect_properties, make_client
 
         self._recording = FleetRecording(
             self.root, interval=self.config.collect_interval, report=self._on_report
@@ -124,7 +128,9 @@ class Collector:
             reconnect_min=self.config.reconnect_min,
             reconnect_max=self.config.reconnect_max,
         )
+        self._tls_errors = TlsErrors.watch(client) if self.config.tls is not None else None
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
@@ -213,9 +219,25 @@ class Collector:
             self._recording.checkpoint()  # the checkpoint file also tells others we are ready
         self.subscribed.set()
 
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        # paho calls this inside its ``except OSError``: the exception is the reason.
+        if self._tls_errors is not None:
+            self._tls_errors.keep(sys.exception())
+        self._tls_refusal()
+
+    def _tls_refusal(self) -> None:
+        """One clear line for a TLS error paho met (a refused handshake), once per kind."""
+        from .client import tls_advice
+
+        error = self._tls_errors.take() if self._tls_errors is not None else None
+        if error is not None:
+            advice = tls_advice(error, self.address, self.config.tls)
+            self._reporter.error(self._emit, "connect", f"{advice} (retrying with backoff)")
+
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         from .client import reason_text
 
+        self._tls_refusal()  # a broker refuses a TLS 1.3 client certificate after the handshake
         self.connected.clear()
         self.subscribed.clear()
         if not self._outage_reported:
