@@ -6,11 +6,13 @@ a wrong, mismatched or encrypted key stops start-up with exit 2 and one line, ne
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
 import select
 import signal
+import sqlite3
 import ssl
 import subprocess
 import time
@@ -138,8 +140,11 @@ def test_a_refused_device_says_what_to_do_in_one_line_and_keeps_its_events(
     else:
         assert f"not trusted by {other.ca}" in line and "set mqtt.tls_ca (BUSSDCC_MQTT_TLS_CA)" in line
     assert "Traceback" not in device.stderr()
-    outbox = device.workdir / "outbox" / "outbox.sqlite3"
-    assert outbox.exists()  # the events stay queued for when the certificate is fixed
+    # the events stay queued for when the certificate is fixed
+    path = device.workdir / "outbox" / "outbox.sqlite3"
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as db:
+        query = "SELECT count(*) FROM events WHERE topic LIKE '%/evt/tick'"
+        assert db.execute(query).fetchone()[0] == 5
 
 
 def test_a_refused_collector_and_fleet_status_say_what_to_do(
