@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import click
 
-from bussdcc_framework.cli.options import collect_overrides
+from bussdcc_framework.cli.options import collect_overrides, set_option
 from bussdcc_framework.cli.table import format_table
 from bussdcc_framework.codec import Codec, TypeRegistry, type_name
 from bussdcc_framework.report import report
@@ -47,15 +47,7 @@ from .summary import combine, damage_lines
 
 
 @click.group("events")
-@click.option(
-    "--set",
-    "-s",
-    "assignments",
-    multiple=True,
-    metavar="PLUGIN.SETTING=VALUE",
-    help="Set a plugin setting for the subcommand (repeatable), e.g. replay.max_line=64M; "
-    "see `bussdcc settings`.",
-)
+@set_option("Set a plugin setting for the subcommand (repeatable), e.g. replay.max_line=64M.")
 @click.pass_context
 def events_group(ctx: click.Context, assignments: tuple[str, ...]) -> None:
     """Inspect recorded event logs (directories, .jsonl and .jsonl.gz files)."""
