@@ -33,6 +33,8 @@ from bussdcc_framework.plugins import (
 )
 from bussdcc_framework.settings import Setting, SettingError
 
+REPO = Path(__file__).resolve().parents[1]
+
 ALPHA = """
 from bussdcc_framework import hookimpl
 from bussdcc_framework.settings import Setting
@@ -376,6 +378,28 @@ def test_two_entry_points_with_the_same_name_are_reported(site: Any, tmp_path: P
     assert ("dup", "duplicate") in [(p["name"], p["status"]) for p in json.loads(quiet.stdout)]
 
 
+def test_one_distribution_declaring_a_name_twice_is_reported(site: Any, run_cli: Any) -> None:
+    # Same distribution, two objects under one name: the second is not loaded, and that is said.
+    site.add(
+        "bussdcc-test-twice",
+        ALPHA,
+        entry_point="dup",
+        module="bussdcc_test_twice",
+        extra_entry_points=[("dup", "bussdcc_test_twice_other")],
+    )
+    result = run_cli("plugins", "--json", env={"BUSSDCC_PLUGINS": "dup"})
+    assert result.stderr.splitlines() == [
+        'bussdcc: plugin "bussdcc-test-twice 1.0.0" (dup = bussdcc_test_twice_other) was not loaded: '
+        'the name "dup" is already used by bussdcc-test-twice 1.0.0 (dup = bussdcc_test_twice); '
+        "uninstall one of them"
+    ]
+    listed = json.loads(result.stdout)
+    assert [(p["entry_point"], p["status"]) for p in listed] == [
+        ("dup = bussdcc_test_twice", "loaded"),
+        ("dup = bussdcc_test_twice_other", "duplicate"),
+    ]
+
+
 def test_two_distributions_declaring_the_same_name_and_module_are_reported(
     site: Any, tmp_path: Path, run_cli: Any
 ) -> None:
@@ -631,12 +655,16 @@ def test_loading_every_plugin_does_not_import_flask(python: Any) -> None:
         pm.commands(settings)
         heavy = sorted(m for m in sys.modules
                        if m.split(".")[0] in {"flask", "flask_socketio", "socketio", "engineio"})
-        print(len(pm.loaded()), heavy)
+        print(" ".join(sorted(record.dist for record in pm.loaded())), heavy)
         """,
         env={"BUSSDCC_PLUGINS": None},
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "6 []"
+    workspace = sorted(
+        f"bussdcc-framework-{path.parent.name}" for path in REPO.glob("plugins/*/pyproject.toml")
+    )  # every plugin of the workspace, today and tomorrow
+    assert len(workspace) >= 6
+    assert result.stdout.strip() == f"{' '.join(workspace)} []"
 
 
 def test_the_cli_does_not_import_flask_to_list_plugins(python: Any) -> None:
@@ -711,6 +739,19 @@ def test_create_plugin_manager_reads_strict_and_trace_from_the_environment_it_is
     monkeypatch.setenv("BUSSDCC_PLUGINS", "")
     monkeypatch.setenv("BUSSDCC_STRICT_PLUGINS", "on")
     assert create_plugin_manager().strict  # no environment given: the process's
+
+
+def test_an_unknown_name_with_no_plugin_installed_says_none_are(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bussdcc_framework import discovery
+
+    monkeypatch.setattr(discovery, "entry_points", lambda group: [])  # nothing installed
+    pm = create_plugin_manager({"BUSSDCC_PLUGINS": "jsonl"})
+    assert pm.get_plugins() == set()
+    assert capsys.readouterr().err == (
+        'bussdcc: BUSSDCC_PLUGINS names "jsonl", which is not installed; installed plugins: none\n'
+    )
 
 
 def test_hook_names_are_the_hookspecs_in_their_order() -> None:

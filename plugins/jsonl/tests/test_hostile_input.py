@@ -162,9 +162,11 @@ def test_the_stop_summary_counts_per_type(
     s, _ = sink
     for _ in range(3):
         s.handle(Event(time=T0, payload=Free("\udcff")))
+    s.handle(Event(time=T0, payload=Typed("\udcff", 1, 1.0, True)))
     s.stop()
     err = capsys.readouterr().err
-    assert "3 could not be encoded (" in err and "Free: 3" in err
+    free, typed = (f"{cls.__module__}:{cls.__qualname__}" for cls in (Free, Typed))
+    assert f" 4 could not be encoded ({free}: 3, {typed}: 1), " in err  # by name
 
 
 def same_float(a: float, b: float) -> bool:

@@ -258,6 +258,41 @@ def test_a_segment_removed_before_the_boot_succeeded_is_no_longer_tracked(
     assert segments(tmp_path) == [first] and writer.created == [first]
 
 
+def test_a_batch_arriving_before_the_retry_is_counted_as_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a failed write the writer waits RETRY_INTERVAL before it opens a segment again:
+    several events handed over in one batch meanwhile are counted as lost, all of them, and
+    the outage is reported once (the writer, driven directly: one batch, no thread)."""
+    disk = FullDisk()
+    disk.install(monkeypatch)
+    monkeypatch.setattr(writer_module, "RETRY_INTERVAL", 3600.0)  # no retry during the test
+    reports: list[Message] = []
+    writer = writer_module.SegmentWriter(
+        tmp_path,
+        interval=600.0,
+        max_size=None,
+        flush="line",
+        compress=False,
+        retention_age=None,
+        retention_size=None,
+        report=lambda message, line: reports.append(message),
+        classes=[Big],  # the items' class number 0
+    )
+    at = datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC)
+
+    def batch(*numbers: int) -> list[Any]:
+        return [(at, f'{{"n":{n}}}'.encode(), 0) for n in numbers]
+
+    writer.write(batch(0))
+    disk.full = True
+    writer.write(batch(1))  # fails: the segment is given up
+    writer.write(batch(2, 3, 4))
+    writer.close()
+    assert (writer.written, writer.lost) == (1, 4)
+    assert [type(m).__name__ for m in reports] == ["RecordingError"]
+
+
 def test_each_outage_is_reported_once_and_each_resumption_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from bussdcc_framework.cli.options import set_option
 from bussdcc_framework.report import report
 from bussdcc_framework.settings import Override, SettingError, parse_assignment, written
 
@@ -60,9 +61,7 @@ def fleet_command() -> None:
 @fleet_command.command("collect")
 @click.option("--broker", metavar="URL", help="Broker URL (default: BUSSDCC_MQTT_URL).")
 @click.option("--record", "record", metavar="DIR", help="Record each node under DIR/<site>/<node>/.")
-@click.option(
-    "--set", "-s", "assignments", multiple=True, metavar="PLUGIN.SETTING=VALUE", help="Set a setting."
-)
+@set_option()
 def collect_command(broker: str | None, record: str | None, assignments: tuple[str, ...]) -> None:
     """Record the fleet until Ctrl-C (the web plugin, if enabled, serves the fleet page)."""
     from bussdcc_framework.plugins import load_plugins, load_settings
