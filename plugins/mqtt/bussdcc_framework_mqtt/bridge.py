@@ -343,9 +343,13 @@ class MqttBridge:
         self._wake.set()
 
     def _tls_refusal(self) -> None:
-        """Queue a TLS error paho met (a refused handshake) for one clear line."""
+        """Queue a TLS error paho met before the broker's answer (a refused handshake).
+
+        After a CONNACK a TLS error is a lost link (a broker killed without close_notify), not
+        a refusal: it is only taken, not reported.
+        """
         error = self._tls_errors.take() if self._tls_errors is not None else None
-        if error is not None:
+        if error is not None and not self.connected:
             self._events.append(("tls", error))
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
@@ -511,11 +515,9 @@ class MqttBridge:
             elif kind == "tls":
                 from .client import tls_advice
 
-                self._reporter.error(
-                    self._emit,
-                    "connect",
-                    f"{tls_advice(detail, self.address, self.config.tls)} (retrying with backoff)",
-                )
+                advice = tls_advice(detail, self.address, self.config.tls)
+                line = f"{advice.line} (retrying with backoff)"
+                self._reporter.error(self._emit, "connect", line, kind=f"tls-{advice.kind}")
             elif not self._outage_reported:
                 self._outage_reported = True
                 self._emit(

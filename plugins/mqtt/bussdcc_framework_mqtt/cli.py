@@ -132,7 +132,7 @@ class _Session:
         error = self.tls_errors.take() if self.tls_errors is not None else None
         if error is not None and not self.connected.is_set():
             assert self.config.address is not None
-            self.tls_failure = tls_advice(error, self.config.address, self.config.tls)
+            self.tls_failure = tls_advice(error, self.config.address, self.config.tls).line
             self.connected.set()
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
@@ -148,7 +148,7 @@ class _Session:
         try:
             self.client.connect(self.config.address.host, self.config.address.port, self.config.keepalive)
         except ssl.SSLError as exc:
-            _fail(tls_advice(exc, self.config.address, self.config.tls))
+            _fail(tls_advice(exc, self.config.address, self.config.tls).line)
         except OSError as exc:
             _fail(f"cannot reach the broker {self.config.address}: {exc.strerror or exc}")
         self.client.loop_start()

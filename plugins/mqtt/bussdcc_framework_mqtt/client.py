@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -26,6 +26,7 @@ __all__ = [
     "PacketTypes",
     "Properties",
     "ReasonCode",
+    "TlsAdvice",
     "TlsErrors",
     "connect_properties",
     "make_client",
@@ -146,41 +147,59 @@ _CERT_REQUIRED = frozenset({"TLSV13_ALERT_CERTIFICATE_REQUIRED", "SSLV3_ALERT_HA
 _NAME_MISMATCH = frozenset({62, 64})
 
 
-def tls_advice(error: ssl.SSLError, address: BrokerAddress, tls: TlsConfig | None) -> str:
-    """One line: what went wrong in the TLS handshake with ``address`` and which setting fixes it.
+class TlsAdvice(NamedTuple):
+    """What went wrong in a TLS handshake: its ``kind`` (reported once) and the ``line`` to show."""
 
-    The broker's alert says little (``unknown ca``); this names the setting and the file the
-    user gave, so the line is enough to act on.
+    kind: Literal["name", "untrusted", "cert_required", "cert_refused", "other"]
+    line: str
+
+
+def tls_advice(error: ssl.SSLError, address: BrokerAddress, tls: TlsConfig | None) -> TlsAdvice:
+    """What went wrong in the TLS handshake with ``address`` and which setting fixes it.
+
+    The broker's alert says little (``unknown ca``); the line names the setting and the file the
+    user gave, so it is enough to act on. A broker that refuses a client certificate may close
+    the connection before its alert arrives (the client sees only an EOF): before the MQTT
+    answer that is the same refusal, told as likely, and of the same kind, so a device that
+    sees both variants still prints one line.
     """
-    reason = str(error.reason or "")
+    reason = str(getattr(error, "reason", None) or "")
     cert = tls.cert if tls is not None else None
     detail = str(getattr(error, "verify_message", "") or _ssl_text(error))
     if isinstance(error, ssl.SSLCertVerificationError):
         if getattr(error, "verify_code", None) in _NAME_MISMATCH:
-            return (
+            return TlsAdvice(
+                "name",
                 f"the certificate of the broker {address} is not for {address.host} ({detail}); "
-                "connect to a name or address the certificate lists (mqtt.url)"
+                "connect to a name or address the certificate lists (mqtt.url)",
             )
         ca = tls.ca if tls is not None and tls.ca is not None else "the system's CAs"
-        return (
+        return TlsAdvice(
+            "untrusted",
             f"the certificate of the broker {address} is not trusted by {ca} ({detail}); set "
-            "mqtt.tls_ca (BUSSDCC_MQTT_TLS_CA) to the CA that signed it"
+            "mqtt.tls_ca (BUSSDCC_MQTT_TLS_CA) to the CA that signed it",
         )
-    if reason in _CERT_REQUIRED or reason in _CERT_REFUSED:
+    refused = reason in _CERT_REQUIRED or reason in _CERT_REFUSED
+    eof = isinstance(error, ssl.SSLEOFError) or reason == "UNEXPECTED_EOF_WHILE_READING"
+    if refused or eof:
+        what = f"the broker {address}" + (" " if refused else " ended the TLS connection: it probably ")
         if cert is None:
-            return (
-                f"the broker {address} requires a client certificate ({detail}); set mqtt.tls_cert "
-                "and mqtt.tls_key (BUSSDCC_MQTT_TLS_CERT, BUSSDCC_MQTT_TLS_KEY) to a certificate "
-                "signed by the broker's CA and its key"
+            return TlsAdvice(
+                "cert_required",
+                f"{what}requires a client certificate ({detail}); set mqtt.tls_cert and mqtt.tls_key "
+                "(BUSSDCC_MQTT_TLS_CERT, BUSSDCC_MQTT_TLS_KEY) to a certificate signed by the "
+                "broker's CA and its key",
             )
-        return (
-            f"the broker {address} does not accept the client certificate {cert} ({detail}); set "
-            "mqtt.tls_cert and mqtt.tls_key to a certificate signed by the CA the broker trusts "
-            "(its cafile) and its key"
+        return TlsAdvice(
+            "cert_refused",
+            f"{what}does not accept the client certificate {cert} ({detail}); set mqtt.tls_cert "
+            "and mqtt.tls_key to a certificate signed by the CA the broker trusts (its cafile) "
+            "and its key",
         )
-    return (
+    return TlsAdvice(
+        "other",
         f"TLS with the broker {address} failed ({detail}); check mqtt.tls_ca, mqtt.tls_cert and "
-        "mqtt.tls_key against the broker's listener"
+        "mqtt.tls_key against the broker's listener",
     )
 
 

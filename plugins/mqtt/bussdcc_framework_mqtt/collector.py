@@ -226,13 +226,17 @@ class Collector:
         self._tls_refusal()
 
     def _tls_refusal(self) -> None:
-        """One clear line for a TLS error paho met (a refused handshake), once per kind."""
+        """One clear line for a TLS error paho met before the broker's answer, once per kind.
+
+        After a CONNACK a TLS error is a lost link, not a refusal: it is only taken.
+        """
         from .client import tls_advice
 
         error = self._tls_errors.take() if self._tls_errors is not None else None
-        if error is not None:
+        if error is not None and not self.connected.is_set():
             advice = tls_advice(error, self.address, self.config.tls)
-            self._reporter.error(self._emit, "connect", f"{advice} (retrying with backoff)")
+            line = f"{advice.line} (retrying with backoff)"
+            self._reporter.error(self._emit, "connect", line, kind=f"tls-{advice.kind}")
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         from .client import reason_text

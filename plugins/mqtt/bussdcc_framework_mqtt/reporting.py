@@ -36,13 +36,20 @@ class Reporter:
         self._seen: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
-    def error(self, emit: Callable[[Message], None] | None, operation: str, error: str) -> bool:
-        """Report unless already reported; True when this call reported."""
+    def error(
+        self, emit: Callable[[Message], None] | None, operation: str, error: str, kind: str | None = None
+    ) -> bool:
+        """Report unless already reported; True when this call reported.
+
+        ``kind`` groups errors whose wording varies (a TLS refusal seen as an alert or as an
+        EOF): one line per kind instead of one per wording.
+        """
         first = error.splitlines()[0] if error else ""
+        key = first if kind is None else f"kind:{kind}"
         with self._lock:
-            if (operation, first) in self._seen:
+            if (operation, key) in self._seen:
                 return False
-            self._seen.add((operation, first))
+            self._seen.add((operation, key))
         report(f"bussdcc mqtt: {self.component} {operation} failed: {printable(first)}")
         if emit is not None:
             try:

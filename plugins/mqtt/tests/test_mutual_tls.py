@@ -89,8 +89,17 @@ def test_a_certificate_from_the_ca_connects_and_its_common_name_is_the_acl_user(
         env={"COUNTER_COUNT": "20", **tls_env(pki.ca, gh1_cert, gh1_key)},
     ).start()
     wait_for(lambda: unique_ns(events(peer, "gh1")) == list(range(20)), 60, "gh1's 20 ticks over mutual TLS")
+    # A broker killed mid-session: a lost link, reconnected with the same certificate and no
+    # line about certificates (only TLS errors before the CONNACK are refusals).
+    connects = broker.log_text().count("as bussdcc-default-gh1 ")
+    broker.kill()
+    broker.start()
+    wait_for(lambda: broker.log_text().count("as bussdcc-default-gh1 ") > connects, 60, "gh1 reconnected")
     assert device.stop() == 0
     assert mqtt_lines(device.stderr()) == []
+    peer.close()
+    peer = Peer(broker.host, broker.port, tls=client_context(pki, collector_cert, collector_key))
+    peer.subscribe("bussdcc/v1/#")
 
     # The certificate, not the client id or the topic, says who a client is: gh1's certificate
     # cannot publish as gh2. Same connection, so the own-topic event arrives after the forged one.
@@ -169,7 +178,8 @@ def test_a_refused_collector_and_fleet_status_say_what_to_do(
     )
     assert status.returncode == 1, status.stderr
     [line] = status.stderr.strip().splitlines()
-    assert line.startswith(f"bussdcc fleet: error: the broker {broker.url} requires a client certificate")
+    assert line.startswith(f"bussdcc fleet: error: the broker {broker.url} "), line
+    assert "requires a client certificate" in line and "set mqtt.tls_cert and mqtt.tls_key" in line, line
     # the broker's certificate not trusted: refused in the handshake itself (connect() raises)
     other = make_pki(tmp_path / "other", ca_name="another CA")
     untrusted = subprocess.run(
@@ -281,3 +291,45 @@ def test_wrong_certificate_and_key_files_stop_start_up_with_one_line(tmp_path: P
     )
     assert code == 2, output
     assert "pass phrase" not in output and "is encrypted (it needs a passphrase)" in output, output
+
+
+def test_a_refusal_seen_as_an_eof_is_the_same_advice_and_one_line(tmp_path: Path) -> None:
+    """A broker may close before its alert arrives: the EOF reads as the same kind of refusal."""
+    from bussdcc_framework_mqtt.address import parse_address
+    from bussdcc_framework_mqtt.client import tls_advice
+    from bussdcc_framework_mqtt.config import MqttConfig
+    from bussdcc_framework_mqtt.reporting import Reporter
+
+    pki = make_pki(tmp_path / "pki")
+    address = parse_address("mqtts://broker.local")
+    without = MqttConfig.of(url="mqtts://broker.local", tls_ca=str(pki.ca)).tls
+    with_cert = MqttConfig.of(
+        url="mqtts://broker.local",
+        tls_ca=str(pki.ca),
+        tls_cert=str(pki.client_cert),
+        tls_key=str(pki.client_key),
+    ).tls
+    eof = ssl.SSLEOFError(8, "EOF occurred in violation of protocol (_ssl.c:2427)")
+    alert = ssl.SSLError(1, "[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert certificate required")
+    alert.reason = "TLSV13_ALERT_CERTIFICATE_REQUIRED"
+    assert (
+        tls_advice(eof, address, without).kind == tls_advice(alert, address, without).kind == "cert_required"
+    )
+    assert (
+        tls_advice(eof, address, with_cert).kind
+        == tls_advice(alert, address, with_cert).kind
+        == "cert_refused"
+    )
+    line = tls_advice(eof, address, without).line
+    assert line.startswith(
+        "the broker mqtts://broker.local:8883 ended the TLS connection: it probably requires"
+    )
+    assert "(EOF occurred in violation of protocol)" in line and "_ssl.c" not in line
+    assert str(pki.client_cert) in tls_advice(eof, address, with_cert).line
+    other = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    assert tls_advice(other, address, without).kind == "other"
+    reporter = Reporter("bridge")
+    assert reporter.error(None, "connect", tls_advice(eof, address, without).line, kind="tls-cert_required")
+    assert not reporter.error(
+        None, "connect", tls_advice(alert, address, without).line, kind="tls-cert_required"
+    )
