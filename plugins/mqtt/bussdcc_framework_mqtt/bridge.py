@@ -45,7 +45,7 @@ from .topics import NodeTopics
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
 
-    from .client import TlsErrors
+    from .client import TlsErrors, Unreachable
     from .commands import CommandHandler
 
 #: Events waiting for the bridge thread before new ones are dropped (and counted).
@@ -111,6 +111,7 @@ class MqttBridge:
         self._session = SessionCounter(config.outbox)
         self._reporter = Reporter("bridge")
         self.connected = False
+        self.failed_attempts = 0  # connection attempts that failed before TLS and MQTT
         self.session = 0
         self.seq = 0
         self.sent = 0  # acknowledged by the broker
@@ -336,10 +337,14 @@ class MqttBridge:
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         # paho calls this inside its ``except OSError``: the exception is the reason.
+        from .client import unreachable
+
+        error = sys.exception()
         if self._tls_errors is not None:
-            self._tls_errors.keep(sys.exception())
+            self._tls_errors.keep(error)
         self._tls_refusal()
-        self._events.append(("failed", "connection failed"))
+        self.failed_attempts += 1
+        self._events.append(("failed", unreachable(error, self.address)))
         self._wake.set()
 
     def _tls_refusal(self) -> None:
@@ -495,6 +500,11 @@ class MqttBridge:
             backlog = self._outbox.count if self._outbox is not None else 0
             if kind == "connected":
                 self._outage_reported = False
+                if self._reporter.forget("connect"):  # a failure was reported: say it is over
+                    report(
+                        f"bussdcc mqtt: bridge connected to the broker {self.address} again; "
+                        f"sending the {backlog} events kept in the outbox"
+                    )
                 self._emit(
                     MqttConnected(
                         broker=str(self.address),
@@ -518,14 +528,35 @@ class MqttBridge:
                 advice = tls_advice(detail, self.address, self.config.tls)
                 line = f"{advice.line} (retrying with backoff)"
                 self._reporter.error(self._emit, "connect", line, kind=f"tls-{advice.kind}")
-            elif not self._outage_reported:
-                self._outage_reported = True
-                self._emit(
-                    MqttDisconnected(
-                        broker=str(self.address), node=self.config.node, reason=str(detail), backlog=backlog
+            else:
+                if kind == "failed":
+                    detail = self._unreachable(detail)
+                if not self._outage_reported:
+                    self._outage_reported = True
+                    self._emit(
+                        MqttDisconnected(
+                            broker=str(self.address),
+                            node=self.config.node,
+                            reason=str(detail),
+                            backlog=backlog,
+                        )
                     )
-                )
-                self._set_state("connected", False)
+                    self._set_state("connected", False)
+
+    def _unreachable(self, why: Unreachable | None) -> str:
+        """Report a broker that cannot be reached (once per kind of cause); the reason to keep."""
+        from .client import unreachable_line
+
+        if why is None:  # a TLS refusal (reported on its own) or something paho did not say
+            return "connection failed"
+        line = unreachable_line(
+            why,
+            self.address,
+            "mqtt.url (BUSSDCC_MQTT_URL)",
+            "retrying with backoff; events are kept in the outbox meanwhile",
+        )
+        self._reporter.error(self._emit, "connect", line, kind=f"reach-{why.kind}")
+        return why.cause
 
     def _housekeeping(self, now: float) -> None:
         outbox = self._outbox

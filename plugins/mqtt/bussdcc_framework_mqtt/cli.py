@@ -95,11 +95,12 @@ def collect_command(broker: str | None, record: str | None, assignments: tuple[s
 class _Session:
     """A short-lived clean-session client for the terminal commands."""
 
-    def __init__(self, config: MqttConfig, suffix: str) -> None:
+    def __init__(self, config: MqttConfig, suffix: str, note: str = "") -> None:
         from .client import TlsErrors, make_client
 
         assert config.address is not None
         self.config = config
+        self.note = note  # what the user should know when the broker cannot be reached
         self.client = make_client(
             config.address,
             f"bussdcc-fleet-{suffix}-{uuid.uuid4().hex[:8]}",
@@ -143,14 +144,21 @@ class _Session:
         assert self.config.address is not None
         import ssl
 
-        from .client import tls_advice
+        from bussdcc_framework.report import describe
+
+        from .client import Unreachable, tls_advice, unreachable, unreachable_line
 
         try:
             self.client.connect(self.config.address.host, self.config.address.port, self.config.keepalive)
         except ssl.SSLError as exc:
             _fail(tls_advice(exc, self.config.address, self.config.tls).line)
         except OSError as exc:
-            _fail(f"cannot reach the broker {self.config.address}: {exc.strerror or exc}")
+            why = unreachable(exc, self.config.address)
+            if why is None:  # not a socket error paho could raise: say what it is
+                why = Unreachable("other", describe(exc))
+            _fail(
+                unreachable_line(why, self.config.address, "--broker (mqtt.url, BUSSDCC_MQTT_URL)", self.note)
+            )
         self.client.loop_start()
         if not self.connected.wait(timeout):
             self.close()
@@ -291,7 +299,7 @@ def send_command(
         _fail("--expiry must be above 0 seconds", 2)
     topics = FleetTopics(config.prefix).node(site, node)
     command_id = uuid.uuid4().hex
-    session = _Session(config, "send")
+    session = _Session(config, "send", "the command was not sent")
     session.open(timeout)
     if not no_wait:
         session.subscribe([topics.cmd_res], timeout)

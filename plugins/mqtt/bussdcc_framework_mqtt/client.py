@@ -8,7 +8,9 @@ paho is imported here and in the modules that run clients, never by ``plugin.py`
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import ssl
 import threading
 from typing import Any, Literal, NamedTuple
@@ -28,10 +30,13 @@ __all__ = [
     "ReasonCode",
     "TlsAdvice",
     "TlsErrors",
+    "Unreachable",
     "connect_properties",
     "make_client",
     "reason_text",
     "tls_advice",
+    "unreachable",
+    "unreachable_line",
 ]
 
 
@@ -209,3 +214,44 @@ def _ssl_text(error: ssl.SSLError) -> str:
     if text.startswith("[SSL"):
         text = text.split("]", 1)[-1]
     return text.split(" (_ssl.c", 1)[0].strip()
+
+
+class Unreachable(NamedTuple):
+    """Why the broker could not be reached: its ``kind`` (reported once) and the ``cause`` to show."""
+
+    kind: str
+    cause: str
+
+
+def unreachable(error: BaseException | None, address: BrokerAddress) -> Unreachable | None:
+    """Why connecting to ``address`` failed before TLS and MQTT began, or None.
+
+    paho raises the socket's ``OSError`` inside its network loop and retries for ever, saying
+    nothing: a wrong port, a stopped broker and a typo in the host name look alike from
+    outside. The cause, in words, is what tells them apart. TLS errors (``ssl.SSLError`` is an
+    ``OSError``) are ``tls_advice``'s business: None for them.
+    """
+    if not isinstance(error, OSError) or isinstance(error, ssl.SSLError):
+        return None
+    if isinstance(error, socket.gaierror):
+        detail = error.strerror or str(error)
+        return Unreachable("resolve", f"the host name {address.host} does not resolve: {detail}")
+    if isinstance(error, ConnectionRefusedError):
+        listener = "socket" if address.transport == "unix" else "port"
+        return Unreachable("refused", f"connection refused: nothing listens on that {listener}")
+    if isinstance(error, TimeoutError):
+        return Unreachable("timeout", "no answer to the connection attempt (timed out)")
+    if isinstance(error, FileNotFoundError) and address.transport == "unix":
+        return Unreachable("no_socket", f"no socket at {address.host}")
+    name = errno.errorcode.get(error.errno or 0, "error")
+    return Unreachable(name.lower(), (error.strerror or str(error) or type(error).__name__).lower())
+
+
+def unreachable_line(why: Unreachable, address: BrokerAddress, setting: str, kept: str = "") -> str:
+    """One line: the broker, the cause, the setting to check, and what happens to the events."""
+    check = (
+        f"check the host name in {setting} and the DNS"
+        if why.kind == "resolve"
+        else f"check {setting} and that the broker runs"
+    )
+    return f"cannot reach the broker {address} ({why.cause}); {check}" + (f"; {kept}" if kept else "")

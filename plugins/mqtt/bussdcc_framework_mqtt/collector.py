@@ -103,6 +103,7 @@ class Collector:
         self._bad_lock = threading.Lock()
         self.connected = threading.Event()
         self.subscribed = threading.Event()
+        self.failed_attempts = 0  # connection attempts that failed before TLS and MQTT
         self._outage_reported = False
         self._last_checkpoint = time.monotonic()
         self._good_types: set[str] = set()
@@ -203,6 +204,8 @@ class Collector:
             return
         self.connected.set()
         self._outage_reported = False
+        if self._reporter.forget("connect"):  # a failure was reported: say it is over
+            report(f"bussdcc mqtt: collector connected to the broker {self.address} again; recording")
         client.subscribe([(f, 1) for f in self.topics.filters("evt", "status", "birth", "cmd_res")])
         self._emit(
             MqttConnected(
@@ -221,9 +224,25 @@ class Collector:
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         # paho calls this inside its ``except OSError``: the exception is the reason.
+        from .client import unreachable, unreachable_line
+
+        error = sys.exception()
         if self._tls_errors is not None:
-            self._tls_errors.keep(sys.exception())
+            self._tls_errors.keep(error)
         self._tls_refusal()
+        self.failed_attempts += 1
+        why = unreachable(error, self.address)
+        if why is None:
+            return
+        line = unreachable_line(
+            why,
+            self.address,
+            "mqtt.url (--broker, BUSSDCC_MQTT_URL)",
+            "retrying with backoff; nothing is lost meanwhile (devices keep their events in their "
+            "outboxes, the broker in the collector's session)",
+        )
+        self._reporter.error(self._emit, "connect", line, kind=f"reach-{why.kind}")
+        self._disconnected(why.cause)
 
     def _tls_refusal(self) -> None:
         """One clear line for a TLS error paho met before the broker's answer, once per kind.
@@ -244,14 +263,15 @@ class Collector:
         self._tls_refusal()  # a broker refuses a TLS 1.3 client certificate after the handshake
         self.connected.clear()
         self.subscribed.clear()
+        self._disconnected(reason_text(reason))
+
+    def _disconnected(self, reason: str) -> None:
+        """One MqttDisconnected per outage (the first failed attempt or the lost link)."""
         if not self._outage_reported:
             self._outage_reported = True
             self._emit(
                 MqttDisconnected(
-                    broker=str(self.address),
-                    node=self.config.collect_id,
-                    reason=reason_text(reason),
-                    backlog=0,
+                    broker=str(self.address), node=self.config.collect_id, reason=reason, backlog=0
                 )
             )
 

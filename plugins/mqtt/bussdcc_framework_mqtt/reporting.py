@@ -57,3 +57,14 @@ class Reporter:
             except Exception:
                 pass
         return True
+
+    def forget(self, operation: str) -> bool:
+        """Forget what was reported for ``operation``; True if something was.
+
+        A connection that works again ends an outage: the next one is reported afresh, and the
+        caller says that the one reported is over.
+        """
+        with self._lock:
+            seen = {key for key in self._seen if key[0] == operation}
+            self._seen -= seen
+        return bool(seen)
