@@ -112,6 +112,7 @@ class MqttBridge:
         self._reporter = Reporter("bridge")
         self.connected = False
         self.failed_attempts = 0  # connection attempts that failed before TLS and MQTT
+        self._answered = False  # whether the broker answered (CONNACK) the current attempt
         self.session = 0
         self.seq = 0
         self.sent = 0  # acknowledged by the broker
@@ -304,6 +305,7 @@ class MqttBridge:
     def _on_pre_connect(self, client: mqtt.Client, userdata: Any) -> None:
         # Every attempt gets a new session number, persisted before the will is sent with it.
         self.session = self._session.next()
+        self._answered = False
         client.will_set(
             self.topics.status,
             payload.status_payload("offline", self.config.site, self.config.node, self.boot, self.session),
@@ -312,6 +314,7 @@ class MqttBridge:
         )
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        self._answered = True
         if reason.is_failure:
             from .client import reason_text
 
@@ -358,11 +361,16 @@ class MqttBridge:
             self._events.append(("tls", error))
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        from .client import reason_text
+        from .client import reason_text, unanswered
 
         self._tls_refusal()  # a broker refuses a TLS 1.3 client certificate after the handshake
         self.connected = False
-        self._events.append(("disconnected", reason_text(reason)))
+        why = unanswered(self._answered, reason)
+        if why is not None:
+            self.failed_attempts += 1
+            self._events.append(("failed", why))
+        else:
+            self._events.append(("disconnected", reason_text(reason)))
         self._wake.set()
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:

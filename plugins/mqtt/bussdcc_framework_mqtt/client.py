@@ -35,6 +35,7 @@ __all__ = [
     "make_client",
     "reason_text",
     "tls_advice",
+    "unanswered",
     "unreachable",
     "unreachable_line",
 ]
@@ -245,6 +246,20 @@ def unreachable(error: BaseException | None, address: BrokerAddress) -> Unreacha
         return Unreachable("no_socket", f"no socket at {address.host}")
     name = errno.errorcode.get(error.errno or 0, "error")
     return Unreachable(name.lower(), (error.strerror or str(error) or type(error).__name__).lower())
+
+
+def unanswered(answered: bool, reason: Any) -> Unreachable | None:
+    """A connection the broker accepted but never answered (no CONNACK), or None.
+
+    A broker that hangs (stopped, overloaded) still has its port open: the kernel accepts the
+    connection, and paho gives up after the keepalive with "Keep alive timeout", as for a link
+    lost later. Before the broker's answer, that is a broker that cannot be reached.
+    """
+    if answered or reason_text(reason) != "Keep alive timeout":
+        return None
+    return Unreachable(
+        "no_answer", "it accepted the connection but sent no MQTT answer within mqtt.keepalive"
+    )
 
 
 def unreachable_line(why: Unreachable, address: BrokerAddress, setting: str, kept: str = "") -> str:

@@ -42,7 +42,7 @@ from .topics import FleetTopics, ParsedTopic
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
 
-    from .client import TlsErrors
+    from .client import TlsErrors, Unreachable
 
 #: How often the de-duplication state is checkpointed (and rates updated).
 CHECKPOINT_INTERVAL = 5.0
@@ -104,6 +104,7 @@ class Collector:
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self.failed_attempts = 0  # connection attempts that failed before TLS and MQTT
+        self._answered = False  # whether the broker answered (CONNACK) the current attempt
         self._outage_reported = False
         self._last_checkpoint = time.monotonic()
         self._good_types: set[str] = set()
@@ -130,6 +131,7 @@ class Collector:
             reconnect_max=self.config.reconnect_max,
         )
         self._tls_errors = TlsErrors.watch(client) if self.config.tls is not None else None
+        client.on_pre_connect = self._on_pre_connect
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
@@ -198,7 +200,11 @@ class Collector:
 
     # -- paho callbacks ----------------------------------------------------------------------
 
+    def _on_pre_connect(self, client: mqtt.Client, userdata: Any) -> None:
+        self._answered = False
+
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        self._answered = True
         if reason.is_failure:
             self._reporter.error(self._emit, "connect", f"the broker refused: {reason}")
             return
@@ -224,15 +230,20 @@ class Collector:
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         # paho calls this inside its ``except OSError``: the exception is the reason.
-        from .client import unreachable, unreachable_line
+        from .client import unreachable
 
         error = sys.exception()
         if self._tls_errors is not None:
             self._tls_errors.keep(error)
         self._tls_refusal()
         self.failed_attempts += 1
-        why = unreachable(error, self.address)
-        if why is None:
+        self._unreachable(unreachable(error, self.address))
+
+    def _unreachable(self, why: Unreachable | None) -> None:
+        """Report a broker that cannot be reached, once per kind of cause and outage."""
+        from .client import unreachable_line
+
+        if why is None:  # a TLS refusal (reported on its own) or something paho did not say
             return
         line = unreachable_line(
             why,
@@ -258,12 +269,17 @@ class Collector:
             self._reporter.error(self._emit, "connect", line, kind=f"tls-{advice.kind}")
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        from .client import reason_text
+        from .client import reason_text, unanswered
 
         self._tls_refusal()  # a broker refuses a TLS 1.3 client certificate after the handshake
         self.connected.clear()
         self.subscribed.clear()
-        self._disconnected(reason_text(reason))
+        why = unanswered(self._answered, reason)
+        if why is not None:
+            self.failed_attempts += 1
+            self._unreachable(why)
+        else:
+            self._disconnected(reason_text(reason))
 
     def _disconnected(self, reason: str) -> None:
         """One MqttDisconnected per outage (the first failed attempt or the lost link)."""

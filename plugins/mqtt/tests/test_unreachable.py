@@ -112,6 +112,40 @@ def test_an_unreachable_broker_is_one_line_per_outage_and_nothing_is_lost(
         central.stop()
 
 
+def test_a_broker_that_accepts_but_does_not_answer_is_said_so(
+    broker_factory: BrokerFactory, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    broker: MosquittoBroker = broker_factory()
+    url, root, emitted, err = broker.url, tmp_path / "fleet", [], Stderr(capfd)
+    central = collector(url, root, emitted)
+    try:
+        assert central.wait_ready(60)
+        # Frozen (SIGSTOP): the kernel still accepts connections, nothing answers them.
+        broker.pause()
+        device = Device(url, tmp_path / "dev", env={"COUNTER_COUNT": "10"}).start()
+        device.wait_emitted()
+        wait_for(lambda: mqtt_lines(device.stderr()), 60, "the device's line")
+        wait_for(lambda: err.lines(), 60, "the collector's line")
+        seen, failed = attempts(device), central.failed_attempts
+        wait_for(lambda: attempts(device) >= seen + 2, 60, "two more attempts of the device")
+        wait_for(lambda: central.failed_attempts >= failed + 2, 60, "two more attempts of the collector")
+        says = f"cannot reach the broker {url} (it accepted the connection but sent no MQTT answer"
+        [line] = mqtt_lines(device.stderr())
+        assert line.startswith(f"bussdcc mqtt: bridge connect failed: {says}"), line
+        assert "mqtt.keepalive" in line and "kept in the outbox" in line, line
+        [line] = err.lines()
+        assert line.startswith(f"bussdcc mqtt: collector connect failed: {says}"), line
+
+        broker.resume()
+        wait_for(lambda: recorded_ticks(root) == list(range(10)), 60, "the 10 ticks kept in the outbox")
+        wait_for(lambda: len(mqtt_lines(device.stderr())) == 2, 60, "the device's connected line")
+        wait_for(lambda: len(err.lines()) == 2, 60, "the collector's connected line")
+        assert device.stop() == 0
+        assert " again; " in mqtt_lines(device.stderr())[1] and " again; " in err.lines()[1]
+    finally:
+        central.stop()
+
+
 def test_a_host_name_that_does_not_resolve_is_said_so(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
