@@ -101,7 +101,7 @@ class Running:
 def start_app(tmp_path: Path) -> Any:
     started: list[subprocess.Popen[str]] = []
 
-    def start(stop_seconds: float = 0) -> Running:
+    def start(stop_seconds: float = 0, ignoring: tuple[signal.Signals, ...] = ()) -> Running:
         import os
         import sys
 
@@ -117,6 +117,7 @@ def start_app(tmp_path: Path) -> Any:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=(lambda: [signal.signal(s, signal.SIG_IGN) for s in ignoring]) if ignoring else None,
         )
         started.append(proc)
         running = Running(proc)
@@ -144,6 +145,23 @@ def test_sigint_and_sigterm_shut_down_gracefully_on_the_main_thread(
     assert code == 0, stderr
     assert "Traceback" not in stderr
     assert lines[-1].startswith("event RuntimeShutdown")
+
+
+def test_signals_ignored_at_start_stay_ignored(start_app: Any) -> None:
+    """``nohup bussdcc run`` ignores SIGHUP, a script's background job SIGINT: so does the run."""
+    app = start_app(ignoring=(signal.SIGINT, signal.SIGHUP))
+    app.proc.send_signal(signal.SIGHUP)
+    app.proc.send_signal(signal.SIGINT)
+    app.proc.send_signal(signal.SIGUSR1)  # handled, and delivered after the two lower-numbered
+    app.wait_line("event SystemSignal")
+    assert app.proc.poll() is None
+    app.proc.send_signal(signal.SIGTERM)
+    code, lines, stderr = app.finish()
+    assert code == 0, stderr
+    events = [line.split()[1] for line in lines if line.startswith("event ")]
+    assert "SystemReload" not in events
+    assert events.count("FrameworkShuttingDown") == 1
+    assert events.index("SystemSignal") < events.index("FrameworkShuttingDown")
 
 
 def test_a_second_sigint_exits_at_once(start_app: Any) -> None:

@@ -13,7 +13,7 @@ from ..plugins import hook_names, load_plugins, load_settings
 from ..report import describe, report
 from ..runtime import Runtime, run_with_signals
 from ..settings import SettingError
-from .options import PluginOptionsCommand, collect_overrides
+from .options import PluginOptionsCommand, collect_overrides, set_option
 from .table import format_table
 
 
@@ -25,14 +25,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 @click.command("run", cls=PluginOptionsCommand)
 @click.argument("app", required=False)
-@click.option(
-    "--set",
-    "-s",
-    "assignments",
-    multiple=True,
-    metavar="PLUGIN.SETTING=VALUE",
-    help="Set a plugin setting (repeatable); see `bussdcc settings`.",
-)
+@set_option()
 def run_command(app: str | None, assignments: tuple[str, ...]) -> None:
     """Boot a runtime with the selected plugins and APP until Ctrl-C.
 
@@ -117,14 +110,7 @@ def plugins_command(show_all: bool, as_json: bool, hook: str | None, show_traceb
 
 @click.command("settings")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option(
-    "--set",
-    "-s",
-    "assignments",
-    multiple=True,
-    metavar="PLUGIN.SETTING=VALUE",
-    help="Show the values as they would be with these overrides.",
-)
+@set_option("Show the values as they would be with these overrides.")
 def settings_command(as_json: bool, assignments: tuple[str, ...]) -> None:
     """Every declared setting: its value, where it came from, its variable and help."""
     try:

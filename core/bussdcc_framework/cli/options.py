@@ -9,14 +9,16 @@ were typed, so a bad value is reported as ``--port 70000``, not as the setting's
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import click
 
 from ..plugins import load_plugins
 from ..report import report
 from ..settings import Override, Setting, parse_assignment, written
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: ``ctx.meta`` keys where option callbacks leave what the user typed.
 _GIVEN = "bussdcc.setting_options"
@@ -56,6 +58,16 @@ def _store(setting: Setting) -> Any:
             implied[key] = Override(implied_raw, f"{origin} (which sets {key}={implied_raw})")
 
     return callback
+
+
+def set_option(help: str = "Set a plugin setting (repeatable); see `bussdcc settings`.") -> Callable[[F], F]:
+    """``--set/-s PLUGIN.SETTING=VALUE`` (repeatable) into ``assignments``, as every command spells it.
+
+    ``collect_overrides(assignments)`` turns the values into overrides for ``load_settings``.
+    """
+    return click.option(
+        "--set", "-s", "assignments", multiple=True, metavar="PLUGIN.SETTING=VALUE", help=help
+    )
 
 
 def setting_option(setting: Setting) -> click.Option:
@@ -146,4 +158,4 @@ def collect_overrides(assignments: Sequence[str] = (), ctx: click.Context | None
     return overrides
 
 
-__all__ = ["PluginOptionsCommand", "collect_overrides", "setting_option", "setting_options"]
+__all__ = ["PluginOptionsCommand", "collect_overrides", "set_option", "setting_option", "setting_options"]

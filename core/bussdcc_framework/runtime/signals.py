@@ -46,7 +46,13 @@ class _SignalLoop:
 
     def run(self) -> None:
         runtime = self.runtime
-        previous = {signum: signal.signal(signum, self.handle) for signum in SIGNAL_ACTIONS}
+        # A signal ignored when the process started stays ignored, as Python leaves SIGINT:
+        # `nohup` ignores SIGHUP, a script's background job SIGINT (not meant for it).
+        previous = {
+            signum: signal.signal(signum, self.handle)
+            for signum in SIGNAL_ACTIONS
+            if signal.getsignal(signum) is not signal.SIG_IGN
+        }
         try:
             if startup.pending:
                 # Ctrl-C came while the command started and its KeyboardInterrupt was swallowed

@@ -17,6 +17,7 @@ from a newer birth. A clean stop publishes ``offline`` itself (no will is sent t
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 import uuid
@@ -44,6 +45,7 @@ from .topics import NodeTopics
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
 
+    from .client import TlsErrors, Unreachable
     from .commands import CommandHandler
 
 #: Events waiting for the bridge thread before new ones are dropped (and counted).
@@ -104,10 +106,13 @@ class MqttBridge:
         self._thread: threading.Thread | None = None
         self._ctx: ContextProtocol | None = None
         self._client: mqtt.Client | None = None
+        self._tls_errors: TlsErrors | None = None
         self._outbox: Outbox | None = None
         self._session = SessionCounter(config.outbox)
         self._reporter = Reporter("bridge")
         self.connected = False
+        self.failed_attempts = 0  # connection attempts that failed before TLS and MQTT
+        self._answered = False  # whether the broker answered (CONNACK) the current attempt
         self.session = 0
         self.seq = 0
         self.sent = 0  # acknowledged by the broker
@@ -210,7 +215,7 @@ class MqttBridge:
         In a replay the bridge stays off: replayed events are not this node's live events, and
         sent again under a new boot id the collector would record them a second time.
         """
-        from .client import connect_properties, make_client
+        from .client import TlsErrors, connect_properties, make_client
 
         if is_replaying(ctx):
             self._queue.clear()
@@ -233,6 +238,7 @@ class MqttBridge:
             reconnect_min=self.config.reconnect_min,
             reconnect_max=self.config.reconnect_max,
         )
+        self._tls_errors = TlsErrors.watch(client) if self.config.tls is not None else None
         client.on_pre_connect = self._on_pre_connect
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
@@ -299,6 +305,7 @@ class MqttBridge:
     def _on_pre_connect(self, client: mqtt.Client, userdata: Any) -> None:
         # Every attempt gets a new session number, persisted before the will is sent with it.
         self.session = self._session.next()
+        self._answered = False
         client.will_set(
             self.topics.status,
             payload.status_payload("offline", self.config.site, self.config.node, self.boot, self.session),
@@ -307,6 +314,7 @@ class MqttBridge:
         )
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        self._answered = True
         if reason.is_failure:
             from .client import reason_text
 
@@ -331,14 +339,38 @@ class MqttBridge:
         self._wake.set()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
-        self._events.append(("failed", "connection failed"))
+        # paho calls this inside its ``except OSError``: the exception is the reason.
+        from .client import unreachable
+
+        error = sys.exception()
+        if self._tls_errors is not None:
+            self._tls_errors.keep(error)
+        self._tls_refusal()
+        self.failed_attempts += 1
+        self._events.append(("failed", unreachable(error, self.address)))
         self._wake.set()
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        from .client import reason_text
+    def _tls_refusal(self) -> None:
+        """Queue a TLS error paho met before the broker's answer (a refused handshake).
 
+        After a CONNACK a TLS error is a lost link (a broker killed without close_notify), not
+        a refusal: it is only taken, not reported.
+        """
+        error = self._tls_errors.take() if self._tls_errors is not None else None
+        if error is not None and not self.connected:
+            self._events.append(("tls", error))
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        from .client import reason_text, unanswered
+
+        self._tls_refusal()  # a broker refuses a TLS 1.3 client certificate after the handshake
         self.connected = False
-        self._events.append(("disconnected", reason_text(reason)))
+        why = unanswered(self._answered, reason)
+        if why is not None:
+            self.failed_attempts += 1
+            self._events.append(("failed", why))
+        else:
+            self._events.append(("disconnected", reason_text(reason)))
         self._wake.set()
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
@@ -476,6 +508,11 @@ class MqttBridge:
             backlog = self._outbox.count if self._outbox is not None else 0
             if kind == "connected":
                 self._outage_reported = False
+                if self._reporter.forget("connect"):  # a failure was reported: say it is over
+                    report(
+                        f"bussdcc mqtt: bridge connected to the broker {self.address} again; "
+                        f"sending the {backlog} events kept in the outbox"
+                    )
                 self._emit(
                     MqttConnected(
                         broker=str(self.address),
@@ -493,14 +530,41 @@ class MqttBridge:
                     f"the broker {self.address} refused the connection ({detail}); check "
                     "mqtt.username, mqtt.password and the broker's ACL (retrying with backoff)",
                 )
-            elif not self._outage_reported:
-                self._outage_reported = True
-                self._emit(
-                    MqttDisconnected(
-                        broker=str(self.address), node=self.config.node, reason=str(detail), backlog=backlog
+            elif kind == "tls":
+                from .client import tls_advice
+
+                advice = tls_advice(detail, self.address, self.config.tls)
+                line = f"{advice.line} (retrying with backoff)"
+                self._reporter.error(self._emit, "connect", line, kind=f"tls-{advice.kind}")
+            else:
+                if kind == "failed":
+                    detail = self._unreachable(detail)
+                if not self._outage_reported:
+                    self._outage_reported = True
+                    self._emit(
+                        MqttDisconnected(
+                            broker=str(self.address),
+                            node=self.config.node,
+                            reason=str(detail),
+                            backlog=backlog,
+                        )
                     )
-                )
-                self._set_state("connected", False)
+                    self._set_state("connected", False)
+
+    def _unreachable(self, why: Unreachable | None) -> str:
+        """Report a broker that cannot be reached (once per kind of cause); the reason to keep."""
+        from .client import unreachable_line
+
+        if why is None:  # a TLS refusal (reported on its own) or something paho did not say
+            return "connection failed"
+        line = unreachable_line(
+            why,
+            self.address,
+            "mqtt.url (BUSSDCC_MQTT_URL)",
+            "retrying with backoff; events are kept in the outbox meanwhile",
+        )
+        self._reporter.error(self._emit, "connect", line, kind=f"reach-{why.kind}")
+        return why.cause
 
     def _housekeeping(self, now: float) -> None:
         outbox = self._outbox

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from bussdcc_framework.cli.options import set_option
 from bussdcc_framework.report import report
 from bussdcc_framework.settings import Override, SettingError, parse_assignment, written
 
@@ -60,9 +61,7 @@ def fleet_command() -> None:
 @fleet_command.command("collect")
 @click.option("--broker", metavar="URL", help="Broker URL (default: BUSSDCC_MQTT_URL).")
 @click.option("--record", "record", metavar="DIR", help="Record each node under DIR/<site>/<node>/.")
-@click.option(
-    "--set", "-s", "assignments", multiple=True, metavar="PLUGIN.SETTING=VALUE", help="Set a setting."
-)
+@set_option()
 def collect_command(broker: str | None, record: str | None, assignments: tuple[str, ...]) -> None:
     """Record the fleet until Ctrl-C (the web plugin, if enabled, serves the fleet page)."""
     from bussdcc_framework.plugins import load_plugins, load_settings
@@ -96,11 +95,12 @@ def collect_command(broker: str | None, record: str | None, assignments: tuple[s
 class _Session:
     """A short-lived clean-session client for the terminal commands."""
 
-    def __init__(self, config: MqttConfig, suffix: str) -> None:
-        from .client import make_client
+    def __init__(self, config: MqttConfig, suffix: str, note: str = "") -> None:
+        from .client import TlsErrors, make_client
 
         assert config.address is not None
         self.config = config
+        self.note = note  # what the user should know when the broker cannot be reached
         self.client = make_client(
             config.address,
             f"bussdcc-fleet-{suffix}-{uuid.uuid4().hex[:8]}",
@@ -110,10 +110,13 @@ class _Session:
         )
         self.connected = threading.Event()
         self.refused: str | None = None
+        self.tls_failure: str | None = None
+        self.tls_errors = TlsErrors.watch(self.client) if config.tls is not None else None
         self.messages: list[Any] = []
         self.lock = threading.Lock()
         self.subscribed = threading.Event()
         self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *args: self.subscribed.set()
 
@@ -122,20 +125,47 @@ class _Session:
             self.refused = str(reason)
         self.connected.set()
 
+    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        # A broker refuses a TLS 1.3 client certificate after the handshake: connect() worked,
+        # and the alert ends the connection before CONNACK.
+        from .client import tls_advice
+
+        error = self.tls_errors.take() if self.tls_errors is not None else None
+        if error is not None and not self.connected.is_set():
+            assert self.config.address is not None
+            self.tls_failure = tls_advice(error, self.config.address, self.config.tls).line
+            self.connected.set()
+
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         with self.lock:
             self.messages.append(message)
 
     def open(self, timeout: float) -> None:
         assert self.config.address is not None
+        import ssl
+
+        from bussdcc_framework.report import describe
+
+        from .client import Unreachable, tls_advice, unreachable, unreachable_line
+
         try:
             self.client.connect(self.config.address.host, self.config.address.port, self.config.keepalive)
+        except ssl.SSLError as exc:
+            _fail(tls_advice(exc, self.config.address, self.config.tls).line)
         except OSError as exc:
-            _fail(f"cannot reach the broker {self.config.address}: {exc.strerror or exc}")
+            why = unreachable(exc, self.config.address)
+            if why is None:  # not a socket error paho could raise: say what it is
+                why = Unreachable("other", describe(exc))
+            _fail(
+                unreachable_line(why, self.config.address, "--broker (mqtt.url, BUSSDCC_MQTT_URL)", self.note)
+            )
         self.client.loop_start()
         if not self.connected.wait(timeout):
             self.close()
             _fail(f"no answer from the broker {self.config.address} within {timeout:g} s")
+        if self.tls_failure is not None:
+            self.close()
+            _fail(self.tls_failure)
         if self.refused is not None:
             self.close()
             _fail(f"the broker {self.config.address} refused the connection: {self.refused}")
@@ -269,7 +299,7 @@ def send_command(
         _fail("--expiry must be above 0 seconds", 2)
     topics = FleetTopics(config.prefix).node(site, node)
     command_id = uuid.uuid4().hex
-    session = _Session(config, "send")
+    session = _Session(config, "send", "the command was not sent")
     session.open(timeout)
     if not no_wait:
         session.subscribe([topics.cmd_res], timeout)

@@ -15,6 +15,7 @@ another node than its topic) is counted per kind and reported once per kind.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +41,8 @@ from .topics import FleetTopics, ParsedTopic
 
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
+
+    from .client import TlsErrors, Unreachable
 
 #: How often the de-duplication state is checkpointed (and rates updated).
 CHECKPOINT_INTERVAL = 5.0
@@ -94,11 +97,14 @@ class Collector:
         self._emit_message = emit
         self._recording: FleetRecording | None = None
         self._client: mqtt.Client | None = None
+        self._tls_errors: TlsErrors | None = None
         self._reporter = Reporter("collector")
         self.bad: dict[str, int] = {}
         self._bad_lock = threading.Lock()
         self.connected = threading.Event()
         self.subscribed = threading.Event()
+        self.failed_attempts = 0  # connection attempts that failed before TLS and MQTT
+        self._answered = False  # whether the broker answered (CONNACK) the current attempt
         self._outage_reported = False
         self._last_checkpoint = time.monotonic()
         self._good_types: set[str] = set()
@@ -109,7 +115,7 @@ class Collector:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        from .client import connect_properties, make_client
+        from .client import TlsErrors, connect_properties, make_client
 
         self._recording = FleetRecording(
             self.root, interval=self.config.collect_interval, report=self._on_report
@@ -124,7 +130,10 @@ class Collector:
             reconnect_min=self.config.reconnect_min,
             reconnect_max=self.config.reconnect_max,
         )
+        self._tls_errors = TlsErrors.watch(client) if self.config.tls is not None else None
+        client.on_pre_connect = self._on_pre_connect
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
@@ -191,12 +200,18 @@ class Collector:
 
     # -- paho callbacks ----------------------------------------------------------------------
 
+    def _on_pre_connect(self, client: mqtt.Client, userdata: Any) -> None:
+        self._answered = False
+
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        self._answered = True
         if reason.is_failure:
             self._reporter.error(self._emit, "connect", f"the broker refused: {reason}")
             return
         self.connected.set()
         self._outage_reported = False
+        if self._reporter.forget("connect"):  # a failure was reported: say it is over
+            report(f"bussdcc mqtt: collector connected to the broker {self.address} again; recording")
         client.subscribe([(f, 1) for f in self.topics.filters("evt", "status", "birth", "cmd_res")])
         self._emit(
             MqttConnected(
@@ -213,19 +228,66 @@ class Collector:
             self._recording.checkpoint()  # the checkpoint file also tells others we are ready
         self.subscribed.set()
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        from .client import reason_text
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        # paho calls this inside its ``except OSError``: the exception is the reason.
+        from .client import unreachable
 
+        error = sys.exception()
+        if self._tls_errors is not None:
+            self._tls_errors.keep(error)
+        self._tls_refusal()
+        self.failed_attempts += 1
+        self._unreachable(unreachable(error, self.address))
+
+    def _unreachable(self, why: Unreachable | None) -> None:
+        """Report a broker that cannot be reached, once per kind of cause and outage."""
+        from .client import unreachable_line
+
+        if why is None:  # a TLS refusal (reported on its own) or something paho did not say
+            return
+        line = unreachable_line(
+            why,
+            self.address,
+            "mqtt.url (--broker, BUSSDCC_MQTT_URL)",
+            "retrying with backoff; nothing is lost meanwhile (devices keep their events in their "
+            "outboxes, the broker in the collector's session)",
+        )
+        self._reporter.error(self._emit, "connect", line, kind=f"reach-{why.kind}")
+        self._disconnected(why.cause)
+
+    def _tls_refusal(self) -> None:
+        """One clear line for a TLS error paho met before the broker's answer, once per kind.
+
+        After a CONNACK a TLS error is a lost link, not a refusal: it is only taken.
+        """
+        from .client import tls_advice
+
+        error = self._tls_errors.take() if self._tls_errors is not None else None
+        if error is not None and not self.connected.is_set():
+            advice = tls_advice(error, self.address, self.config.tls)
+            line = f"{advice.line} (retrying with backoff)"
+            self._reporter.error(self._emit, "connect", line, kind=f"tls-{advice.kind}")
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        from .client import reason_text, unanswered
+
+        self._tls_refusal()  # a broker refuses a TLS 1.3 client certificate after the handshake
         self.connected.clear()
         self.subscribed.clear()
+        why = unanswered(self._answered, reason)
+        if why is not None:
+            self.failed_attempts += 1
+            self._unreachable(why)
+        else:
+            self._disconnected(reason_text(reason))
+
+    def _disconnected(self, reason: str) -> None:
+        """One MqttDisconnected per outage (the first failed attempt or the lost link)."""
         if not self._outage_reported:
             self._outage_reported = True
             self._emit(
                 MqttDisconnected(
-                    broker=str(self.address),
-                    node=self.config.collect_id,
-                    reason=reason_text(reason),
-                    backlog=0,
+                    broker=str(self.address), node=self.config.collect_id, reason=reason, backlog=0
                 )
             )
 

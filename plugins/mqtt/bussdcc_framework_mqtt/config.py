@@ -479,9 +479,22 @@ def tls_config(ca: Path | None, cert: Path | None, key: Path | None, where: _Ori
             f"{where('tls_ca')} is not valid: expected PEM CA certificate(s) ({_ssl_reason(exc)})"
         ) from None
     if cert is not None and key is not None:
+        asked: list[bool] = []
+
+        def no_passphrase() -> bytes:
+            # Without a callback OpenSSL prompts on the terminal: start-up would hang (or print
+            # a prompt and fail with "Invalid argument" when there is none).
+            asked.append(True)
+            return b""
+
         try:
-            context.load_cert_chain(str(cert), str(key))
+            context.load_cert_chain(str(cert), str(key), password=no_passphrase)
         except (ssl.SSLError, OSError) as exc:
+            if asked:
+                raise SettingError(
+                    f"{where('tls_key')} is encrypted (it needs a passphrase): give the key "
+                    "unencrypted, readable only by this user (openssl pkey -in KEY -out KEY.plain)"
+                ) from None
             raise SettingError(
                 f"{where('tls_cert')} with {where('tls_key')} is not valid: expected a PEM "
                 f"certificate and its unencrypted private key ({_ssl_reason(exc)})"

@@ -36,13 +36,20 @@ class Reporter:
         self._seen: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
-    def error(self, emit: Callable[[Message], None] | None, operation: str, error: str) -> bool:
-        """Report unless already reported; True when this call reported."""
+    def error(
+        self, emit: Callable[[Message], None] | None, operation: str, error: str, kind: str | None = None
+    ) -> bool:
+        """Report unless already reported; True when this call reported.
+
+        ``kind`` groups errors whose wording varies (a TLS refusal seen as an alert or as an
+        EOF): one line per kind instead of one per wording.
+        """
         first = error.splitlines()[0] if error else ""
+        key = first if kind is None else f"kind:{kind}"
         with self._lock:
-            if (operation, first) in self._seen:
+            if (operation, key) in self._seen:
                 return False
-            self._seen.add((operation, first))
+            self._seen.add((operation, key))
         report(f"bussdcc mqtt: {self.component} {operation} failed: {printable(first)}")
         if emit is not None:
             try:
@@ -50,3 +57,14 @@ class Reporter:
             except Exception:
                 pass
         return True
+
+    def forget(self, operation: str) -> bool:
+        """Forget what was reported for ``operation``; True if something was.
+
+        A connection that works again ends an outage: the next one is reported afresh, and the
+        caller says that the one reported is over.
+        """
+        with self._lock:
+            seen = {key for key in self._seen if key[0] == operation}
+            self._seen -= seen
+        return bool(seen)

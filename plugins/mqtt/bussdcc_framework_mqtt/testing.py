@@ -53,13 +53,16 @@ class TlsFiles:
     """A TLS listener's files: the CA that signed the server certificate, and the server's pair.
 
     ``require_certificate`` makes the broker ask every client for a certificate signed by
-    ``ca`` (mutual TLS).
+    ``ca`` (mutual TLS); ``use_identity_as_username`` then makes the certificate's common name
+    the client's user name, which ACL patterns (``%u``) match: a device proves its node id with
+    its certificate instead of a password.
     """
 
     ca: Path
     cert: Path
     key: Path
     require_certificate: bool = False
+    use_identity_as_username: bool = False
 
 
 class MosquittoBroker:
@@ -163,6 +166,8 @@ class MosquittoBroker:
                 f"keyfile {self.tls.key}",
                 f"require_certificate {'true' if self.tls.require_certificate else 'false'}",
             ]
+            if self.tls.use_identity_as_username:
+                lines.append("use_identity_as_username true")
         if self.unix_path is not None:
             lines.append(f"listener 0 {self.unix_path}")
         if self.extra_config:

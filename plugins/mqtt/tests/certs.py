@@ -36,11 +36,15 @@ def _client(directory: Path, name: str, cn: str) -> tuple[Path, Path]:
     return directory / f"{name}.crt", directory / f"{name}.key"
 
 
-def make_pki(directory: Path) -> Pki:
-    """A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA."""
+def make_pki(directory: Path, ca_name: str = "bussdcc test CA") -> Pki:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA.
+
+    Two CAs of the same ``ca_name`` look alike to a broker until it checks the signature
+    (``decrypt error``); give another name for a CA it does not know at all (``unknown ca``).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     _openssl(
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=bussdcc test CA",
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={ca_name}",
         "-keyout", "ca.key", "-out", "ca.crt", cwd=directory,
     )  # fmt: skip
     (directory / "server.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 import threading
@@ -64,6 +65,7 @@ class Peer:
         transport: str = "tcp",
         username: str | None = None,
         password: str | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -73,6 +75,8 @@ class Peer:
         )
         if username is not None:
             self.client.username_pw_set(username, password)
+        if tls is not None:
+            self.client.tls_set_context(tls)
         self.messages: list[mqtt.MQTTMessage] = []
         self.arrivals: list[float] = []  # time.monotonic() of each message, as it arrived
         self.lock = threading.Lock()

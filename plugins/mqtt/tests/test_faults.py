@@ -306,9 +306,14 @@ def test_mutual_tls_refuses_a_device_without_a_certificate_from_the_ca(
 
     # Without a certificate, and with one from another CA: the broker ends the handshake. Each
     # device keeps its events (all still in its outbox after two refused attempts) and runs on.
-    for node, cert, reason in (
-        ("dev3", None, "peer did not return a certificate"),
-        ("dev4", (other.client_cert, other.client_key), "certificate verify failed"),
+    for node, cert, reason, says in (
+        ("dev3", None, "peer did not return a certificate", "requires a client certificate"),
+        (
+            "dev4",
+            (other.client_cert, other.client_key),
+            "certificate verify failed",
+            "does not accept the client certificate",
+        ),
     ):
         before = refusals(reason)
         env = {"COUNTER_COUNT": "5", "BUSSDCC_MQTT_TLS_CA": str(pki.ca)}
@@ -319,6 +324,8 @@ def test_mutual_tls_refuses_a_device_without_a_certificate_from_the_ca(
         wait_for(lambda r=reason, b=before: refusals(r) >= b + 2, 60, f"two refused handshakes of {node}")
         assert ticks_in_outbox(stranger) == 5, f"{node}'s ticks left its outbox"
         assert stranger.stop() == 0, stranger.stderr()
+        [line] = [x for x in stranger.stderr().splitlines() if x.startswith("bussdcc mqtt:")]
+        assert says in line and "mqtt.tls_cert" in line, line  # one line, saying what to do
         assert recorded(record, node) == []
     device.stop()
     collector.stop()

@@ -533,6 +533,60 @@ def test_a_second_interrupt_ends_a_replay_at_once(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
+def signal_dispositions(pid: int) -> tuple[int, int]:
+    """The (ignored, caught) signal masks of a process, from ``/proc``."""
+    fields = dict(line.split(":\t") for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return int(fields["SigIgn"], 16), int(fields["SigCgt"], 16)
+
+
+def test_a_replay_started_with_ctrl_c_ignored_leaves_it_ignored(tmp_path: Path) -> None:
+    """A script's background job starts with SIGINT ignored: SIGTERM stops the replay, not Ctrl-C."""
+    log = write_log(tmp_path / "slow.jsonl", readings(range(120)))
+    app = tmp_path / "started.py"
+    app.write_text(
+        "from bussdcc.process import Process\n\n"
+        "class Started(Process):\n"
+        "    name = 'started'\n\n"
+        "    def start(self, ctx):\n"
+        "        print('started', flush=True)\n\n"
+        "def setup(runtime):\n"
+        "    runtime.add_process(Started())\n"
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bussdcc_framework",
+            "replay",
+            str(log),
+            "--import",
+            "greenhouse",
+            "--app",
+            str(app),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+        cwd=tmp_path,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "started\n"
+        ignored, caught = signal_dispositions(proc.pid)
+        assert ignored & (1 << (signal.SIGINT - 1)), "SIGINT taken over"
+        assert caught & (1 << (signal.SIGTERM - 1)), "SIGTERM not handled"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err  # stopped by a signal, cleanly (docs/replay.md)
+        assert "stopped after" in err and "Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 class Terminal:
     """``bussdcc replay`` on a real pseudo-terminal: keys in, the redrawn line out."""
 

@@ -223,6 +223,37 @@ def test_max_line_is_a_setting_and_a_line_within_it_is_read(tmp_path: Path) -> N
     ]
 
 
+def test_events_commands_take_settings_with_set_over_the_environment(tmp_path: Path) -> None:
+    log = tmp_path / "a.jsonl"
+    log.write_bytes(
+        GOOD + record("2026-03-09T12:00:01+00:00", '{"version":"' + "v" * 3000 + '","error":"e"}')
+    )
+    tight = run(
+        "events", "--set", "replay.max_line=2k", "info", "--json", str(log), BUSSDCC_REPLAY_MAX_LINE="8M"
+    )
+    assert tight.returncode == 0, tight.stderr
+    assert json.loads(tight.stdout)["skipped"] == {"too_long": 1}
+    shown = run("events", "-s", "replay.max_line=2k", "cat", str(log))
+    assert shown.returncode == 0, shown.stderr
+    assert len(shown.stdout.splitlines()) == 1
+    indexed = run("events", "-s", "replay.max_line=2k", "index", str(log))
+    assert indexed.returncode == 0, indexed.stderr
+    assert info_json(log)["records"] == 1  # info trusts the index, built under the --set limit
+
+    typo = run("events", "--set", "replay.max_lin=2k", "info", str(log))
+    assert typo.returncode == 2
+    assert typo.stderr.startswith("bussdcc: error: --set replay.max_lin=2k: unknown setting")
+    assert "did you mean replay.max_line?" in typo.stderr
+    malformed = run("events", "--set", "max_line", "info", str(log))
+    assert malformed.returncode == 2
+    assert malformed.stderr.splitlines() == [
+        "bussdcc: error: --set max_line is not valid: expected PLUGIN.SETTING=VALUE, e.g. jsonl.dir=./events"
+    ]
+    wrong = run("events", "--set", "replay.max_line=lots", "info", str(log))
+    assert wrong.returncode == 2
+    assert wrong.stderr.startswith("bussdcc: error: --set replay.max_line=lots is not valid")
+
+
 def _gzip_bomb(path: Path, gib: int) -> None:
     """GOOD, then one line of ``gib`` GiB of "a" (gzip members of 64 MiB each), then GOOD.
 

@@ -15,7 +15,7 @@ from bussdcc.message import Message
 
 from bussdcc_framework.app import AppError, resolve
 from bussdcc_framework.codec import Codec, TypeRegistry, default_registry, type_name
-from bussdcc_framework.plugins import load_plugins, load_settings
+from bussdcc_framework.plugins import FrameworkPluginManager, load_plugins, load_settings
 from bussdcc_framework.report import report
 from bussdcc_framework.settings import SettingError, Settings
 from bussdcc_framework.sources import SourceFactory
@@ -219,6 +219,23 @@ class MergedSource:
         return done, total
 
 
+#: Where ``bussdcc events --set`` leaves its overrides for the subcommand that runs.
+SETTINGS_META = "bussdcc_framework_replay.settings"
+
+
+def command_settings(pm: FrameworkPluginManager) -> Settings:
+    """The settings of an ``events`` command: its ``--set``, the environment, then the defaults.
+
+    A wrong value stops the command with exit 2 and the one-line error that names it.
+    """
+    context = click.get_current_context(silent=True)
+    overrides = context.meta.get(SETTINGS_META, {}) if context is not None else {}
+    try:
+        return load_settings(overrides, plugins=pm)
+    except SettingError as exc:
+        fail(str(exc), 2)
+
+
 def open_sources(
     paths: Sequence[str],
     *,
@@ -238,10 +255,7 @@ def open_sources(
     if nodes:
         paths = select_nodes(paths, nodes)
     pm = load_plugins()
-    try:
-        resolved = settings if settings is not None else load_settings(plugins=pm)
-    except SettingError as exc:
-        fail(str(exc), 2)
+    resolved = settings if settings is not None else command_settings(pm)
     factories: list[SourceFactory] = pm.sources(resolved)
     if not any(isinstance(f, JsonlSourceFactory) for f in factories):
         factories.append(JsonlSourceFactory())

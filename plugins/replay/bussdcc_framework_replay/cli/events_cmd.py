@@ -18,9 +18,11 @@ from typing import Any, NoReturn
 
 import click
 
+from bussdcc_framework.cli.options import collect_overrides, set_option
 from bussdcc_framework.cli.table import format_table
 from bussdcc_framework.codec import Codec, TypeRegistry, type_name
 from bussdcc_framework.report import report
+from bussdcc_framework.settings import SettingError
 
 from ..files import discover
 from ..filters import TimeBound
@@ -29,6 +31,7 @@ from ..source import JsonlSource
 from ..stats import OTHER_TYPES, SourceStats
 from .common import (
     FLEET_MARKER,
+    SETTINGS_META,
     MergedSource,
     app_option,
     build_registry,
@@ -44,8 +47,14 @@ from .summary import combine, damage_lines
 
 
 @click.group("events")
-def events_group() -> None:
+@set_option("Set a plugin setting for the subcommand (repeatable), e.g. replay.max_line=64M.")
+@click.pass_context
+def events_group(ctx: click.Context, assignments: tuple[str, ...]) -> None:
     """Inspect recorded event logs (directories, .jsonl and .jsonl.gz files)."""
+    try:
+        ctx.meta[SETTINGS_META] = collect_overrides(assignments, ctx)
+    except SettingError as exc:
+        fail(str(exc), 2)
 
 
 events_group.add_command(index_command)

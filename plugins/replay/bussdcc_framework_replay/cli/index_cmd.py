@@ -9,24 +9,20 @@ from typing import Any
 import click
 
 from bussdcc_framework.cli.table import format_table
-from bussdcc_framework.plugins import load_plugins, load_settings
+from bussdcc_framework.plugins import load_plugins
 from bussdcc_framework.recordings import Run
 from bussdcc_framework.report import report
-from bussdcc_framework.settings import SettingError
 
 from ..catalog import build_indexes, catalog
 from ..config import ReplayConfig
 from ..files import discover
-from .common import app_option, build_registry, fail, import_app
+from .common import app_option, build_registry, command_settings, fail, import_app
 from .format import count, duration, printable, when
 
 
 def max_line() -> int:
-    """``replay.max_line`` as the environment sets it, or exit 2 with the one-line error."""
-    try:
-        return ReplayConfig.from_settings(load_settings(plugins=load_plugins())).max_line
-    except SettingError as exc:
-        fail(str(exc), 2)
+    """``replay.max_line`` as ``--set`` or the environment sets it, or exit 2 with the error."""
+    return ReplayConfig.from_settings(command_settings(load_plugins())).max_line
 
 
 def _existing(paths: tuple[str, ...]) -> None:

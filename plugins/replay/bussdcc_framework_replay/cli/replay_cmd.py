@@ -18,7 +18,7 @@ from typing import Any, Self
 import click
 
 from bussdcc_framework.app import AppError
-from bussdcc_framework.cli.options import PluginOptionsCommand, collect_overrides
+from bussdcc_framework.cli.options import PluginOptionsCommand, collect_overrides, set_option
 from bussdcc_framework.interrupts import Interrupts, startup
 from bussdcc_framework.plugins import load_plugins, load_settings
 from bussdcc_framework.report import describe, printable, report
@@ -69,14 +69,7 @@ def _speed(ctx: click.Context, param: click.Parameter, value: float) -> float:
     help="Load an application (module:attr or path/app.py[:attr], as for `bussdcc run`) "
     "so its message types are known and its processes run.",
 )
-@click.option(
-    "--set",
-    "-s",
-    "assignments",
-    multiple=True,
-    metavar="PLUGIN.SETTING=VALUE",
-    help="Set a plugin setting (repeatable); see `bussdcc settings`.",
-)
+@set_option()
 @click.option(
     "--hold", is_flag=True, help="After the last event keep the runtime (and the web UI) up until Ctrl-C."
 )
@@ -242,7 +235,8 @@ class _Interrupts:
     def __enter__(self) -> Self:
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
-                self._previous[signum] = signal.signal(signum, self._handle)
+                if signal.getsignal(signum) is not signal.SIG_IGN:  # ignored at start: stays so
+                    self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:
