@@ -119,7 +119,9 @@ class JsonlSink:
         self._waited_reported = 0.0
         self._backpressure_reported_at = float("-inf")
         self._dropped_reported = 0
-        self.late = 0  # handled after stop()
+        self.late = 0  # handled after stop(): not written, counted
+        self._stopped = False  # stop() has printed its summary
+        self._late_said = False
         self.unencodable = 0
         self._unencodable_types: dict[type, int] = {}
         self.nonfinite = 0  # recorded with a NaN or an infinity written as a string
@@ -323,6 +325,8 @@ class JsonlSink:
         )
         self._stopping = False
         self._accepting = True
+        self.handle = self._fast_handle  # type: ignore[method-assign, assignment]
+        self._stopped = self._late_said = False
         self._thread = threading.Thread(target=self._run, name="bussdcc-jsonl-writer", daemon=True)
         self._thread.start()
         if self.announce:
@@ -341,12 +345,16 @@ class JsonlSink:
         thread.join()
         self._accepting = False
         writer.write(self._drain())  # anything queued while the writer finished
+        # From here an event cannot be written: it is counted (a dispatch already under way
+        # may still reach the fast handle; what it queued is counted below).
+        self.handle = self._after_stop  # type: ignore[method-assign]
         writer.flush()
         writer.close()
         self._emit_reports()
         self._thread = None
         self._space.set()
-        if self.dropped or writer.lost or self.unencodable or self.altered or self.waits:
+        self._count_late()
+        if self.dropped or writer.lost or self.unencodable or self.altered or self.waits or self.late:
             kinds = ", ".join(f"{name}: {n}" for name, n in sorted(self.unencodable_types.items()))
             stderr_line(
                 f"bussdcc jsonl: recorded {writer.written} events in {self.root}; "
@@ -354,7 +362,26 @@ class JsonlSink:
                 f"{self.unencodable} could not be encoded{f' ({kinds})' if kinds else ''}, "
                 f"{self.altered} will not read back as emitted (NaN where the type is no float), "
                 f"{self.waits} emits waited {self.waited:.2f}s (queue full)"
+                + (f", {self.late} arrived after the recording stopped" if self.late else "")
             )
+        self._stopped = True
+
+    def _after_stop(self, evt: Event[Message]) -> None:
+        """An event handled once the recording stopped: not written, but never lost silently."""
+        with self._count_lock:
+            self.late += 1
+            say = self._stopped and not self._late_said  # the stop summary could not say it
+            self._late_said = self._late_said or say
+        if say:
+            stderr_line(
+                f"bussdcc jsonl: an event of type {type_name(type(evt.payload))} arrived after the "
+                f"recording in {self.root} stopped and is not recorded (stop the runtime, not the sink)"
+            )
+
+    def _count_late(self) -> None:
+        with self._count_lock:
+            self.late += len(self._queue)
+            self._queue.clear()
 
     @property
     def written(self) -> int:

@@ -26,6 +26,8 @@ from bussdcc.event import Event
 from bussdcc.message import Message
 from bussdcc_framework_jsonl import JsonlSink
 
+from bussdcc_framework.codec import type_name
+
 T0 = datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC)
 
 
@@ -300,7 +302,8 @@ def test_an_emitter_waiting_when_the_sink_stops_returns(tmp_path: Path) -> None:
     recorded = on_disk(tmp_path)
     assert recorded[:5] == list(range(-1, 4)) and recorded[5:] in ([], [4])  # see below
     # (the waiting event itself is written when the emitter gets it in before stop()'s own
-    # drain; after that it stays in the queue: events handled once stop() drained are lost)
+    # drain; after that it cannot be written, and is counted as late)
+    assert len(recorded) - 5 + sink.late == 1
 
 
 @pytest.mark.parametrize("overflow", ["drop", "block"])
@@ -328,6 +331,51 @@ def test_events_handled_while_stop_drains_are_written_not_dropped_or_waited_for(
     sink.stop()
     assert late and on_disk(tmp_path) == [0, *late]
     assert sink.dropped == 0 and sink.waits == 0
+
+
+def test_events_handled_after_stop_are_counted_and_said_once(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A sink used after it stopped (its owner stopped it, not the runtime) writes nothing, but
+    loses nothing silently: each event is counted, and one line says what happened."""
+    sink = JsonlSink(tmp_path, flush_interval=1.0)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    sink.handle(evt(0))
+    sink.stop()
+    assert capfd.readouterr().err == ""  # nothing was lost: no summary
+    for i in range(1, 4):
+        sink.handle(evt(i))
+    assert sink.late == 3
+    assert on_disk(tmp_path) == [0]
+    [line] = capfd.readouterr().err.splitlines()
+    assert line == (
+        f"bussdcc jsonl: an event of type {type_name(Sample)} arrived after the recording in "
+        f"{tmp_path} stopped and is not recorded (stop the runtime, not the sink)"
+    )
+    sink.start(FakeCtx())  # type: ignore[arg-type]  # started again: recording again
+    sink.handle(evt(4))
+    sink.stop()
+    assert on_disk(tmp_path) == [0, 4] and sink.late == 3
+
+
+def test_an_event_queued_by_a_dispatch_under_way_at_stop_is_counted(tmp_path: Path) -> None:
+    """A dispatch that fetched the fast handle before stop() swapped it queues after the last
+    drain: stop() counts it as late in its summary instead of leaving it in the queue."""
+    sink = JsonlSink(tmp_path, flush_interval=1.0)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    fast = sink.handle
+    real_flush = sink._writer.flush  # type: ignore[union-attr]
+
+    def flush() -> None:  # stop() flushes after its last drain: an old dispatch lands now
+        if not sink._accepting:
+            fast(evt(9))
+        real_flush()
+
+    sink._writer.flush = flush  # type: ignore[union-attr, method-assign]
+    sink.handle(evt(0))
+    sink.stop()
+    assert sink.late == 1 and on_disk(tmp_path) == [0]
+    assert not sink._queue
 
 
 # -- fsync -------------------------------------------------------------------------------------
