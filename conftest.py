@@ -11,7 +11,11 @@
   and so would every example a test starts and then stops with Ctrl-C: it would wait for it
   forever (the "rare Ctrl-C hang" of ``examples/minimal.py``). Python's own handler, set before
   each test, makes children start with SIGINT at its default. It also undoes a handler a test
-  left behind (a runtime shut down from another thread, a Socket.IO test client's).
+  left behind (a runtime shut down from another thread, a Socket.IO test client's). Likewise
+  under ``nohup`` (SIGHUP ignored) and for SIGTERM, SIGUSR1/2 and SIGQUIT: one ignored when
+  the suite started stays ignored in it, through a handler that does nothing, so that the
+  processes the tests start and signal get it at its default (exec resets a caught signal,
+  not an ignored one).
 * **One way to drive a browser.** ``browser`` (one headless Chromium per test module, Debian's
   ``/usr/bin/chromium`` or ``BUSSDCC_TEST_CHROMIUM``, driven by Playwright; ``tests/run``
   installs it, ``playwright install`` is never used) serves every test marked ``browser``;
@@ -143,12 +147,28 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+#: Signals the tests send to the processes they start; ignored ones would be inherited.
+SIGNALS_FOR_CHILDREN = (signal.SIGHUP, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2, signal.SIGQUIT)
+
+
+def _ignored_here(signum: int, frame: object) -> None:
+    """Ignores a signal in the suite's own process; a caught signal is not inherited."""
+
+
+def _children_get_default_signals() -> None:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for signum in SIGNALS_FOR_CHILDREN:
+        if signal.getsignal(signum) is signal.SIG_IGN:
+            signal.signal(signum, _ignored_here)
+
+
 @pytest.fixture(autouse=True)
 def _python_owns_ctrl_c() -> Iterator[None]:
-    """Every test and its children start with Python's SIGINT handling (module docstring)."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    """Every test and its children start with Python's SIGINT handling and with the signals
+    they are sent at their defaults (module docstring)."""
+    _children_get_default_signals()
     yield
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _children_get_default_signals()
 
 
 def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:

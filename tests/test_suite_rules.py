@@ -37,8 +37,9 @@ def child_pytest(
 ) -> subprocess.CompletedProcess[str]:
     """pytest in ``where`` (its rootdir) with the repository's conftest.py as a plugin.
 
-    ``ignoring_ctrl_c`` starts it the way a non-interactive shell starts a background job
-    (``./tests/run &`` in a script): with SIGINT ignored, which every child inherits.
+    ``ignoring_ctrl_c`` starts it the way ``nohup`` and a non-interactive shell's background
+    job (``nohup ./tests/run &`` in a script) do: with SIGINT, SIGHUP (and here SIGTERM)
+    ignored, which every child inherits.
     """
     for name, text in files.items():
         path = where / name
@@ -46,7 +47,11 @@ def child_pytest(
         path.write_text(textwrap.dedent(text))
     base = {k: v for k, v in os.environ.items() if not k.startswith("BUSSDCC_") and k != "CI"}
     base.update(PYTHONPATH=str(ROOT), **(env or {}))
-    ignore_ctrl_c = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignoring_ctrl_c else None
+    ignore_ctrl_c = (
+        (lambda: [signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM)])
+        if ignoring_ctrl_c
+        else None
+    )
     return subprocess.run(
         [
             sys.executable,
@@ -108,6 +113,14 @@ def test_a_child_process_can_be_interrupted():
     child = "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
     assert subprocess.run([sys.executable, "-c", child], capture_output=True, text=True).stdout == "True\\n"
 
+def test_a_child_gets_hangup_and_term_at_their_defaults_while_the_suite_ignores_them():
+    status = subprocess.run(["cat", "/proc/self/status"], capture_output=True, text=True).stdout
+    ignored = int(next(l for l in status.splitlines() if l.startswith("SigIgn:")).split()[1], 16)
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        assert not ignored & (1 << (signum - 1)), signum
+    signal.raise_signal(signal.SIGHUP)  # the suite itself still ignores it
+    signal.raise_signal(signal.SIGTERM)
+
 def test_b_leaves_its_own_handler():
     signal.signal(signal.SIGINT, lambda *_: None)
 
@@ -121,7 +134,7 @@ def test_every_test_and_its_children_get_ctrl_c_even_when_the_suite_ignores_it(t
     the tests that stop a child with Ctrl-C would wait for it forever."""
     result = child_pytest(tmp_path, {"test_ctrl_c.py": CTRL_C_TESTS}, ignoring_ctrl_c=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "4 passed" in result.stdout
 
 
 SKIPPING_TESTS = {
