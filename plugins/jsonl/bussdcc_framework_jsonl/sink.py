@@ -121,6 +121,7 @@ class JsonlSink:
         self._dropped_reported = 0
         self.late = 0  # handled after stop(): not written, counted
         self._stopped = False  # stop() has printed its summary
+        self._closed = False  # stop() has drained for the last time: what comes now is late
         self._late_said = False
         self.unencodable = 0
         self._unencodable_types: dict[type, int] = {}
@@ -176,7 +177,8 @@ class JsonlSink:
                     if not finite:  # the rare case: look closer
                         line = nonfinite(evt, n, line)
             size = len(queue)
-            if size >= capacity and not admit():
+            if size >= capacity:
+                admit((evt.time, line, n))
                 return
             append((evt.time, line, n))
             if size >= woken_by and not is_set():  # this one makes wake_at events waiting
@@ -184,11 +186,12 @@ class JsonlSink:
 
         return handle
 
-    def _admit(self) -> bool:
-        """The queue is full: wait for room (block) or count a drop. True to enqueue anyway."""
+    def _admit(self, item: Item) -> None:
+        """The queue is full: wait for room and queue ``item`` (block), or count a drop."""
         thread = self._thread
         if not self._accepting or thread is None or threading.current_thread() is thread:
-            return True  # before start / during stop: stop() drains; the writer never waits
+            self._queue_or_count_late(item)  # before start / during stop: stop() drains it
+            return  # (and the writer never waits for itself)
         if self.overflow == "block":
             started = time.monotonic()
             queue, space = self._queue, self._space
@@ -205,10 +208,22 @@ class JsonlSink:
             with self._count_lock:
                 self.waits += 1
                 self.waited += waited
-            return True
+            self._queue_or_count_late(item)
+            return
         with self._count_lock:
             self.dropped += 1
-        return False
+
+    def _queue_or_count_late(self, item: Item) -> None:
+        """Queue ``item``, or count it as late once ``stop()`` has drained for the last time.
+
+        Under the lock ``stop()`` takes to count what is left, so an emitter that waited through
+        the stop is either drained or counted, never left in the queue unseen.
+        """
+        with self._count_lock:
+            if self._closed:
+                self.late += 1
+            else:
+                self._queue.append(item)
 
     def _unencodable(self, evt: Event[Message], exc: Exception) -> None:
         """Count an event that could not be encoded; report the first of each type at once.
@@ -326,7 +341,7 @@ class JsonlSink:
         self._stopping = False
         self._accepting = True
         self.handle = self._fast_handle  # type: ignore[method-assign, assignment]
-        self._stopped = self._late_said = False
+        self._stopped = self._late_said = self._closed = False
         self._thread = threading.Thread(target=self._run, name="bussdcc-jsonl-writer", daemon=True)
         self._thread.start()
         if self.announce:
@@ -380,6 +395,7 @@ class JsonlSink:
 
     def _count_late(self) -> None:
         with self._count_lock:
+            self._closed = True
             self.late += len(self._queue)
             self._queue.clear()
 

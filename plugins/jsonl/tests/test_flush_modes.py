@@ -333,6 +333,39 @@ def test_events_handled_while_stop_drains_are_written_not_dropped_or_waited_for(
     assert sink.dropped == 0 and sink.waits == 0
 
 
+class HeldWake(threading.Event):
+    """The sink's "room in the queue" event, whose waiters sleep until the test says so."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.gate.wait(120)
+        return super().wait(0)
+
+
+def test_an_emitter_that_waited_through_the_whole_stop_is_counted_late(tmp_path: Path) -> None:
+    """An emitter that gets its turn only after stop() drained for the last time cannot be
+    written: it is counted as late, not left in the queue where nobody sees it."""
+    sink = JsonlSink(tmp_path, queue_size=4, overflow="block", flush_interval=1.0)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    sink._space = space = HeldWake()
+    disk = GatedDisk(sink)
+    emitter = held_emitter(sink, disk)
+    stopper = threading.Thread(target=sink.stop, name="stopper", daemon=True)
+    stopper.start()
+    wait_for(lambda: sink._stopping, "stop() to begin")
+    disk.unstall()
+    stopper.join(60)
+    assert not stopper.is_alive() and emitter.is_alive()  # stop() is over; the emitter waits
+    space.gate.set()
+    emitter.join(60)
+    assert not emitter.is_alive()
+    assert on_disk(tmp_path) == list(range(-1, 4))
+    assert sink.late == 1 and not sink._queue and sink.waits == 1
+
+
 def test_events_handled_after_stop_are_counted_and_said_once(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
