@@ -79,7 +79,7 @@ class Running:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"no line starting {prefix!r}; saw {self.seen}")
+                raise AssertionError(f"no line starting {prefix!r}; saw {self.seen}; {self.state()}")
             try:
                 line = self.lines.get(timeout=remaining)
             except queue.Empty:
@@ -87,6 +87,17 @@ class Running:
             self.seen.append(line)
             if line.startswith(prefix):
                 return line
+
+    def state(self) -> str:
+        """Whether the process still runs, and how it handles signals (``/proc``), for failures."""
+        code = self.proc.poll()
+        if code is not None:
+            return f"exited {code}"
+        try:
+            status = Path(f"/proc/{self.proc.pid}/status").read_text().splitlines()
+        except OSError:
+            return "gone"
+        return "running, " + " ".join(line.replace("\t", " ") for line in status if line.startswith("Sig"))
 
     def finish(self, timeout: float = 15) -> tuple[int, list[str], str]:
         code = self.proc.wait(timeout)
