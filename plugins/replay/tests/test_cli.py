@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bussdcc_framework_replay import JsonlSource
 from replay_helpers import CODEC, ORIGINAL, ORIGINAL_LOG, bussdcc, cli_env, readings, registry, write_log
@@ -484,6 +485,29 @@ def test_a_filter_that_matches_nothing_says_so_and_exits_1() -> None:
     assert bussdcc("events", "cat", str(ORIGINAL), "-n", "0").returncode == 0
 
 
+def start_replay(log: Path, app: Path, cwd: Path, **popen: Any) -> subprocess.Popen[str]:
+    """``bussdcc replay LOG --app APP`` running, its output on pipes."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bussdcc_framework",
+            "replay",
+            str(log),
+            "--import",
+            "greenhouse",
+            "--app",
+            str(app),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+        cwd=cwd,
+        **popen,
+    )
+
+
 def test_a_second_interrupt_ends_a_replay_at_once(tmp_path: Path) -> None:
     """``bussdcc replay`` follows the core's Ctrl-C policy, like ``bussdcc run``."""
     log = write_log(tmp_path / "slow.jsonl", readings(range(120)))
@@ -502,24 +526,7 @@ def test_a_second_interrupt_ends_a_replay_at_once(tmp_path: Path) -> None:
         "def setup(runtime):\n"
         "    runtime.add_process(Stuck())\n"
     )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bussdcc_framework",
-            "replay",
-            str(log),
-            "--import",
-            "greenhouse",
-            "--app",
-            str(app),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=cli_env(),
-        cwd=tmp_path,
-    )
+    proc = start_replay(log, app, tmp_path)
     assert proc.stdout is not None
     assert proc.stdout.readline() == "started\n"  # the replay runs: its runtime has booted
     proc.send_signal(signal.SIGINT)
@@ -552,25 +559,7 @@ def test_a_replay_started_with_ctrl_c_ignored_leaves_it_ignored(tmp_path: Path) 
         "def setup(runtime):\n"
         "    runtime.add_process(Started())\n"
     )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bussdcc_framework",
-            "replay",
-            str(log),
-            "--import",
-            "greenhouse",
-            "--app",
-            str(app),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=cli_env(),
-        cwd=tmp_path,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-    )
+    proc = start_replay(log, app, tmp_path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == "started\n"
