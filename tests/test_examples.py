@@ -99,9 +99,15 @@ class LiveProcess:
                 self._cond.wait(min(remaining, 0.5))
 
     def interrupt(self, timeout: float = 20) -> int:
-        """Ctrl-C (SIGINT to the process group, as a terminal does) and wait for the exit."""
+        """Ctrl-C (SIGINT to the process group, as a terminal does) and wait for the exit.
+
+        Then for the readers to reach the end of its output: on a busy machine the last lines
+        (``FrameworkShuttingDown`` ...) can still be in the pipe when the process is gone.
+        """
         os.killpg(self.proc.pid, signal.SIGINT)
-        return self.proc.wait(timeout)
+        code = self.proc.wait(timeout)
+        self.output_after_exit()
+        return code
 
     def output_after_exit(self) -> str:
         """Everything the exited process wrote on stderr (its pipes drained)."""
