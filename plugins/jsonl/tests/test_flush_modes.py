@@ -284,11 +284,9 @@ def test_an_emitter_waiting_for_a_writer_thread_that_died_goes_on(tmp_path: Path
     assert on_disk(tmp_path) == list(range(5))  # the first event went down with the writer
 
 
-def test_an_emitter_waiting_when_the_sink_stops_returns(tmp_path: Path) -> None:
-    """stop() while an emitter waits for room: the writer's last drain makes room, the
-    emitter returns, and stop() writes everything that was queued before it."""
-    sink = JsonlSink(tmp_path, queue_size=4, overflow="block", flush_interval=1.0)
-    sink.start(FakeCtx())  # type: ignore[arg-type]
+def stop_with_a_waiting_emitter(sink: JsonlSink) -> tuple[threading.Thread, threading.Thread]:
+    """Hold the disk, make an emitter wait for room, stop the sink meanwhile, free the disk;
+    return the stopping thread (joined) and the emitter (the caller decides when it ends)."""
     disk = GatedDisk(sink)
     emitter = held_emitter(sink, disk)
     stopper = threading.Thread(target=sink.stop, name="stopper", daemon=True)
@@ -296,6 +294,15 @@ def test_an_emitter_waiting_when_the_sink_stops_returns(tmp_path: Path) -> None:
     wait_for(lambda: sink._stopping, "stop() to begin")
     disk.unstall()
     stopper.join(60)
+    return stopper, emitter
+
+
+def test_an_emitter_waiting_when_the_sink_stops_returns(tmp_path: Path) -> None:
+    """stop() while an emitter waits for room: the writer's last drain makes room, the
+    emitter returns, and stop() writes everything that was queued before it."""
+    sink = JsonlSink(tmp_path, queue_size=4, overflow="block", flush_interval=1.0)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    stopper, emitter = stop_with_a_waiting_emitter(sink)
     emitter.join(60)
     assert not stopper.is_alive() and not emitter.is_alive()
     assert sink.waits == 1 and sink.dropped == 0
@@ -351,13 +358,7 @@ def test_an_emitter_that_waited_through_the_whole_stop_is_counted_late(tmp_path:
     sink = JsonlSink(tmp_path, queue_size=4, overflow="block", flush_interval=1.0)
     sink.start(FakeCtx())  # type: ignore[arg-type]
     sink._space = space = HeldWake()
-    disk = GatedDisk(sink)
-    emitter = held_emitter(sink, disk)
-    stopper = threading.Thread(target=sink.stop, name="stopper", daemon=True)
-    stopper.start()
-    wait_for(lambda: sink._stopping, "stop() to begin")
-    disk.unstall()
-    stopper.join(60)
+    stopper, emitter = stop_with_a_waiting_emitter(sink)
     assert not stopper.is_alive() and emitter.is_alive()  # stop() is over; the emitter waits
     space.gate.set()
     emitter.join(60)
