@@ -17,7 +17,6 @@ from a newer birth. A clean stop publishes ``offline`` itself (no will is sent t
 from __future__ import annotations
 
 import math
-import sys
 import threading
 import time
 import uuid
@@ -39,7 +38,7 @@ from . import payload
 from .config import MqttConfig
 from .messages import MqttBacklog, MqttConnected, MqttDisconnected, MqttError, MqttOutboxDropped
 from .outbox import NewEvent, Outbox, SessionCounter
-from .reporting import Reporter, report
+from .reporting import Reporter, connect_failed, report
 from .topics import NodeTopics
 
 if TYPE_CHECKING:
@@ -237,6 +236,7 @@ class MqttBridge:
             inflight=self.config.inflight,
             reconnect_min=self.config.reconnect_min,
             reconnect_max=self.config.reconnect_max,
+            connect_timeout=self.config.connect_timeout,
         )
         self._tls_errors = TlsErrors.watch(client) if self.config.tls is not None else None
         client.on_pre_connect = self._on_pre_connect
@@ -339,15 +339,9 @@ class MqttBridge:
         self._wake.set()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
-        # paho calls this inside its ``except OSError``: the exception is the reason.
-        from .client import unreachable
-
-        error = sys.exception()
-        if self._tls_errors is not None:
-            self._tls_errors.keep(error)
-        self._tls_refusal()
+        why = connect_failed(self._tls_errors, self._tls_refusal, self.address)
         self.failed_attempts += 1
-        self._events.append(("failed", unreachable(error, self.address)))
+        self._events.append(("failed", why))
         self._wake.set()
 
     def _tls_refusal(self) -> None:

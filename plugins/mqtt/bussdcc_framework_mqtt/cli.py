@@ -95,7 +95,7 @@ def collect_command(broker: str | None, record: str | None, assignments: tuple[s
 class _Session:
     """A short-lived clean-session client for the terminal commands."""
 
-    def __init__(self, config: MqttConfig, suffix: str, note: str = "") -> None:
+    def __init__(self, config: MqttConfig, suffix: str, timeout: float, note: str = "") -> None:
         from .client import TlsErrors, make_client
 
         assert config.address is not None
@@ -107,6 +107,8 @@ class _Session:
             username=config.username,
             password=config.password,
             tls=config.tls,
+            # --timeout is how long the command waits for the broker: the TCP connect included
+            connect_timeout=min(timeout, config.connect_timeout),
         )
         self.connected = threading.Event()
         self.refused: str | None = None
@@ -151,7 +153,7 @@ class _Session:
         try:
             self.client.connect(self.config.address.host, self.config.address.port, self.config.keepalive)
         except ssl.SSLError as exc:
-            _fail(tls_advice(exc, self.config.address, self.config.tls).line)
+            self._refused(tls_advice(exc, self.config.address, self.config.tls).line)
         except OSError as exc:
             why = unreachable(exc, self.config.address)
             if why is None:  # not a socket error paho could raise: say what it is
@@ -165,10 +167,14 @@ class _Session:
             _fail(f"no answer from the broker {self.config.address} within {timeout:g} s")
         if self.tls_failure is not None:
             self.close()
-            _fail(self.tls_failure)
+            self._refused(self.tls_failure)
         if self.refused is not None:
             self.close()
-            _fail(f"the broker {self.config.address} refused the connection: {self.refused}")
+            self._refused(f"the broker {self.config.address} refused the connection: {self.refused}")
+
+    def _refused(self, line: str) -> None:
+        """Exit 1 with ``line`` and the note (``fleet send``: the command was not sent)."""
+        _fail(f"{line}; {self.note}" if self.note else line)
 
     def subscribe(self, topics: list[str], timeout: float) -> None:
         self.subscribed.clear()
@@ -199,7 +205,7 @@ def status_command(broker: str | None, rate: float, as_json: bool, timeout: floa
     from .reporting import printable
 
     config = _config(broker)
-    session = _Session(config, "status")
+    session = _Session(config, "status", timeout)
     session.open(timeout)
     topics = FleetTopics(config.prefix)
     kinds = ["status", "birth", "evt"] if rate > 0 else ["status", "birth"]
@@ -299,7 +305,7 @@ def send_command(
         _fail("--expiry must be above 0 seconds", 2)
     topics = FleetTopics(config.prefix).node(site, node)
     command_id = uuid.uuid4().hex
-    session = _Session(config, "send", "the command was not sent")
+    session = _Session(config, "send", timeout, "the command was not sent")
     session.open(timeout)
     if not no_wait:
         session.subscribe([topics.cmd_res], timeout)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import socket
 import ssl
+import stat
 import threading
 from typing import Any, Literal, NamedTuple
 
@@ -51,6 +53,7 @@ def make_client(
     inflight: int = 100,
     reconnect_min: float = 1.0,
     reconnect_max: float = 30.0,
+    connect_timeout: float = 5.0,
     manual_ack: bool = False,
 ) -> mqtt.Client:
     """A paho MQTT 5 client for ``address``, not yet connected (see ``connect_async``)."""
@@ -62,6 +65,9 @@ def make_client(
         reconnect_on_failure=True,
         manual_ack=manual_ack,
     )
+    # How long the socket's connect() waits: a host that drops the SYN (a firewall, a full
+    # listen backlog) times out after this instead of the kernel's minutes of retries.
+    client.connect_timeout = connect_timeout
     client.max_inflight_messages_set(inflight)
     client.max_queued_messages_set(0)  # the bridge bounds what it hands over itself
     # Annotated as int, but paho only doubles and sleeps on these: fractions of a second work
@@ -237,15 +243,44 @@ def unreachable(error: BaseException | None, address: BrokerAddress) -> Unreacha
     if isinstance(error, socket.gaierror):
         detail = error.strerror or str(error)
         return Unreachable("resolve", f"the host name {address.host} does not resolve: {detail}")
+    if address.transport == "unix":
+        why = _unix_unreachable(error, address.host)
+        if why is not None:
+            return why
     if isinstance(error, ConnectionRefusedError):
         listener = "socket" if address.transport == "unix" else "port"
         return Unreachable("refused", f"connection refused: nothing listens on that {listener}")
     if isinstance(error, TimeoutError):
         return Unreachable("timeout", "no answer to the connection attempt (timed out)")
-    if isinstance(error, FileNotFoundError) and address.transport == "unix":
-        return Unreachable("no_socket", f"no socket at {address.host}")
     name = errno.errorcode.get(error.errno or 0, "error")
     return Unreachable(name.lower(), (error.strerror or str(error) or type(error).__name__).lower())
+
+
+def _unix_unreachable(error: OSError, path: str) -> Unreachable | None:
+    """The causes only a ``unix://`` path has: none there, not a socket, not this user's.
+
+    Linux answers "connection refused" both for a socket nobody listens on and for a regular
+    file or a directory: only the file's type tells "nothing listens" from "wrong path".
+    """
+    if isinstance(error, FileNotFoundError):
+        return Unreachable("no_socket", f"no socket at {path}")
+    if isinstance(error, NotADirectoryError):
+        return Unreachable("no_socket", f"no socket at {path}: a part of that path is not a directory")
+    if isinstance(error, PermissionError):
+        return Unreachable(
+            "permission",
+            f"permission denied: this user may not connect to the socket {path} "
+            "(it needs write access to it and search access to its directories)",
+        )
+    if isinstance(error, ConnectionRefusedError):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            return None
+        if not stat.S_ISSOCK(mode):
+            what = "a directory" if stat.S_ISDIR(mode) else "a file"
+            return Unreachable("not_socket", f"{path} is {what}, not a socket")
+    return None
 
 
 def unanswered(answered: bool, reason: Any) -> Unreachable | None:
@@ -264,9 +299,12 @@ def unanswered(answered: bool, reason: Any) -> Unreachable | None:
 
 def unreachable_line(why: Unreachable, address: BrokerAddress, setting: str, kept: str = "") -> str:
     """One line: the broker, the cause, the setting to check, and what happens to the events."""
-    check = (
-        f"check the host name in {setting} and the DNS"
-        if why.kind == "resolve"
-        else f"check {setting} and that the broker runs"
-    )
+    if why.kind == "resolve":
+        check = f"check the host name in {setting} and the DNS"
+    elif why.kind == "permission":
+        check = f"check the socket's owner and mode (the broker's socket settings) or {setting}"
+    elif why.kind == "not_socket":
+        check = f"check the path in {setting} (the broker's socket)"
+    else:
+        check = f"check {setting} and that the broker runs"
     return f"cannot reach the broker {address} ({why.cause}); {check}" + (f"; {kept}" if kept else "")

@@ -15,7 +15,6 @@ another node than its topic) is counted per kind and reported once per kind.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -36,7 +35,7 @@ from .config import MqttConfig
 from .fleet import FleetState
 from .messages import FleetNodeStatus, MqttBadInput, MqttConnected, MqttDisconnected
 from .recording import FleetRecording
-from .reporting import Reporter, printable, report
+from .reporting import Reporter, connect_failed, printable, report
 from .topics import FleetTopics, ParsedTopic
 
 if TYPE_CHECKING:
@@ -129,6 +128,7 @@ class Collector:
             inflight=self.config.inflight,
             reconnect_min=self.config.reconnect_min,
             reconnect_max=self.config.reconnect_max,
+            connect_timeout=self.config.connect_timeout,
         )
         self._tls_errors = TlsErrors.watch(client) if self.config.tls is not None else None
         client.on_pre_connect = self._on_pre_connect
@@ -229,15 +229,9 @@ class Collector:
         self.subscribed.set()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
-        # paho calls this inside its ``except OSError``: the exception is the reason.
-        from .client import unreachable
-
-        error = sys.exception()
-        if self._tls_errors is not None:
-            self._tls_errors.keep(error)
-        self._tls_refusal()
+        why = connect_failed(self._tls_errors, self._tls_refusal, self.address)
         self.failed_attempts += 1
-        self._unreachable(unreachable(error, self.address))
+        self._unreachable(why)
 
     def _unreachable(self, why: Unreachable | None) -> None:
         """Report a broker that cannot be reached, once per kind of cause and outage."""

@@ -164,6 +164,15 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         PLUGIN,
+        "connect_timeout",
+        "duration",
+        5,
+        "How long a connection attempt waits for the broker's host to answer (paho's default).",
+        min=0.1,
+        max=MAX_RECONNECT,
+    ),
+    Setting(
+        PLUGIN,
         "client_id",
         "str",
         "",
@@ -338,6 +347,7 @@ class MqttConfig:
     prefix: str
     qos: int
     keepalive: int
+    connect_timeout: float
     client_id: str
     username: str | None
     password: str | None
@@ -412,6 +422,7 @@ class MqttConfig:
             prefix=values["prefix"],
             qos=int(values["qos"]),
             keepalive=int(values["keepalive"]),
+            connect_timeout=float(values["connect_timeout"]),
             client_id=values["client_id"] or f"bussdcc-{site}-{node}",
             username=values["username"] or None,
             password=password,

@@ -6,14 +6,20 @@ a line per event: the first occurrence is reported, later ones are only counted.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bussdcc.message import Message
 
 from bussdcc_framework.report import report as core_report
 
+from .address import BrokerAddress
 from .messages import MqttError
+
+if TYPE_CHECKING:  # paho is imported by the modules that run clients, never here at import
+    from .client import TlsErrors, Unreachable
 
 
 def report(line: str) -> None:
@@ -68,3 +74,23 @@ class Reporter:
             seen = {key for key in self._seen if key[0] == operation}
             self._seen -= seen
         return bool(seen)
+
+
+def connect_failed(
+    tls_errors: TlsErrors | None, tls_refusal: Callable[[], None], address: BrokerAddress
+) -> Unreachable | None:
+    """Why paho's connection attempt failed: call it first thing in ``on_connect_fail``.
+
+    paho calls ``on_connect_fail`` inside its ``except OSError`` with no argument: the exception
+    being handled is the reason. A TLS error is kept for ``tls_errors`` and ``tls_refusal`` (the
+    caller's, which queues or reports it) runs at once; a socket error comes back in words (None
+    for a TLS error or nothing paho said). The bridge and the collector each count the attempt
+    and report the cause their own way.
+    """
+    from .client import unreachable
+
+    error = sys.exception()
+    if tls_errors is not None:
+        tls_errors.keep(error)
+    tls_refusal()
+    return unreachable(error, address)
