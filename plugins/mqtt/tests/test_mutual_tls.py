@@ -334,3 +334,59 @@ def test_a_refusal_seen_as_an_eof_is_the_same_advice_and_one_line(tmp_path: Path
     assert not reporter.error(
         None, "connect", tls_advice(alert, address, without).line, kind="tls-cert_required"
     )
+
+
+def test_fleet_send_over_tls_runs_the_command_and_a_refusal_names_the_setting(
+    broker_factory: BrokerFactory, tmp_path: Path
+) -> None:
+    pki = make_pki(tmp_path / "pki")
+    broker = mutual_tls_broker(broker_factory, pki)
+    assert broker.url.startswith("mqtts://")
+    gh1_cert, gh1_key = pki.issue("gh1", "gh1")
+    device = Device(
+        broker.url, tmp_path / "dev", env={"COUNTER_COUNT": "0", **tls_env(pki.ca, gh1_cert, gh1_key)}
+    )
+    device.start()
+    sender = tls_env(pki.ca, pki.client_cert, pki.client_key)
+    argv = [str(BUSSDCC), "fleet", "send", "dev1", "SetLevel", '{"level": 7}', "--broker", broker.url]
+
+    def send(env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*argv, *extra],
+            env=clean_env({"BUSSDCC_PLUGINS": "mqtt", **env}),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+
+    try:
+        # the device is subscribed once its birth is retained; the command then finds it
+        wait_for(lambda: "bussdcc-default-dev1" in broker.log_text(), 60, "the device's connection")
+        done = wait_for(
+            lambda: (r := send(sender, "--timeout", "20")).returncode == 0 and r, 120, "the answer"
+        )
+        answer = json.loads(done.stdout)
+        assert answer["ok"] is True and answer["type"] == "counter_app:SetLevel", done.stdout
+
+        # no client certificate: the broker refuses, the line names the settings and says
+        # that nothing was sent
+        refused = send(tls_env(pki.ca), "--timeout", "60")
+        assert refused.returncode == 1, refused.stderr
+        [line] = refused.stderr.strip().splitlines()
+        assert line.startswith(f"bussdcc fleet: error: the broker {broker.url} "), line
+        assert "requires a client certificate" in line and "set mqtt.tls_cert and mqtt.tls_key" in line, line
+        assert line.endswith("; the command was not sent"), line
+        # the broker's certificate not trusted (the system's CAs): refused in the handshake
+        untrusted = send(
+            {"BUSSDCC_MQTT_TLS_CERT": str(pki.client_cert), "BUSSDCC_MQTT_TLS_KEY": str(pki.client_key)}
+        )
+        assert untrusted.returncode == 1, untrusted.stderr
+        [line] = untrusted.stderr.strip().splitlines()
+        assert f"the certificate of the broker {broker.url} is not trusted by the system's CAs" in line, line
+        assert "set mqtt.tls_ca (BUSSDCC_MQTT_TLS_CA)" in line and line.endswith(
+            "; the command was not sent"
+        ), line
+        assert "Traceback" not in done.stderr + refused.stderr + untrusted.stderr
+    finally:
+        assert device.stop() == 0

@@ -6,9 +6,13 @@ by the device's persisted session counter and the collector's ``failed_attempts`
 
 from __future__ import annotations
 
+import contextlib
 import re
+import shutil
+import socket
 import subprocess
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +199,167 @@ def test_fleet_status_and_send_name_the_broker_and_the_cause(where: str) -> None
         assert line.startswith(f"bussdcc fleet: error: cannot reach the broker {url}"), line
         assert f"({cause}" in line and "check" in line and "--broker" in line, line
         assert ("the command was not sent" in line) == (argv[0] == "send"), line
+
+
+@contextlib.contextmanager
+def backlog_full() -> Iterator[int]:
+    """A loopback port whose SYNs go unanswered: a connection attempt to it times out.
+
+    A listening socket with a backlog of 0 that never accepts: one connection fills its accept
+    queue, and Linux then drops every SYN (no refusal, no answer), as a firewall that drops
+    packets does. Works offline and as any user; the filler is checked to have connected.
+    """
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=30):
+            with socket.socket() as probe:  # the queue is full: a SYN is dropped now
+                probe.settimeout(0.5)
+                with pytest.raises(TimeoutError):
+                    probe.connect(("127.0.0.1", port))
+            yield port
+
+
+def fleet(url: str, *argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BUSSDCC), "fleet", *argv, "--broker", url],
+        env=clean_env({"BUSSDCC_PLUGINS": "mqtt", **(env or {})}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_a_connection_attempt_nobody_answers_times_out_after_mqtt_connect_timeout(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with backlog_full() as port:
+        url = f"mqtt://127.0.0.1:{port}"
+        device = Device(
+            url, tmp_path / "dev", env={"COUNTER_COUNT": "5", "BUSSDCC_MQTT_CONNECT_TIMEOUT": "0.5"}
+        )
+        device.start()
+        emitted: list[Any] = []
+        err = Stderr(capfd)
+        config = MqttConfig.of(
+            url=url,
+            keepalive=2,
+            reconnect_min=0.2,
+            reconnect_max=1,
+            collect_id="central",
+            connect_timeout=0.5,
+        )
+        central = Collector(config, tmp_path / "fleet", emit=emitted.append)
+        central.start()
+        try:
+            # the setting reaches paho (the kernel alone would retry the SYN for minutes)
+            assert central._client is not None and central._client.connect_timeout == 0.5
+            device.wait_emitted()
+            wait_for(lambda: mqtt_lines(device.stderr()), 60, "the device's line")
+            seen = attempts(device)
+            wait_for(lambda: attempts(device) >= seen + 2, 60, "two more attempts of the device")
+            wait_for(lambda: central.failed_attempts >= 3, 60, "three attempts of the collector")
+        finally:
+            central.stop()
+        assert device.stop() == 0
+        says = f"cannot reach the broker {url} (no answer to the connection attempt (timed out)); "
+        [line] = mqtt_lines(device.stderr())
+        assert line.startswith(f"bussdcc mqtt: bridge connect failed: {says}"), line
+        assert "check mqtt.url (BUSSDCC_MQTT_URL) and that the broker runs" in line, line
+        [line] = err.lines()
+        assert line.startswith(f"bussdcc mqtt: collector connect failed: {says}"), line
+        assert [m.reason for m in emitted if isinstance(m, MqttDisconnected)] == [
+            "no answer to the connection attempt (timed out)"
+        ]
+        # --timeout bounds the TCP connect of fleet status and send too
+        for argv in (["status"], ["send", "gh1", "SetLevel", '{"level": 3}']):
+            done = fleet(url, *argv, "--timeout", "1")
+            assert done.returncode == 1, done.stderr
+            [line] = done.stderr.strip().splitlines()
+            assert line.startswith(f"bussdcc fleet: error: {says}check --broker"), line
+            assert ("the command was not sent" in line) == (argv[0] == "send"), line
+        assert "Traceback" not in device.stderr() + err.text
+
+
+@pytest.fixture
+def open_dir() -> Iterator[Path]:
+    """A directory any user may search (pytest's tmp_path is root's alone)."""
+    directory = Path(tempfile.mkdtemp(prefix="bussdcc-unix-"))
+    directory.chmod(0o755)
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_unix_socket_urls_name_the_path_and_the_cause(
+    tmp_path: Path, open_dir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    missing = open_dir / "missing.sock"
+    regular = open_dir / "file.sock"
+    regular.write_text("")
+    causes = {
+        missing: f"no socket at {missing}",
+        regular: f"{regular} is a file, not a socket",
+        open_dir: f"{open_dir} is a directory, not a socket",
+        regular / "x.sock": f"no socket at {regular / 'x.sock'}: a part of that path is not a directory",
+    }
+    for path, cause in causes.items():
+        url = f"unix://{path}"
+        for argv in (["status"], ["send", "gh1", "SetLevel", '{"level": 3}']):
+            done = fleet(url, *argv)
+            assert done.returncode == 1, done.stderr
+            [line] = done.stderr.strip().splitlines()
+            assert line.startswith(f"bussdcc fleet: error: cannot reach the broker {url} ({cause}); "), line
+            assert "--broker" in line, line
+            assert ("the command was not sent" in line) == (argv[0] == "send"), line
+
+    # The bridge and the collector word them the same way, once.
+    device = Device(f"unix://{missing}", tmp_path / "dev", env={"COUNTER_COUNT": "5"}).start()
+    emitted: list[Any] = []
+    err = Stderr(capfd)
+    central = collector(f"unix://{regular}", tmp_path / "fleet", emitted)
+    try:
+        device.wait_emitted()
+        wait_for(lambda: mqtt_lines(device.stderr()), 60, "the device's line")
+        seen = attempts(device)
+        wait_for(lambda: attempts(device) >= seen + 2, 60, "two more attempts of the device")
+        wait_for(lambda: central.failed_attempts >= 3, 60, "three attempts of the collector")
+    finally:
+        central.stop()
+    assert device.stop() == 0
+    [line] = mqtt_lines(device.stderr())
+    says = f"cannot reach the broker unix://{missing} ({causes[missing]}); check mqtt.url (BUSSDCC_MQTT_URL)"
+    assert line.startswith(f"bussdcc mqtt: bridge connect failed: {says}"), line
+    [line] = err.lines()
+    says = f"cannot reach the broker unix://{regular} ({causes[regular]}); check the path in mqtt.url"
+    assert line.startswith(f"bussdcc mqtt: collector connect failed: {says}"), line
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv to run as another user")
+def test_a_unix_socket_this_user_may_not_use_is_said_so(open_dir: Path) -> None:
+    path = open_dir / "broker.sock"
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(path))
+        listener.listen(1)
+        path.chmod(0o600)  # the owner's (root's) alone; connecting needs write access
+        url = f"unix://{path}"
+        nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        done = subprocess.run(
+            [*nobody, str(BUSSDCC), "fleet", "status", "--broker", url],
+            env=clean_env({"BUSSDCC_PLUGINS": "mqtt", "HOME": str(open_dir)}),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+            cwd=open_dir,
+        )
+    assert done.returncode == 1, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(
+        f"bussdcc fleet: error: cannot reach the broker {url} (permission denied: this user may not "
+        f"connect to the socket {path} "
+    ), line
+    assert "check the socket's owner and mode" in line and "--broker" in line, line
