@@ -236,7 +236,7 @@ def _index_line(stats: SourceStats, answered: bool) -> list[str]:
     limit = (
         [
             f"index:      {stats.index_max_line} index(es) not used: built under another "
-            "replay.max_line, their counts would differ (`bussdcc events index` rebuilds them for it)"
+            "replay.max_line, their counts may not hold for this one (`bussdcc events index` rebuilds them)"
         ]
         if answered and stats.index_max_line
         else []
