@@ -15,7 +15,6 @@ from bussdcc.clock import ReplayClock as KernelReplayClock
 from bussdcc.runtime import Runtime as KernelRuntime
 from bussdcc.runtime.replay import ReplayRuntime as KernelReplayRuntime
 from bussdcc.service import ServiceSupervisor
-from bussdcc.state import StateStore
 
 from bussdcc_framework import _kernel
 from bussdcc_framework.runtime import Runtime, is_replaying
@@ -35,8 +34,6 @@ def test_every_checked_name_is_listed_with_its_reason() -> None:
         "bussdcc.runtime.Runtime._sub",
         "bussdcc.service.supervisor._ServiceEntry",
         "bussdcc.clock.ReplayClock._now",
-        "bussdcc.state.StateStore._state",
-        "bussdcc.state.StateStore._lock",
     }
     assert all(reason for reason in _kernel.PRIVATE_NAMES.values())
 
@@ -66,13 +63,6 @@ class MovedClockTime(KernelReplayClock):
         self._time = start_time
 
 
-class TreeElsewhere(StateStore):
-    def __init__(self) -> None:
-        super().__init__()
-        self._tree = self._state
-        del self._state
-
-
 class LockFreeSupervisor(ServiceSupervisor):
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
@@ -83,7 +73,6 @@ class LockFreeSupervisor(ServiceSupervisor):
     ("changed", "named"),
     [
         ({"clock_class": MovedClockTime}, "bussdcc.clock.ReplayClock._now"),
-        ({"store_class": TreeElsewhere}, "bussdcc.state.StateStore._state"),
         ({"supervisor_class": LockFreeSupervisor}, "bussdcc.service.ServiceSupervisor._lock"),
     ],
 )
@@ -101,8 +90,6 @@ def test_a_renamed_runtime_attribute_is_named() -> None:
 def test_accessors_fail_loudly_instead_of_defaulting() -> None:
     with pytest.raises(AttributeError, match="_now"):
         _kernel.replay_clock_time(MovedClockTime())
-    with pytest.raises(AttributeError, match="_state"):
-        _kernel.state_store_tree(TreeElsewhere())
 
 
 def test_no_module_but_kernel_touches_the_kernels_private_names() -> None:
@@ -134,15 +121,6 @@ def test_a_kernel_replay_clock_reports_its_time_through_the_accessor() -> None:
     start = datetime(2026, 5, 1, tzinfo=UTC)
     clock.start(start)
     assert _kernel.replay_clock_time(clock) == start
-
-
-def test_a_kernel_state_store_is_copied_under_its_lock() -> None:
-    store = StateStore()
-    store.set("a.b", [1])
-    tree = _kernel.state_store_tree(store)
-    assert tree == {"a": {"b": [1]}}
-    tree["a"]["b"].append(2)
-    assert store.get("a.b") == [1]
 
 
 def test_is_replaying() -> None:

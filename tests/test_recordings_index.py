@@ -300,6 +300,8 @@ def test_an_inconsistent_index_is_damaged(tmp_path: Path) -> None:
             good, checkpoints=[msgspec.structs.replace(good.checkpoints[0], offset=10**12)]
         ),
         msgspec.structs.replace(good, severities={"info": 1}),
+        msgspec.structs.replace(good, max_line=good.longest_line - 1),
+        msgspec.structs.replace(good, max_line=None, skipped={"too_long": 1}),
     ):
         write_index(path, bad)
         assert read_index(path).status == "damaged"
@@ -329,7 +331,7 @@ def test_the_index_file_is_json(tmp_path: Path) -> None:
     write_log(path, readings(1001))
     index, _ = ensure_index(path)
     parsed = json.loads(index_path(path).read_text())
-    assert parsed["format"] == "bussdcc-recording-index" and parsed["version"] == 1
+    assert parsed["format"] == "bussdcc-recording-index" and parsed["version"] == 2
     assert parsed["source"]["name"] == "a.jsonl" and parsed["records"] == 1001
     assert decode_index(encode_index(index)) == index
 
@@ -513,3 +515,44 @@ def test_a_scan_takes_a_records_own_severity_when_the_type_has_none_here(tmp_pat
         ("remote:Alarm", "error"),
     ]
     assert index.types == {"remote:Alarm": 2, "remote:Tick": 3, "known:Tick": 1}
+
+
+def test_the_index_says_its_line_limit_and_holds_only_for_the_limits_it_can_vouch_for(
+    tmp_path: Path,
+) -> None:
+    """An index's counts depend on the line limit: it records the limit and its longest line, and
+    ``ensure_index`` under a limit its counts do not hold for scans (``stale``) instead."""
+    path = tmp_path / "a.jsonl"
+    short = record(Reading(0), T0)
+    long = b'{"time":"2026-03-09T12:00:01+00:00","type":"x:Y","data":{"p":"' + b"p" * 3000 + b'"}}'
+    bad = b"{" + b"b" * 1500  # damage, counted as bad_json: its length counts too
+    huge = b'{"time":"2026-03-09T12:00:02+00:00","type":"x:Y","data":{"p":"' + b"h" * 9000 + b'"}}'
+    path.write_bytes(b"\n".join([short, long, bad, huge, b""]))
+    index = scan_file(path, max_line=4096)
+    assert index.max_line == 4096 and index.longest_line == len(long)
+    assert index.records == 2 and index.skipped == {"bad_json": 1, "too_long": 1}
+    assert index.limit_mismatch(4096) is None
+    assert "longer than max_line=2048" in str(index.limit_mismatch(2048))
+    assert "which max_line=16384 may read" in str(index.limit_mismatch(16384))
+    assert scan_file(path, max_line=len(long)).limit_mismatch(4096) is not None  # looser: unknown
+    write_index(path, index)
+    assert ensure_index(path, max_line=4096) == (index, "ok")
+    for limit, records in ((2048, 1), (16384, 3)):
+        rescanned, status = ensure_index(path, max_line=limit, write=False)
+        assert status == "stale" and rescanned.records == records and rescanned.max_line == limit
+    without = b"\n".join([short, bad, b""])
+    path.write_bytes(without)
+    assert scan_file(path, max_line=4096).limit_mismatch(1 << 30) is None  # nothing too long
+
+
+def test_a_version_1_index_is_damaged(tmp_path: Path) -> None:
+    """Version 1 did not say which line limit its counts hold for: it is never used."""
+    path = tmp_path / "a.jsonl"
+    write_log(path, readings(10))
+    ensure_index(path)
+    raw = json.loads(index_path(path).read_bytes())
+    for key in ("max_line", "longest_line"):
+        del raw[key]
+    index_path(path).write_text(json.dumps({**raw, "version": 1}))
+    assert read_index(path).status == "damaged"
+    assert ensure_index(path)[1] == "damaged" and read_index(path).status == "ok"

@@ -63,8 +63,9 @@ def setup(runtime):
 class Running:
     """A ``bussdcc run`` subprocess whose stdout lines can be awaited."""
 
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
+    def __init__(self, proc: subprocess.Popen[str], abort: Callable[[subprocess.Popen[str]], str]) -> None:
         self.proc = proc
+        self.abort = abort  # conftest's ``hang_report``
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()
@@ -89,15 +90,24 @@ class Running:
                 return line
 
     def state(self) -> str:
-        """Whether the process still runs, and how it handles signals (``/proc``), for failures."""
+        """For a failure: whether the child still ran, its signal masks and, if it ran, where.
+
+        A child that still runs is aborted: started with ``PYTHONFAULTHANDLER=1``, it prints
+        every thread's stack on stderr, which ends the message.
+        """
         code = self.proc.poll()
         if code is not None:
-            return f"exited {code}"
+            return f"exited {code}; stderr: {self._stderr()}"
+        masks = self.abort(self.proc)
+        return f"was running, {masks}; stderr: {self._stderr()}"
+
+    def _stderr(self) -> str:
+        assert self.proc.stderr is not None
         try:
-            status = Path(f"/proc/{self.proc.pid}/status").read_text().splitlines()
-        except OSError:
-            return "gone"
-        return "running, " + " ".join(line.replace("\t", " ") for line in status if line.startswith("Sig"))
+            self.proc.wait(5)
+            return self.proc.stderr.read()[-4000:]
+        except (subprocess.TimeoutExpired, ValueError, OSError) as exc:
+            return f"(unreadable: {exc!r})"
 
     def finish(self, timeout: float = 15) -> tuple[int, list[str], str]:
         code = self.proc.wait(timeout)
@@ -109,7 +119,7 @@ class Running:
 
 
 @pytest.fixture
-def start_app(tmp_path: Path) -> Any:
+def start_app(tmp_path: Path, hang_report: Callable[[subprocess.Popen[str]], str]) -> Any:
     started: list[subprocess.Popen[str]] = []
 
     def start(stop_seconds: float = 0, ignoring: tuple[signal.Signals, ...] = ()) -> Running:
@@ -121,6 +131,7 @@ def start_app(tmp_path: Path) -> Any:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BUSSDCC_")}
         env["STOP_SECONDS"] = str(stop_seconds)
         env["BUSSDCC_PLUGINS"] = ""
+        env["PYTHONFAULTHANDLER"] = "1"  # stacks on SIGABRT (``Running.state``)
         proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "bussdcc"), "run", str(app)],
             cwd=tmp_path,
@@ -131,7 +142,7 @@ def start_app(tmp_path: Path) -> Any:
             preexec_fn=(lambda: [signal.signal(s, signal.SIG_IGN) for s in ignoring]) if ignoring else None,
         )
         started.append(proc)
-        running = Running(proc)
+        running = Running(proc, hang_report)
         running.wait_line("event FrameworkBooted")
         return running
 
@@ -301,3 +312,15 @@ def test_ctrl_c_while_starting_up_is_an_interrupt_not_an_abort(
         pytest.fail(f"still running 30 s after Ctrl-C ({signals}):\n{err}")
     assert proc.returncode == 130, err
     assert "Aborted" not in err and "Traceback" not in err
+
+
+def test_a_line_that_never_comes_reports_the_childs_masks_and_stacks(start_app: Any) -> None:
+    """The failure message of these tests says why: the child's signal masks and its stacks."""
+    app = start_app(ignoring=(signal.SIGHUP,))
+    app.proc.send_signal(signal.SIGHUP)
+    with pytest.raises(AssertionError) as failure:
+        app.wait_line("event SystemReload", timeout=2)
+    message = str(failure.value)
+    assert "was running, SigBlk:" in message and "SigIgn:" in message
+    assert "Fatal Python error: Aborted" in message and "File " in message  # faulthandler's dump
+    assert app.proc.poll() is not None

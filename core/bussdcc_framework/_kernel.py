@@ -3,7 +3,7 @@
 The framework needs a few of the kernel's private names: to subclass its runtime (the dispatch
 entry point, the booted flag, the stop event, the bus subscription), to keep a snapshot of
 running services (the supervisor's entries and lock), to ask a kernel ``ReplayClock`` whether
-it was started, and to copy a kernel ``StateStore``'s tree. Every such use is here, under a
+it was started. Every such use is here, under a
 framework name, and nowhere else; ``check_kernel()`` verifies each one against the installed
 kernel and names the attribute that changed. ``tests/test_kernel_internals.py`` runs it, so
 moving to a kernel release that renamed one fails loudly there rather than quietly elsewhere.
@@ -14,7 +14,6 @@ naming it, never a silent default.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import threading
 from collections.abc import Callable
@@ -27,7 +26,6 @@ from bussdcc.message import Message
 from bussdcc.runtime import Runtime as _KernelRuntime
 from bussdcc.service import ServiceSupervisor
 from bussdcc.service.supervisor import _ServiceEntry
-from bussdcc.state import StateStore
 
 from .report import describe
 
@@ -45,8 +43,6 @@ PRIVATE_NAMES: dict[str, str] = {
     "bussdcc.service.ServiceSupervisor._services": "the supervisor's entries by service name",
     "bussdcc.service.ServiceSupervisor._lock": "the supervisor's lock",
     "bussdcc.clock.ReplayClock._now": "the replay time, None until ``start()``",
-    "bussdcc.state.StateStore._state": "the kernel store's tree",
-    "bussdcc.state.StateStore._lock": "the kernel store's lock",
 }
 
 
@@ -122,13 +118,6 @@ def replay_clock_time(clock: KernelReplayClock) -> datetime | None:
     return now
 
 
-def state_store_tree(store: StateStore) -> dict[str, Any]:
-    """A deep copy of a kernel ``StateStore``'s tree, taken under its lock."""
-    with store._lock:
-        tree: dict[str, Any] = copy.deepcopy(store._state)
-    return tree
-
-
 # -- the check ----------------------------------------------------------------------------------
 
 
@@ -137,7 +126,6 @@ def check_kernel(
     supervisor_class: type[ServiceSupervisor] = ServiceSupervisor,
     entry_class: type = _ServiceEntry,
     clock_class: type[KernelReplayClock] = KernelReplayClock,
-    store_class: type[StateStore] = StateStore,
 ) -> list[str]:
     """One line per private kernel name that is missing or behaves differently (empty: all good).
 
@@ -250,14 +238,6 @@ def check_kernel(
     clock.start(start)
     expect(clock_name, lambda: clock._now == start, "is not the replay time after start()")
 
-    store = store_class()
-
-    def tree_is_state() -> bool:
-        store.set("a.b", 1)
-        return store._state == {"a": {"b": 1}}
-
-    expect("bussdcc.state.StateStore._state", tree_is_state, "is not the tree")
-    expect("bussdcc.state.StateStore._lock", lambda: _reentrant(store._lock), "is not a reentrant lock")
     return problems
 
 

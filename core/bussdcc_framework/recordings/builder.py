@@ -121,10 +121,17 @@ class IndexBuilder(Generic[K]):
         self.lifecycle_dropped = 0
         self.skipped: Counter[str] = Counter()
         self._overflow = 0  # records of keys beyond _KEY_LIMIT
+        self.longest_line = 0  # the longest line counted (as a record or not), too_long aside
 
-    def skip(self, reason: str, count: int = 1) -> None:
-        """Count lines that are not records (``blank``, ``bad_json``, ...)."""
+    def skip(self, reason: str, count: int = 1, *, length: int = 0) -> None:
+        """Count lines that are not records (``blank``, ``bad_json``, ...).
+
+        ``length``: the longest of them in bytes (ignored for ``too_long``: ``longest_line``
+        is what a reader's limit is checked against, and those lines were not counted as read).
+        """
         self.skipped[reason] += count
+        if length > self.longest_line and reason != "too_long":
+            self.longest_line = length
 
     def add_batch(
         self,
@@ -160,6 +167,10 @@ class IndexBuilder(Generic[K]):
                 entry = info[key] = _KeyInfo(name, severity)
             special = special or entry.special
         first = self.records
+        # One C-level pass: the longest line tells a reader whether the counts hold for its limit.
+        longest = max(map(len, lines if lines is not None else map(_line, items)))
+        if longest > self.longest_line:
+            self.longest_line = longest
         if special:
             self._walk(items, list(map(_key, items)) if keys is None else keys, offset, offsets)
         elif first + n > self._next_checkpoint:
@@ -258,9 +269,20 @@ class IndexBuilder(Generic[K]):
                 self.lifecycle_dropped += 1
 
     def finish(
-        self, source: Source, *, data_size: int, writer: str, compressed: bool = False, complete: bool = True
+        self,
+        source: Source,
+        *,
+        data_size: int,
+        writer: str,
+        compressed: bool = False,
+        complete: bool = True,
+        max_line: int | None = None,
     ) -> SegmentIndex:
-        """The index of everything fed so far, describing the file ``source`` names."""
+        """The index of everything fed so far, describing the file ``source`` names.
+
+        ``max_line``: the limit the feeder skipped longer lines under (``too_long``); ``None``
+        for a feeder that counts every line (the sink).
+        """
         types: dict[str, int] = {}
         severities: Counter[str] = Counter()
         for key, count in self._counts.items():
@@ -293,4 +315,6 @@ class IndexBuilder(Generic[K]):
             marks_dropped=self.marks_dropped,
             lifecycle=list(self.lifecycle),
             lifecycle_dropped=self.lifecycle_dropped,
+            max_line=max_line,
+            longest_line=self.longest_line,
         )

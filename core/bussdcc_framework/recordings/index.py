@@ -12,6 +12,11 @@ it only when all of these still match the data file, and says why not otherwise 
 ``stale``: appended, truncated, replaced; ``damaged``: not an index of this version). Nothing
 here raises because of an index file: a reader that gets no index reads the data.
 
+An index's counts also depend on the longest line its builder accepted (``max_line``: a longer
+line is ``too_long``, not a record), so it says which limit it was built under and the longest
+line it counted; ``SegmentIndex.limit_mismatch`` tells a reader with its own limit whether the
+counts hold for it (a reader treats an index that does not like a stale one).
+
 The file sits next to its data file, hidden: ``DIR/.NAME.idx`` for ``DIR/NAME.jsonl`` and
 ``DIR/NAME.jsonl.gz`` (one index per stem; ``source.name`` says which file it describes). Its
 name contains no ``.jsonl``, so no reader that globs ``*.jsonl`` or ``*.jsonl*`` picks it up,
@@ -33,7 +38,11 @@ import msgspec
 #: ``SegmentIndex.format``: what a file must say to be taken for an index.
 FORMAT: Final = "bussdcc-recording-index"
 #: ``SegmentIndex.version``: bumped when a reader of an older version could misread the file.
-VERSION: Final = 1
+#: Version 2 added ``max_line`` and ``longest_line``. Version 1 files are ``damaged`` (not read)
+#: rather than read with those fields unknown: an index that cannot say which line-length
+#: limit its counts hold for can never be used safely, so calling it damaged costs nothing
+#: more than a scan, and ``events index`` and the sink rewrite it like any damaged one.
+VERSION: Final = 2
 #: Suffix of index files.
 INDEX_SUFFIX: Final = ".idx"
 #: Suffixes of the data files an index can describe (the longest first).
@@ -123,6 +132,13 @@ class SegmentIndex(msgspec.Struct, frozen=True, kw_only=True):
     records that delimit runs (at most ``MAX_LIFECYCLE``). ``data_size`` is the number of bytes
     described (uncompressed). ``complete`` is false when the data ended in a torn line.
     ``writer`` says who built it (``jsonl-sink`` or ``scanner``).
+
+    ``max_line`` is the line-length limit (bytes, newline excluded) the builder classified
+    lines under: a longer line counts as ``too_long``; ``None`` for the sink, which counts
+    every line it writes. ``longest_line`` is the length of the longest line counted as
+    anything else (a record, a blank line, damage): a reader whose limit is below it would
+    skip that line as ``too_long``, one whose limit is above ``max_line`` would read the
+    ``too_long`` lines (``limit_mismatch``).
     """
 
     format: str = FORMAT
@@ -145,6 +161,25 @@ class SegmentIndex(msgspec.Struct, frozen=True, kw_only=True):
     marks_dropped: NonNegative = 0
     lifecycle: list[LifecycleMark] = []
     lifecycle_dropped: NonNegative = 0
+    max_line: Annotated[int, msgspec.Meta(ge=1)] | None
+    longest_line: NonNegative
+
+    def limit_mismatch(self, max_line: int) -> str | None:
+        """Why this index's counts do not hold for a reader of lines up to ``max_line`` bytes.
+
+        ``None`` when they do: every line it counted fits in ``max_line``, and its ``too_long``
+        lines (if any) are too long for the reader too (its limit is not looser than the
+        builder's). Otherwise the reader would count some lines differently: it reads the data.
+        """
+        if self.longest_line > max_line:
+            return f"it counted a line of {self.longest_line} bytes, longer than max_line={max_line}"
+        too_long = self.skipped.get("too_long", 0)
+        if too_long and (self.max_line is None or max_line > self.max_line):
+            return (
+                f"it skipped {too_long} line(s) as longer than max_line={self.max_line}, "
+                f"which max_line={max_line} may read"
+            )
+        return None
 
     def seek(self, t: datetime) -> Checkpoint | None:
         """Where to start reading to see every record at or after ``t``; ``None``: the start.
@@ -245,6 +280,10 @@ def _check_consistent(index: SegmentIndex) -> None:
         raise ValueError("type counts do not add up to the record count")
     if sum(index.severities.values()) != index.records:
         raise ValueError("severity counts do not add up to the record count")
+    if index.max_line is not None and index.longest_line > index.max_line:
+        raise ValueError("it counted a line longer than its own max_line")
+    if index.max_line is None and index.skipped.get("too_long"):
+        raise ValueError("too_long lines without a max_line")
     if (index.start is None) != (index.records == 0) or (index.end is None) != (index.records == 0):
         raise ValueError("time range does not match the record count")
     last_offset, last_record = -1, -1

@@ -158,7 +158,7 @@ class LineScanner:
             if reason is None:
                 where.append(pos)
             else:
-                builder.skip(reason)
+                builder.skip(reason, length=len(line))
         builder.add_batch(items, 0, where)
 
     def close(self) -> bool:
@@ -176,7 +176,7 @@ class LineScanner:
         if reason is None:
             self.builder.add_batch(items, 0, [self._line_start])
         else:
-            self.builder.skip("blank" if reason == "blank" else "torn")
+            self.builder.skip("blank" if reason == "blank" else "torn", length=len(line))
         return False
 
 
@@ -271,7 +271,12 @@ def scan_file(
                 left -= len(chunk)
         complete = scanner.close() and complete
     return builder.finish(
-        source, data_size=scanner.size, writer="scanner", compressed=compressed, complete=complete
+        source,
+        data_size=scanner.size,
+        writer="scanner",
+        compressed=compressed,
+        complete=complete,
+        max_line=max_line,
     )
 
 
@@ -305,12 +310,13 @@ def ensure_index(
     """The index of ``path``: the stored one when it is current, else a fresh scan.
 
     Returns ``(index, status)`` where status is ``read_index``'s (``ok``: from the index file;
-    ``missing``/``stale``/``damaged``: scanned). With ``write`` a scanned index is stored
+    ``missing``/``stale``/``damaged``: scanned). A stored index whose counts do not hold for
+    ``max_line`` (``SegmentIndex.limit_mismatch``) is ``stale``. With ``write`` a scanned index is stored
     (best effort: a read-only directory costs a scan next time, nothing else). Raises
     ``OSError`` only for the data file itself.
     """
     check = read_index(path)
-    if check.index is not None:
+    if check.index is not None and check.index.limit_mismatch(max_line) is None:
         return check.index, "ok"
     index = scan_file(path, severity_of=severity_of, every=every, max_line=max_line)
     if write:
@@ -318,7 +324,7 @@ def ensure_index(
             write_index(path, index)
         except OSError:
             pass
-    return index, check.status
+    return index, "stale" if check.index is not None else check.status
 
 
 __all__ = [

@@ -53,8 +53,11 @@ def severities() -> object:
 
 
 def same_content(a: object, b: object) -> bool:
-    """Equal but for who wrote them (the sink or the scanner)."""
-    return msgspec.structs.replace(a, writer="x") == msgspec.structs.replace(b, writer="x")  # type: ignore[type-var]
+    """Equal but for who wrote them (the sink or the scanner) and the line limit the scanner had
+    (the sink has none: it counts every line it writes)."""
+    return msgspec.structs.replace(a, writer="x", max_line=1) == msgspec.structs.replace(
+        b, writer="x", max_line=1
+    )  # type: ignore[type-var]
 
 
 def test_the_sink_index_equals_a_scan_of_the_segment(tmp_path: Path) -> None:

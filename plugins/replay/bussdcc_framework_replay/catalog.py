@@ -46,12 +46,13 @@ def build_indexes(
 ) -> Indexing:
     """Index every file of ``found`` whose index is not current (all of them with ``force``).
 
-    Severities come from ``registry`` (so ``--app``/``--import`` make them known).
+    Severities come from ``registry`` (so ``--app``/``--import`` make them known). An index
+    built under another ``max_line`` whose counts do not hold for this one is ``stale``.
     """
     result = Indexing()
     severity = registry_severity(registry)
     for path in found.files:
-        check = check_index(path)
+        check = check_index(path, max_line)
         if check.status == "ok" and not force:
             result.current.append(path)
             continue
@@ -86,7 +87,7 @@ def catalog(paths: Sequence[str], registry: TypeRegistry, *, max_line: int) -> C
     result = Catalog()
     severity = registry_severity(registry)
     for path in found.files:
-        check = check_index(path)
+        check = check_index(path, max_line)
         index = check.index
         if index is None:
             try:

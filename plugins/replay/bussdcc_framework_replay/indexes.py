@@ -12,6 +12,12 @@ seek start too late or a whole file be left out. So a reader also refuses an ind
 contradict each other (``plausible``), and confirms with the data itself, cheaply, before it
 leaves a whole file unread (``confirms_*``): the first record for a file said to start after
 the window, the records after the last checkpoint for a plain file said to end before it.
+
+An index's counts hold only for the line-length limit it was built under: a reader with
+another ``replay.max_line`` may count a line the index took for a record as ``too_long``, or
+read a line the index skipped as ``too_long``. ``check_index(path, max_line)`` takes such an
+index as ``stale`` (the data is read, ``events index`` rebuilds it for that limit) and says so
+in its detail, naming ``replay.max_line``; ``limit_mismatch`` tells the two stale kinds apart.
 """
 
 from __future__ import annotations
@@ -48,8 +54,16 @@ def plausible(index: SegmentIndex) -> str | None:
     return None
 
 
-def check_index(path: Path) -> IndexCheck:
-    """``read_index(path)``, with an implausible index (or any failure) taken as damaged."""
+#: How the detail of an index not used because of the reader's line limit begins (after the path).
+LIMIT_DETAIL = "index built under another replay.max_line"
+
+
+def check_index(path: Path, max_line: int | None = None) -> IndexCheck:
+    """``read_index(path)``, with an implausible index (or any failure) taken as damaged.
+
+    With ``max_line`` (the reader's ``replay.max_line``), an index whose counts do not hold for
+    that limit is ``stale`` (``SegmentIndex.limit_mismatch``; the detail says why).
+    """
     try:
         check = read_index(path)
     except Exception as exc:  # a cache must never be a reason to fail
@@ -58,7 +72,16 @@ def check_index(path: Path) -> IndexCheck:
         problem = plausible(check.index)
         if problem is not None:
             return IndexCheck("damaged", detail=f"{path}: index: {problem}")
+        if max_line is not None:
+            why = check.index.limit_mismatch(max_line)
+            if why is not None:
+                return IndexCheck("stale", detail=f"{path}: {LIMIT_DETAIL}: {why}")
     return check
+
+
+def limit_mismatch(check: IndexCheck) -> bool:
+    """Whether ``check`` is an index not used only because of the reader's ``replay.max_line``."""
+    return check.status == "stale" and LIMIT_DETAIL in check.detail
 
 
 def confirms_start(path: Path, index: SegmentIndex, first: datetime | None) -> bool:

@@ -164,7 +164,7 @@ class JsonlSource:
             stats.skip(rejected.reason, str(rejected.path), rejected.detail)
         indexes: list[SegmentIndex | None] = []
         for path in found.files:
-            check = check_index(path) if self.use_index else None
+            check = check_index(path, self.max_line) if self.use_index else None
             if check is not None:
                 stats.indexes[check.status] += 1
             indexes.append(check.index if check is not None else None)

@@ -93,6 +93,9 @@ class SourceStats:
     """Blank lines (whitespace only): skipped, not damage."""
     indexes: Counter[str] = field(default_factory=Counter)
     """Files by the state of their index: ``ok`` (used), ``missing``, ``stale``, ``damaged``."""
+    index_max_line: int = 0
+    """Of the ``stale`` indexes, those only built under another ``replay.max_line`` (``events
+    info``): their counts would not hold for this reader's limit, so their files were read."""
     index_seeks: int = 0
     """Files read from an index checkpoint instead of their start (``start`` given)."""
     index_skipped_files: int = 0

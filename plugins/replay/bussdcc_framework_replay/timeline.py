@@ -189,12 +189,12 @@ def from_indexes(parts: list[Any]) -> Timeline | None:
 
     None (survey instead) for anything else: a source that is not a ``JsonlSource``, a file
     without a current index, a run (``spans``: part of a file). Marks are kept to the
-    source's window and type patterns.
+    source's window and type patterns. An index whose counts do not hold for the source's
+    ``max_line`` is not current (``indexes.check_index``).
     """
-    from bussdcc_framework.recordings import load_index
-
     from .files import discover
     from .filters import resolve_bound
+    from .indexes import check_index
     from .source import JsonlSource
 
     if not parts:
@@ -208,7 +208,7 @@ def from_indexes(parts: list[Any]) -> Timeline | None:
             return None
         try:
             found = discover(part.paths)
-            indexes = [load_index(path) for path in found.files]
+            indexes = [check_index(path, part.max_line).index for path in found.files]
         except (OSError, ValueError):
             return None
         if any(index is None for index in indexes):

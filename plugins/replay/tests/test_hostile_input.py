@@ -238,7 +238,13 @@ def test_events_commands_take_settings_with_set_over_the_environment(tmp_path: P
     assert len(shown.stdout.splitlines()) == 1
     indexed = run("events", "-s", "replay.max_line=2k", "index", str(log))
     assert indexed.returncode == 0, indexed.stderr
-    assert info_json(log)["records"] == 1  # info trusts the index, built under the --set limit
+    same = run("events", "-s", "replay.max_line=2k", "info", "--json", str(log))
+    assert same.returncode == 0, same.stderr
+    answered = json.loads(same.stdout)  # the index, built under the --set limit, answers it
+    assert answered["from_index"] and answered["records"] == 1
+    assert answered["skipped"] == {"too_long": 1}
+    # A looser reader does not trust the index's too_long count: it reads the long line.
+    assert info_json(log)["records"] == 2
 
     typo = run("events", "--set", "replay.max_lin=2k", "info", str(log))
     assert typo.returncode == 2

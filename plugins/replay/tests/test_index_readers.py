@@ -273,3 +273,118 @@ def test_runs_of_a_compressed_file_and_a_garbage_index_are_read_from_data(tmp_pa
     assert [r["events"] for r in json.loads(result.stdout)["runs"]] == [6, 6, 3]
     replay = bussdcc("replay", str(gz.parent), "--run", "latest", "--speed", "0", "--import", "greenhouse")
     assert replay.returncode == 0 and "replayed 2 events" in replay.stderr  # booting is lifecycle
+
+
+def info_under(path: Path, limit: str | None, *extra: str) -> dict[str, object]:
+    """``events info --json`` with ``replay.max_line`` set through the environment (or not)."""
+    env = {"BUSSDCC_REPLAY_MAX_LINE": limit} if limit is not None else {}
+    result = bussdcc("events", "info", "--json", "--import", "greenhouse", str(path), *extra, **env)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+def long_lines_log(root: Path, builder: str) -> Path:
+    """A recording of short records, 3 of about 3 kB and 2 of about 6 kB, indexed by ``builder``:
+    the jsonl sink's writer (no limit) or ``events index`` under ``replay.max_line=4k``."""
+    events = [
+        *readings(range(20)),
+        *readings(range(20, 23), sensor="m" * 3000),
+        *readings(range(23, 25), sensor="L" * 6000),
+    ]
+    if builder == "writer":
+        from bussdcc_framework_jsonl import JsonlSink
+
+        class Ctx:
+            def emit(self, message: Message) -> None:
+                pass
+
+        sink = JsonlSink(root, 3600)
+        sink.start(Ctx())  # type: ignore[arg-type]
+        for e in events:
+            sink.handle(e)
+        sink.stop()
+        (log,) = sorted(root.rglob("*.jsonl"))
+        check = read_index(log)
+        assert check.index is not None and check.index.max_line is None
+    else:
+        log = write_log(root / "a.jsonl", events)
+        built = bussdcc("events", "--set", "replay.max_line=4k", "index", str(root))
+        assert built.returncode == 0, built.stderr
+        check = read_index(log)
+        assert check.index is not None and check.index.max_line == 4096
+        assert check.index.skipped == {"too_long": 2} and check.index.records == 23
+    longest = check.index.longest_line
+    assert 6000 < longest < 7000 if builder == "writer" else 3000 < longest < 4096
+    return log
+
+
+@pytest.mark.parametrize(
+    ("builder", "limit", "used"),
+    [
+        ("writer", "4k", False),  # tighter than its longest line: the 6 kB records are too_long here
+        ("writer", "8k", True),  # every line it counted fits: its counts hold
+        ("writer", None, True),  # the default, 8 MiB
+        ("events index", "2k", False),  # tighter than the 3 kB records it counted
+        ("events index", "8k", False),  # looser: the 6 kB lines it skipped are records here
+        ("events index", None, False),
+        ("events index", "4k", True),  # the limit it was built under
+        # Looser than its 4k: it cannot know whether the lines it skipped fit in 5k.
+        ("events index", "5k", False),
+    ],
+)
+def test_an_index_is_used_only_when_its_counts_hold_for_replay_max_line(
+    tmp_path: Path, builder: str, limit: str | None, used: bool
+) -> None:
+    log = long_lines_log(tmp_path / "rec", builder)
+    answered = info_under(log, limit)
+    read = info_under(log, limit, "--no-index")
+    same_info(answered, read)
+    assert answered["skipped"] == read["skipped"] and answered["files"] and read["records"]
+    assert answered["from_index"] is used
+    assert answered["indexes"] == ({"ok": 1} if used else {"stale": 1})
+    assert answered["index_max_line"] == (0 if used else 1)
+    # A replay through the index reads what the data holds.
+    max_line = {"2k": 2048, "4k": 4096, "5k": 5120, "8k": 8192, None: 8 * 1024 * 1024}[limit]
+    window = {"start": at(10.5), "end": at(30)}
+    through = JsonlSource(log, registry=registry(), max_line=max_line, **window)
+    assert percents(list(through)) == percents(
+        list(JsonlSource(log, registry=registry(), max_line=max_line, use_index=False, **window))
+    )
+    assert through.stats.indexes == ({"ok": 1} if used else {"stale": 1})
+
+
+def test_events_info_says_the_index_was_built_under_another_max_line_and_index_rebuilds_it(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "rec"
+    log = long_lines_log(root, "events index")
+    text = bussdcc("events", "--set", "replay.max_line=2k", "info", "--import", "greenhouse", str(root))
+    assert text.returncode == 0, text.stderr
+    assert (
+        "index:      1 index(es) not used: built under another replay.max_line, their counts may "
+        "not hold for this one (`bussdcc events index` rebuilds them)"
+    ) in text.stdout.splitlines()
+    rebuilt = bussdcc("events", "--set", "replay.max_line=2k", "index", str(root))
+    assert rebuilt.stdout.strip() == "indexed 1 file(s) (1 stale), 0 already current"
+    now = info_under(log, "2k")
+    assert now["from_index"] and now["indexes"] == {"ok": 1}
+    same_info(now, info_under(log, "2k", "--no-index"))
+    # The old limit's reader now finds an index built under a tighter one: read, then rebuilt.
+    assert info_under(log, "4k")["indexes"] == {"stale": 1}
+
+
+def test_an_index_of_the_previous_version_is_damaged_and_rebuilt(tmp_path: Path) -> None:
+    """Version 1 indexes do not say which line limit their counts hold for: never used."""
+    root = tmp_path / "rec"
+    log = long_lines_log(root, "events index")
+    raw = json.loads(index_path(log).read_bytes())
+    for key in ("max_line", "longest_line"):
+        del raw[key]
+    raw["version"] = 1
+    index_path(log).write_text(json.dumps(raw))
+    assert read_index(log).status == "damaged"
+    assert info_under(log, "8k")["indexes"] == {"damaged": 1}
+    rebuilt = bussdcc("events", "index", str(root))
+    assert rebuilt.stdout.strip() == "indexed 1 file(s) (1 damaged), 0 already current"

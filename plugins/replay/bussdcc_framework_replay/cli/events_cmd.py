@@ -102,6 +102,7 @@ class LogInfo:
             "blank_lines": self.stats.blank_lines,
             "notes": list(self.stats.notes),
             "indexes": dict(self.stats.indexes),
+            "index_max_line": self.stats.index_max_line,
             "from_index": self.from_index and bool(self.stats.indexes.get("ok")),
             "outside_window": self.stats.outside_window,
             "filtered_type": self.stats.filtered_type,
@@ -144,7 +145,7 @@ def _scan_indexed(source: MergedSource, registry: TypeRegistry) -> tuple[Counter
     """``_scan`` with the files that have a current index answered from it (the rest read)."""
     jsonl = [s for s in source.sources if isinstance(s, JsonlSource)]
     found = discover([p for s in jsonl for p in s.paths])
-    indexed, unindexed, statuses = split_by_index(found)
+    indexed, unindexed, statuses, other_limit = split_by_index(found, jsonl[0].max_line)
     per_type, stats = from_indexes(indexed, registry)
     stats.shadowed = [str(p) for p in found.shadowed]
     for rejected in found.rejected:
@@ -160,6 +161,7 @@ def _scan_indexed(source: MergedSource, registry: TypeRegistry) -> tuple[Counter
     order = {str(p): i for i, p in enumerate(found.files)}
     stats.files.sort(key=lambda f: order.get(f.path, len(order)))
     stats.indexes = statuses
+    stats.index_max_line = other_limit
     return per_type, stats
 
 
@@ -228,8 +230,17 @@ def info_command(
 
 
 def _index_line(stats: SourceStats, answered: bool) -> list[str]:
-    """How the answer was found: from indexes (and how many files were read instead)."""
+    """How the answer was found: from indexes (and how many files were read instead, and
+    whether the reader's ``replay.max_line`` was why)."""
     used = stats.indexes.get("ok", 0)
+    limit = (
+        [
+            f"index:      {stats.index_max_line} index(es) not used: built under another "
+            "replay.max_line, their counts may not hold for this one (`bussdcc events index` rebuilds them)"
+        ]
+        if answered and stats.index_max_line
+        else []
+    )
     if not answered:
         seeks, left = stats.index_seeks, stats.index_skipped_files
         if not (seeks or left):
@@ -239,14 +250,14 @@ def _index_line(stats: SourceStats, answered: bool) -> list[str]:
             "outside the window left unread"
         ]
     if not used:
-        return []
+        return limit
     files = sum(stats.indexes.values())
     line = f"index:      {used} of {files} file(s) answered from their index"
     other = {k: v for k, v in stats.indexes.items() if k != "ok"}
     if other:
         why = ", ".join(f"{v} {k}" for k, v in sorted(other.items()))
         line += f"; {files - used} read ({why}: `bussdcc events index` indexes them)"
-    return [line + " (--no-index reads every record)"]
+    return [line + " (--no-index reads every record)", *limit]
 
 
 def _records_line(data: dict[str, Any], stats: SourceStats) -> str:

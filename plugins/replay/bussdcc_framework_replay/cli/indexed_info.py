@@ -17,26 +17,31 @@ from bussdcc_framework.codec import TypeRegistry, split_type_name
 from bussdcc_framework.recordings import SegmentIndex
 
 from ..files import Discovery, file_size
-from ..indexes import check_index
+from ..indexes import check_index, limit_mismatch
 from ..stats import OTHER_TYPES, UNKNOWN_TYPE, FileStats, SourceStats
 
 #: Reasons of the index (``SegmentIndex.skipped``) under the names readers use.
 _REASONS = {"torn": "torn_line"}
 
 
-def split_by_index(found: Discovery) -> tuple[list[tuple[Path, SegmentIndex]], list[Path], Counter[str]]:
-    """The files with a current index, the others, and the files by index status."""
+def split_by_index(
+    found: Discovery, max_line: int
+) -> tuple[list[tuple[Path, SegmentIndex]], list[Path], Counter[str], int]:
+    """The files with a current index, the others, the files by index status, and how many of
+    the ``stale`` ones are so only because their counts do not hold for ``max_line``."""
     indexed: list[tuple[Path, SegmentIndex]] = []
     unindexed: list[Path] = []
     statuses: Counter[str] = Counter()
+    other_limit = 0
     for path in found.files:
-        check = check_index(path)
+        check = check_index(path, max_line)
         statuses[check.status] += 1
+        other_limit += limit_mismatch(check)
         if check.index is not None:
             indexed.append((path, check.index))
         else:
             unindexed.append(path)
-    return indexed, unindexed, statuses
+    return indexed, unindexed, statuses, other_limit
 
 
 def from_indexes(
