@@ -66,7 +66,6 @@ class SegmentWriter:
         self.interval = interval
         self.max_size = max_size
         self.durable = flush == "fsync"
-        self.compress = compress
         self.retention_age = retention_age
         self.retention_size = retention_size
         self.report = report
@@ -84,7 +83,6 @@ class SegmentWriter:
         self.lost = 0  # events not written because of write errors, ever
         self._lost_in_outage = 0
         self.written = 0
-        self.segments_closed = 0
         self.created: list[Path] = []  # segments this writer created, oldest first
         self._root_existed = root.exists()
         self._index_error_reported = False
@@ -240,7 +238,6 @@ class SegmentWriter:
             self._fsync_failed(path, exc)
         finally:
             os.close(fd)
-        self.segments_closed += 1
         if path is None:
             return
         if self.indexer.boot_failed:

@@ -25,8 +25,10 @@ import pytest
 from bussdcc.event import Event
 from bussdcc.message import Message
 from bussdcc_framework_jsonl import JsonlSink
+from bussdcc_framework_jsonl.writer import SegmentWriter
 
 from bussdcc_framework.codec import type_name
+from bussdcc_framework.recordings import index_path
 
 T0 = datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC)
 
@@ -457,6 +459,48 @@ def test_fsync_mode_fsyncs_the_compressed_segment_too(tmp_path: Path, fsyncs: li
         "12-00-00.jsonl.gz",
         "12-01-00.jsonl.gz",
     ]
+
+
+def test_fsync_mode_fsyncs_only_after_a_cycle_that_wrote(tmp_path: Path, fsyncs: list[str]) -> None:
+    """The writer thread ends every cycle with ``flush()``; an idle cycle has nothing to make
+    durable (the writer driven directly: one cycle per call)."""
+    writer = SegmentWriter(
+        tmp_path,
+        interval=600.0,
+        max_size=None,
+        flush="fsync",
+        compress=False,
+        retention_age=None,
+        retention_size=None,
+        report=lambda message, line: None,
+        classes=[Sample],  # the items' class number 0
+    )
+
+    def segment_fsyncs() -> int:
+        return len([p for p in fsyncs if p.endswith(".jsonl")])
+
+    writer.write([(T0, b'{"n":1}', 0)])
+    writer.flush()
+    assert segment_fsyncs() == 1
+    writer.flush()  # idle cycles
+    writer.flush()
+    assert segment_fsyncs() == 1
+    writer.write([(T0, b'{"n":2}', 0)])
+    writer.flush()
+    assert segment_fsyncs() == 2
+    writer.close()  # and the last one when it closes
+    assert segment_fsyncs() == 3
+
+
+def test_fsync_mode_fsyncs_the_index_before_it_takes_its_name(tmp_path: Path, fsyncs: list[str]) -> None:
+    sink = JsonlSink(tmp_path / "rec", flush="fsync")
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    sink.handle(evt(1))
+    sink.stop()
+    (segment,) = (tmp_path / "rec").rglob("*.jsonl")
+    index = index_path(segment)
+    assert index.exists()
+    assert any(Path(p).name.startswith(index.name + ".tmp") for p in fsyncs), fsyncs
 
 
 @pytest.mark.parametrize("mode", ["interval", "line"])

@@ -30,6 +30,7 @@ from bussdcc_framework_jsonl import (
     RecordingResumed,
 )
 from bussdcc_framework_jsonl.config import JsonlConfig
+from bussdcc_framework_jsonl.writer import SegmentWriter
 
 from bussdcc_framework.recordings import load_index
 from bussdcc_framework.runtime import Runtime
@@ -700,6 +701,7 @@ def test_start_and_stop_are_idempotent_and_the_counters_start_at_zero(tmp_path: 
     sink.stop()  # before start: nothing to do
     ctx = FakeCtx()
     sink.start(ctx)  # type: ignore[arg-type]
+    assert sink.path is None  # started, but no segment until the first event
     thread = sink._thread
     assert thread is not None and thread.is_alive() and thread.name == "bussdcc-jsonl-writer"
     assert thread.daemon  # a process that never calls stop() can still exit
@@ -781,6 +783,44 @@ def test_a_step_back_of_exactly_the_tolerance_stays_in_the_segment(tmp_path: Pat
         "12-10-00.jsonl": [1, 2, 3],
         "12-20-00.jsonl": [4],
         "12-00-00.jsonl": [5],
+    }
+
+
+def test_one_batch_is_split_exactly_at_the_bounds_of_the_open_segment(tmp_path: Path) -> None:
+    """A batch handed to the writer at once (as the writer thread does) goes into the open
+    segment only as far as its end, excluded, and its step-back tolerance, included; the
+    writer is driven directly so that each batch is exactly the one given."""
+    writer = SegmentWriter(
+        tmp_path,
+        interval=600.0,
+        max_size=None,
+        flush="line",
+        compress=False,
+        retention_age=None,
+        retention_size=None,
+        report=lambda message, line: None,
+        classes=[Sample],  # the items' class number 0
+    )
+    start = datetime(2026, 3, 9, 12, 10, 0, tzinfo=UTC)
+
+    def item(n: int, at: datetime) -> Any:
+        return (at, json.dumps({"data": {"n": n}}).encode(), 0)
+
+    writer.write([item(1, start)])  # opens 12:10
+    # the open segment's last instant and the next one's first, in one batch
+    writer.write(
+        [
+            item(2, start + timedelta(seconds=599, microseconds=999_999)),
+            item(3, start + timedelta(seconds=600)),
+        ]
+    )
+    # now 12:20 is open: its tolerance's first instant, then an event of 12:30, in one batch
+    writer.write([item(4, start + timedelta(seconds=595)), item(5, start + timedelta(seconds=1200))])
+    writer.close()
+    assert lines_by_file(tmp_path) == {
+        "12-10-00.jsonl": [1, 2],
+        "12-20-00.jsonl": [3, 4],
+        "12-30-00.jsonl": [5],
     }
 
 

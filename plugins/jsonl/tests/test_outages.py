@@ -649,3 +649,130 @@ def test_a_write_that_fails_midway_counts_its_complete_lines_as_written(
     (segment,) = segments(root)
     complete = segment.read_bytes().split(b"\n")[:-1]  # and a torn third line after them
     assert [json.loads(x)["data"]["n"] for x in complete] == [0, 1]
+
+
+# -- the writer driven directly: one batch at a time, no thread -------------------------------
+
+
+def direct_writer(root: Path, reports: list[Message], **options: Any) -> writer_module.SegmentWriter:
+    settings: dict[str, Any] = {
+        "interval": 600.0,
+        "max_size": None,
+        "flush": "line",
+        "compress": False,
+        "retention_age": None,
+        "retention_size": None,
+    }
+    settings.update(options)
+    return writer_module.SegmentWriter(
+        root,
+        **settings,
+        report=lambda message, line: reports.append(message),
+        classes=[Big],  # the items' class number 0
+    )
+
+
+AT = datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC)
+
+
+def item(n: int, at: datetime = AT) -> Any:
+    return (at, json.dumps({"data": {"n": n, "pad": "p" * 200}}).encode(), 0)
+
+
+def test_events_of_the_closed_segment_after_a_failed_open_are_each_counted_lost_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer closes its segment before it opens the next: when that fails, the rest of
+    the batch is lost too, the events of the closed segment counted once each, no more."""
+    reports: list[Message] = []
+    writer = direct_writer(tmp_path, reports)
+    writer.write([item(0)])
+
+    def refuse(root: Path, start: float) -> Any:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(root))
+
+    monkeypatch.setattr(writer_module.segments, "create_segment", refuse)
+    writer.write([item(1, AT + timedelta(seconds=600)), item(2)])  # the next segment first
+    writer.close()
+    assert (writer.written, writer.lost) == (1, 2)
+    assert [(type(m).__name__, m.operation) for m in reports] == [("RecordingError", "open")]  # type: ignore[attr-defined]
+
+
+def test_fsync_at_the_close_of_a_segment_is_reported_with_the_segment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A segment's last fsync happens when it closes (a rotation, the end): failing, or working
+    again, there is reported like in a writer cycle, naming that segment."""
+    broken = True
+    real_fsync = os.fsync
+
+    def flaky_fsync(fd: int) -> None:
+        if broken:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real_fsync(fd)
+
+    proxy = types.SimpleNamespace(
+        **{name: getattr(os, name) for name in dir(os) if not name.startswith("__")}
+    )
+    proxy.fsync = flaky_fsync
+    monkeypatch.setattr(writer_module, "os", proxy)
+    reports: list[Message] = []
+    writer = direct_writer(tmp_path, reports, flush="fsync")
+    writer.write([item(0)])
+    writer.flush()  # fails: reported
+    first = writer.path
+    broken = False
+    writer.write([item(1, AT + timedelta(seconds=600))])  # closes the first: its fsync works
+    second = writer.path
+    broken = True
+    writer.close()  # fails again, at the close of the second
+    assert [(type(m).__name__, m.path) for m in reports] == [  # type: ignore[attr-defined]
+        ("RecordingError", str(first)),
+        ("RecordingResumed", str(first)),
+        ("RecordingError", str(second)),
+    ]
+    assert writer.lost == 0 and writer.written == 2
+
+
+def test_at_stop_retention_keeps_the_total_within_its_size_the_last_segment_too(tmp_path: Path) -> None:
+    """Nothing is open any more after the end: retention deletes the last segment too when it
+    alone is larger than ``retention_size`` (it is never deleted while it is open)."""
+    reports: list[Message] = []
+    writer = direct_writer(tmp_path, reports, retention_size=100)
+    writer.write([item(0)])  # one line of more than 200 bytes
+    writer.write([item(1)])
+    assert writer.path is not None and writer.path.exists()  # open: kept
+    writer.close()
+    assert segments(tmp_path) == [] and list(tmp_path.iterdir()) == [] and reports == []
+
+
+def test_retention_keeps_the_compressed_file_of_a_segment_still_being_compressed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compressor is done with a segment only once ``compress`` returned (in fsync mode it
+    still syncs the directory after the ``.gz`` replaced the plain file): until then its
+    ``.gz`` is as safe from retention as the plain file was."""
+    real_compress = writer_module.segments.compress
+    compressed, release = threading.Event(), threading.Event()
+
+    def slow_compress(path: Path, **options: Any) -> Path:
+        target = real_compress(path, **options)
+        compressed.set()
+        release.wait(60)
+        return target
+
+    monkeypatch.setattr(writer_module.segments, "compress", slow_compress)
+    reports: list[Message] = []
+    writer = direct_writer(tmp_path, reports, compress=True, retention_size=1)  # keeps nothing else
+    try:
+        writer.write([item(0)])
+        writer.write([item(1, AT + timedelta(seconds=600))])  # closes 12:00, compressed ...
+        assert compressed.wait(60)
+        gz = tmp_path / "2026-03-09" / "12-00-00.jsonl.gz"
+        assert gz.exists() and not gz.with_name("12-00-00.jsonl").exists()
+        writer.write([item(2, AT + timedelta(seconds=1200))])  # ... while retention runs again
+        assert gz.exists()
+    finally:
+        release.set()
+        writer.close()
+    assert reports == []
