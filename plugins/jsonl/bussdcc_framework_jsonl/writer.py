@@ -158,8 +158,7 @@ class SegmentWriter:
         except OSError as exc:
             complete = data.count(b"\n", 0, done)
             self.written += complete
-            self._size += done
-            path = self.path
+            path = self.path  # given up below (_fail): its size no longer matters
             self.indexer.abandon()
             self._fail("write", path, exc)
             self._lose(len(items) - complete)
@@ -171,7 +170,7 @@ class SegmentWriter:
         self._dirty = True
         lines.pop()
         self.indexer.add(items, start, span, lines)
-        if self._lost_in_outage or self.failing:
+        if self.failing is not None:  # every loss happens in an outage: it counted them
             self._resumed()
 
     def _remove_empty(self, path: Path) -> None:
@@ -275,8 +274,8 @@ class SegmentWriter:
             gz = path.with_name(path.name[: -len(segments.SUFFIX)] + segments.GZ_SUFFIX)
             for target in (path, gz):
                 try:
-                    target.unlink(missing_ok=True)
-                except OSError:
+                    target.unlink()
+                except OSError:  # missing (never compressed, or already gone) or not removable
                     pass
             remove_index(path)
         self.created.clear()
