@@ -250,3 +250,18 @@ def test_import_errors_remember_at_most_max_import_errors_names(
         assert registry.resolve(f"{broken}:Missing{i}") is None
     assert list(registry.import_errors) == [f"{broken}:Missing{i}" for i in range(3)]
     assert registry.module_errors == {broken: "ImportError: no"}
+
+
+def test_past_max_import_errors_a_name_in_a_broken_module_still_gets_the_modules_error(
+    write_module: Callable[[str], str],
+) -> None:
+    broken = write_module('raise ImportError("no sensor table")\n')
+    registry = TypeRegistry(include_imported=False)
+    registry.max_import_errors = 1
+    registry.allow_import(broken)
+    codec = Codec(registry)
+    for name in ("Vent", "Pump"):
+        with pytest.raises(DecodeError) as info:
+            codec.resolve(f"{broken}:{name}")
+        assert info.value.detail == f"{broken}:{name}: ImportError: no sensor table"
+    assert list(registry.import_errors) == [f"{broken}:Vent"]  # the second name was not kept

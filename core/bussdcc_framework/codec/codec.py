@@ -322,7 +322,9 @@ class Codec:
             if cls is not None:
                 return cls
         module, _ = split_type_name(name)
-        hint = self.registry.import_errors.get(str(name))
+        # ``import_errors`` holds a bounded number of names; once full, a module that failed
+        # to import still says why, rather than advising an --import it already has.
+        hint = self.registry.import_errors.get(str(name)) or self.registry.module_errors.get(module)
         detail = (
             f"{name}: {hint}"
             if hint
