@@ -127,7 +127,7 @@ class JsonlSink:
         self._unencodable_types: dict[type, int] = {}
         self.nonfinite = 0  # recorded with a NaN or an infinity written as a string
         self.altered = 0  # recorded, but will not read back as emitted (see _altered)
-        self._altered_types: dict[type, int] = {}
+        self._altered_types: set[type] = set()  # reported once each: no per-type counts
         self._class_numbers: dict[type[Message], int] = {}  # queued items carry these numbers
         self._classes: list[type[Message]] = []
         self._nan_checks: list[NanCheck | None] = []  # by class number: on the emitting thread
@@ -299,7 +299,7 @@ class JsonlSink:
         with self._count_lock:
             self.altered += 1
             first = cls not in self._altered_types
-            self._altered_types[cls] = self._altered_types.get(cls, 0) + 1
+            self._altered_types.add(cls)
         if first:
             error = (
                 f"{type_name(cls)} holds a float NaN or infinity where its type is not a float "

@@ -394,7 +394,9 @@ def test_events_handled_after_stop_are_counted_and_said_once(
     assert on_disk(tmp_path) == [0, 4] and sink.late == 3
 
 
-def test_an_event_queued_by_a_dispatch_under_way_at_stop_is_counted(tmp_path: Path) -> None:
+def test_an_event_queued_by_a_dispatch_under_way_at_stop_is_counted(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     """A dispatch that fetched the fast handle before stop() swapped it queues after the last
     drain: stop() counts it as late in its summary instead of leaving it in the queue."""
     sink = JsonlSink(tmp_path, flush_interval=1.0)
@@ -412,6 +414,38 @@ def test_an_event_queued_by_a_dispatch_under_way_at_stop_is_counted(tmp_path: Pa
     sink.stop()
     assert sink.late == 1 and on_disk(tmp_path) == [0]
     assert not sink._queue
+    assert capfd.readouterr().err == (
+        f"bussdcc jsonl: recorded 1 events in {tmp_path}; dropped 0 (queue full), lost 0 (write "
+        "errors), 0 could not be encoded, 0 will not read back as emitted (NaN where the type is "
+        "no float), 0 emits waited 0.00s (queue full), 1 arrived after the recording stopped\n"
+    )
+
+
+def test_late_events_add_up_whichever_way_they_came(tmp_path: Path) -> None:
+    """One event is queued by a dispatch under way after stop()'s last drain (stop() counts
+    it), one emitter waited through the whole stop (counted when it gets its turn): two."""
+    sink = JsonlSink(tmp_path, queue_size=4, overflow="block", flush_interval=1.0)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    sink._space = space = HeldWake()
+    fast = sink.handle
+    real_flush = sink._writer.flush  # type: ignore[union-attr]
+    dispatched: list[int] = []
+
+    def flush() -> None:  # stop()'s flush, after its last drain: an old dispatch lands now
+        if not sink._accepting and not dispatched:
+            dispatched.append(99)
+            fast(evt(99))
+        real_flush()
+
+    sink._writer.flush = flush  # type: ignore[union-attr, method-assign]
+    stopper, emitter = stop_with_a_waiting_emitter(sink)
+    assert not stopper.is_alive() and emitter.is_alive() and dispatched
+    assert sink.late == 1  # the dispatch, counted by stop()
+    space.gate.set()
+    emitter.join(60)
+    assert not emitter.is_alive()
+    assert on_disk(tmp_path) == list(range(-1, 4))
+    assert sink.late == 2 and not sink._queue and sink.waits == 1
 
 
 # -- fsync -------------------------------------------------------------------------------------

@@ -257,6 +257,33 @@ def test_the_flat_probe_sees_opposite_infinities_and_ignores_a_finite_overflow(
     assert CODEC.encode_record(Event(time=T0, payload=Flat("big", 1e308, low=1e308))) == big
 
 
+def test_only_events_that_may_hold_a_nan_get_the_full_check(
+    tmp_path: Path, sink: tuple[JsonlSink, Ctx]
+) -> None:
+    """The full NaN check walks the event: ``handle`` runs it only when the flat probe fails
+    (a flat class) or the line holds a ``null`` (any other class that can hold a float), not
+    for every event of a class with a float field."""
+    s, ctx = sink
+    checked: list[Any] = []
+    for cls in (Flat, Typed):
+        n = ~s._number(cls)
+        real_check = s._nan_checks[n]
+        assert real_check is not None
+
+        def check(payload: Any, real_check: Any = real_check) -> Any:
+            checked.append(payload)
+            return real_check(payload)
+
+        s._nan_checks[n] = check
+    for i in range(3):
+        s.handle(Event(time=T0, payload=Flat("a", float(i))))  # note=None: a null, no NaN
+        s.handle(Event(time=T0, payload=Typed(text="t", number=i, reading=1.5, flag=True, note="n", extra=1)))
+    nan = Flat("b", math.nan)
+    s.handle(Event(time=T0, payload=nan))
+    s.stop()
+    assert checked == [nan] and s.nonfinite == 1 and s.written == 7 and encode_errors(ctx) == []
+
+
 def test_none_in_a_float_field_is_recorded_as_null_and_reported(
     tmp_path: Path, sink: tuple[JsonlSink, Ctx]
 ) -> None:

@@ -32,6 +32,8 @@ from bussdcc_framework_jsonl import (
 from bussdcc_framework_jsonl.config import JsonlConfig
 from bussdcc_framework_jsonl.writer import SegmentWriter
 
+from bussdcc_framework.codec import Codec, TypeRegistry
+from bussdcc_framework.codec import registry as codec_registry
 from bussdcc_framework.recordings import load_index
 from bussdcc_framework.runtime import Runtime
 
@@ -732,6 +734,93 @@ def test_a_context_that_fails_to_take_a_report_does_not_stop_the_recording(
     sink.stop()
     assert sink.dropped > 0 and sink.written + sink.dropped == 10
     assert "bussdcc jsonl: queue full, dropped" in capsys.readouterr().err
+
+
+def test_an_unexpected_writer_error_is_reported_and_the_writer_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An exception the writer does not expect (not an ``OSError`` it handles itself) must not
+    end the writer thread: it is reported, as an event and on stderr, and the next batch is
+    written."""
+    sink = JsonlSink(tmp_path, flush="line")
+    ctx = FakeCtx()
+    sink.start(ctx)  # type: ignore[arg-type]
+    writer = sink._writer
+    assert writer is not None
+    real_write = writer.write
+    failed: list[list[Any]] = []
+
+    def write(items: list[Any]) -> None:
+        if not failed:
+            failed.append(items)
+            raise RuntimeError("boom")
+        real_write(items)
+
+    writer.write = write  # type: ignore[method-assign]
+    sink.handle(evt(1))
+    wait_for(lambda: any(isinstance(m, RecordingError) for m in ctx.emitted))
+    sink.handle(evt(2))
+    sink.stop()
+    assert [m for m in ctx.emitted if isinstance(m, RecordingError)] == [
+        RecordingError(path=str(tmp_path), operation="write", error="RuntimeError('boom')")
+    ]
+    assert capsys.readouterr().err == "bussdcc jsonl: writer error RuntimeError('boom')\n"
+    # (the batch that met the error is not written; the writer cannot say how much of it was)
+    assert [r["data"]["n"] for r in records(tmp_path)][-1:] == [2]
+
+
+def test_the_sink_encodes_with_the_codec_it_is_given(tmp_path: Path) -> None:
+    class Counting(Codec):
+        def __init__(self) -> None:
+            super().__init__(TypeRegistry(include_imported=False))
+            self.encoded = 0
+
+        def encode_record(self, evt: Event[Message]) -> bytes:
+            self.encoded += 1
+            return super().encode_record(evt)
+
+    codec = Counting()
+    sink = JsonlSink(tmp_path, codec=codec)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    sink.handle(evt(1))
+    sink.handle(evt(2))
+    sink.stop()
+    assert codec.encoded == 2 and [r["data"]["n"] for r in records(tmp_path)] == [1, 2]
+
+
+def test_a_sink_without_a_codec_discovers_no_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Encoding needs no registry: the sink's own codec must not load every plugin (slow, and
+    a plugin that fails to load would then fail the recording)."""
+
+    def no_discovery(**_: Any) -> Any:
+        raise AssertionError("the sink asked for the default registry: plugin discovery")
+
+    monkeypatch.setattr(codec_registry, "default_registry", no_discovery)
+    sink = JsonlSink(tmp_path)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    sink.handle(evt(1))
+    sink.stop()
+    assert [r["data"]["n"] for r in records(tmp_path)] == [1]
+
+
+def test_the_hot_path_numbers_a_class_once_then_only_looks_it_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``_number`` takes a lock: ``handle`` calls it for the first event of a class only."""
+    numbered: list[type] = []
+    real_number = JsonlSink._number
+
+    def counting(self: JsonlSink, cls: type[Message]) -> int:
+        numbered.append(cls)
+        return real_number(self, cls)
+
+    monkeypatch.setattr(JsonlSink, "_number", counting)
+    sink = JsonlSink(tmp_path)
+    sink.start(FakeCtx())  # type: ignore[arg-type]
+    for i in range(5):
+        sink.handle(evt(i))
+    sink.stop()
+    assert numbered == [Sample] and sink.written == 5
 
 
 # -- segment boundaries, to the byte and to the microsecond ------------------------------------
