@@ -120,6 +120,7 @@ class JsonlSink:
         self._backpressure_reported_at = float("-inf")
         self._dropped_reported = 0
         self.late = 0  # handled after stop(): not written, counted
+        self.unconfirmed = 0  # in a batch the writer failed on unexpectedly: maybe not written
         self._stopped = False  # stop() has printed its summary
         self._closed = False  # stop() has drained for the last time: what comes now is late
         self._late_said = False
@@ -369,7 +370,15 @@ class JsonlSink:
         self._thread = None
         self._space.set()
         self._count_late()
-        if self.dropped or writer.lost or self.unencodable or self.altered or self.waits or self.late:
+        if (
+            self.dropped
+            or writer.lost
+            or self.unencodable
+            or self.altered
+            or self.waits
+            or self.late
+            or self.unconfirmed
+        ):
             kinds = ", ".join(f"{name}: {n}" for name, n in sorted(self.unencodable_types.items()))
             stderr_line(
                 f"bussdcc jsonl: recorded {writer.written} events in {self.root}; "
@@ -378,6 +387,11 @@ class JsonlSink:
                 f"{self.altered} will not read back as emitted (NaN where the type is no float), "
                 f"{self.waits} emits waited {self.waited:.2f}s (queue full)"
                 + (f", {self.late} arrived after the recording stopped" if self.late else "")
+                + (
+                    f", {self.unconfirmed} may not have been written (writer error)"
+                    if self.unconfirmed
+                    else ""
+                )
             )
         self._stopped = True
 
@@ -426,15 +440,20 @@ class JsonlSink:
             if not stopping:
                 self._wake.wait(self.flush_interval)
             self._wake.clear()
+            items: list[Item] = []
             try:
                 items = self._drain()
                 if items:
                     writer.write(items)
                 writer.flush()
             except Exception as exc:
+                # Not an OSError (the writer handles those and counts what they lose): a bug.
+                # How much of the batch reached the file is unknown, so it is counted as such.
+                self.unconfirmed += len(items)
                 self._report(
                     RecordingError(path=str(self.root), operation="write", error=repr(exc)),
-                    f"bussdcc jsonl: writer error {exc!r}",
+                    f"bussdcc jsonl: writer error {exc!r}; {len(items)} events of its batch "
+                    "may not have been written (please report this bug)",
                 )
             self._report_drops()
             self._report_backpressure(final=stopping)

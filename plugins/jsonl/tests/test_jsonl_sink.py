@@ -764,8 +764,16 @@ def test_an_unexpected_writer_error_is_reported_and_the_writer_goes_on(
     assert [m for m in ctx.emitted if isinstance(m, RecordingError)] == [
         RecordingError(path=str(tmp_path), operation="write", error="RuntimeError('boom')")
     ]
-    assert capsys.readouterr().err == "bussdcc jsonl: writer error RuntimeError('boom')\n"
-    # (the batch that met the error is not written; the writer cannot say how much of it was)
+    # The batch that met the error is not written here; the writer cannot say how much of a
+    # batch it wrote before an unexpected error, so the batch is counted as unconfirmed.
+    assert sink.unconfirmed == len(failed[0]) == 1
+    assert capsys.readouterr().err == (
+        "bussdcc jsonl: writer error RuntimeError('boom'); 1 events of its batch may not have "
+        "been written (please report this bug)\n"
+        f"bussdcc jsonl: recorded 1 events in {tmp_path}; dropped 0 (queue full), lost 0 (write "
+        "errors), 0 could not be encoded, 0 will not read back as emitted (NaN where the type is "
+        "no float), 0 emits waited 0.00s (queue full), 1 may not have been written (writer error)\n"
+    )
     assert [r["data"]["n"] for r in records(tmp_path)][-1:] == [2]
 
 
