@@ -440,9 +440,8 @@ class JsonlSink:
             if not stopping:
                 self._wake.wait(self.flush_interval)
             self._wake.clear()
-            items: list[Item] = []
+            items = self._drain()
             try:
-                items = self._drain()
                 if items:
                     writer.write(items)
                 writer.flush()

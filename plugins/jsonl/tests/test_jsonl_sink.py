@@ -751,28 +751,32 @@ def test_an_unexpected_writer_error_is_reported_and_the_writer_goes_on(
     failed: list[list[Any]] = []
 
     def write(items: list[Any]) -> None:
-        if not failed:
+        if len(failed) < 2:
             failed.append(items)
             raise RuntimeError("boom")
         real_write(items)
 
     writer.write = write  # type: ignore[method-assign]
-    sink.handle(evt(1))
-    wait_for(lambda: any(isinstance(m, RecordingError) for m in ctx.emitted))
+    for n, batches in ((1, 1), (10, 2)):  # two batches meet the error, one after the other
+        sink.handle(evt(n))
+        wait_for(lambda: len(failed) == batches)  # noqa: B023 (called within the iteration)
+    wait_for(lambda: sum(isinstance(m, RecordingError) for m in ctx.emitted) == 2)
     sink.handle(evt(2))
     sink.stop()
-    assert [m for m in ctx.emitted if isinstance(m, RecordingError)] == [
+    assert [m for m in ctx.emitted if isinstance(m, RecordingError)] == 2 * [
         RecordingError(path=str(tmp_path), operation="write", error="RuntimeError('boom')")
     ]
-    # The batch that met the error is not written here; the writer cannot say how much of a
-    # batch it wrote before an unexpected error, so the batch is counted as unconfirmed.
-    assert sink.unconfirmed == len(failed[0]) == 1
-    assert capsys.readouterr().err == (
+    # The batches that met the error are not written here; the writer cannot say how much of
+    # a batch it wrote before an unexpected error, so their events are counted as unconfirmed.
+    assert sink.unconfirmed == len(failed[0]) + len(failed[1]) == 2
+    said = (
         "bussdcc jsonl: writer error RuntimeError('boom'); 1 events of its batch may not have "
         "been written (please report this bug)\n"
+    )
+    assert capsys.readouterr().err == 2 * said + (
         f"bussdcc jsonl: recorded 1 events in {tmp_path}; dropped 0 (queue full), lost 0 (write "
         "errors), 0 could not be encoded, 0 will not read back as emitted (NaN where the type is "
-        "no float), 0 emits waited 0.00s (queue full), 1 may not have been written (writer error)\n"
+        "no float), 0 emits waited 0.00s (queue full), 2 may not have been written (writer error)\n"
     )
     assert [r["data"]["n"] for r in records(tmp_path)][-1:] == [2]
 
