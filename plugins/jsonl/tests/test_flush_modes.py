@@ -495,20 +495,12 @@ def test_fsync_mode_fsyncs_the_compressed_segment_too(tmp_path: Path, fsyncs: li
     ]
 
 
-def test_fsync_mode_fsyncs_only_after_a_cycle_that_wrote(tmp_path: Path, fsyncs: list[str]) -> None:
+def test_fsync_mode_fsyncs_only_after_a_cycle_that_wrote(
+    tmp_path: Path, direct_writer: Callable[..., SegmentWriter], fsyncs: list[str]
+) -> None:
     """The writer thread ends every cycle with ``flush()``; an idle cycle has nothing to make
     durable (the writer driven directly: one cycle per call)."""
-    writer = SegmentWriter(
-        tmp_path,
-        interval=600.0,
-        max_size=None,
-        flush="fsync",
-        compress=False,
-        retention_age=None,
-        retention_size=None,
-        report=lambda message, line: None,
-        classes=[Sample],  # the items' class number 0
-    )
+    writer = direct_writer(tmp_path, [Sample], flush="fsync")  # the items' class number 0
 
     def segment_fsyncs() -> int:
         return len([p for p in fsyncs if p.endswith(".jsonl")])

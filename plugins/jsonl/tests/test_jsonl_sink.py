@@ -887,21 +887,13 @@ def test_a_step_back_of_exactly_the_tolerance_stays_in_the_segment(tmp_path: Pat
     }
 
 
-def test_one_batch_is_split_exactly_at_the_bounds_of_the_open_segment(tmp_path: Path) -> None:
+def test_one_batch_is_split_exactly_at_the_bounds_of_the_open_segment(
+    tmp_path: Path, direct_writer: Callable[..., SegmentWriter]
+) -> None:
     """A batch handed to the writer at once (as the writer thread does) goes into the open
     segment only as far as its end, excluded, and its step-back tolerance, included; the
     writer is driven directly so that each batch is exactly the one given."""
-    writer = SegmentWriter(
-        tmp_path,
-        interval=600.0,
-        max_size=None,
-        flush="line",
-        compress=False,
-        retention_age=None,
-        retention_size=None,
-        report=lambda message, line: None,
-        classes=[Sample],  # the items' class number 0
-    )
+    writer = direct_writer(tmp_path, [Sample])  # the items' class number 0
     start = datetime(2026, 3, 9, 12, 10, 0, tzinfo=UTC)
 
     def item(n: int, at: datetime) -> Any:

@@ -275,7 +275,7 @@ def test_a_segment_removed_before_the_boot_succeeded_is_no_longer_tracked(
 
 
 def test_a_batch_arriving_before_the_retry_is_counted_as_lost(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, direct_writer: Callable[..., writer_module.SegmentWriter], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After a failed write the writer waits RETRY_INTERVAL before it opens a segment again:
     several events handed over in one batch meanwhile are counted as lost, all of them, and
@@ -284,17 +284,7 @@ def test_a_batch_arriving_before_the_retry_is_counted_as_lost(
     disk.install(monkeypatch)
     monkeypatch.setattr(writer_module, "RETRY_INTERVAL", 3600.0)  # no retry during the test
     reports: list[Message] = []
-    writer = writer_module.SegmentWriter(
-        tmp_path,
-        interval=600.0,
-        max_size=None,
-        flush="line",
-        compress=False,
-        retention_age=None,
-        retention_size=None,
-        report=lambda message, line: reports.append(message),
-        classes=[Big],  # the items' class number 0
-    )
+    writer = direct_writer(tmp_path, [Big], reports)  # the items' class number 0
     at = datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC)
 
     def batch(*numbers: int) -> list[Any]:
@@ -654,24 +644,6 @@ def test_a_write_that_fails_midway_counts_its_complete_lines_as_written(
 # -- the writer driven directly: one batch at a time, no thread -------------------------------
 
 
-def direct_writer(root: Path, reports: list[Message], **options: Any) -> writer_module.SegmentWriter:
-    settings: dict[str, Any] = {
-        "interval": 600.0,
-        "max_size": None,
-        "flush": "line",
-        "compress": False,
-        "retention_age": None,
-        "retention_size": None,
-    }
-    settings.update(options)
-    return writer_module.SegmentWriter(
-        root,
-        **settings,
-        report=lambda message, line: reports.append(message),
-        classes=[Big],  # the items' class number 0
-    )
-
-
 AT = datetime(2026, 3, 9, 12, 0, 1, tzinfo=UTC)
 
 
@@ -680,12 +652,12 @@ def item(n: int, at: datetime = AT) -> Any:
 
 
 def test_events_of_the_closed_segment_after_a_failed_open_are_each_counted_lost_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, direct_writer: Callable[..., writer_module.SegmentWriter], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The writer closes its segment before it opens the next: when that fails, the rest of
     the batch is lost too, the events of the closed segment counted once each, no more."""
     reports: list[Message] = []
-    writer = direct_writer(tmp_path, reports)
+    writer = direct_writer(tmp_path, [Big], reports)
     writer.write([item(0)])
 
     def refuse(root: Path, start: float) -> Any:
@@ -699,7 +671,7 @@ def test_events_of_the_closed_segment_after_a_failed_open_are_each_counted_lost_
 
 
 def test_fsync_at_the_close_of_a_segment_is_reported_with_the_segment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, direct_writer: Callable[..., writer_module.SegmentWriter], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A segment's last fsync happens when it closes (a rotation, the end): failing, or working
     again, there is reported like in a writer cycle, naming that segment."""
@@ -717,7 +689,7 @@ def test_fsync_at_the_close_of_a_segment_is_reported_with_the_segment(
     proxy.fsync = flaky_fsync
     monkeypatch.setattr(writer_module, "os", proxy)
     reports: list[Message] = []
-    writer = direct_writer(tmp_path, reports, flush="fsync")
+    writer = direct_writer(tmp_path, [Big], reports, flush="fsync")
     writer.write([item(0)])
     writer.flush()  # fails: reported
     first = writer.path
@@ -734,11 +706,13 @@ def test_fsync_at_the_close_of_a_segment_is_reported_with_the_segment(
     assert writer.lost == 0 and writer.written == 2
 
 
-def test_at_stop_retention_keeps_the_total_within_its_size_the_last_segment_too(tmp_path: Path) -> None:
+def test_at_stop_retention_keeps_the_total_within_its_size_the_last_segment_too(
+    tmp_path: Path, direct_writer: Callable[..., writer_module.SegmentWriter]
+) -> None:
     """Nothing is open any more after the end: retention deletes the last segment too when it
     alone is larger than ``retention_size`` (it is never deleted while it is open)."""
     reports: list[Message] = []
-    writer = direct_writer(tmp_path, reports, retention_size=100)
+    writer = direct_writer(tmp_path, [Big], reports, retention_size=100)
     writer.write([item(0)])  # one line of more than 200 bytes
     writer.write([item(1)])
     assert writer.path is not None and writer.path.exists()  # open: kept
@@ -747,7 +721,7 @@ def test_at_stop_retention_keeps_the_total_within_its_size_the_last_segment_too(
 
 
 def test_retention_keeps_the_compressed_file_of_a_segment_still_being_compressed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, direct_writer: Callable[..., writer_module.SegmentWriter], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The compressor is done with a segment only once ``compress`` returned (in fsync mode it
     still syncs the directory after the ``.gz`` replaced the plain file): until then its
@@ -763,7 +737,7 @@ def test_retention_keeps_the_compressed_file_of_a_segment_still_being_compressed
 
     monkeypatch.setattr(writer_module.segments, "compress", slow_compress)
     reports: list[Message] = []
-    writer = direct_writer(tmp_path, reports, compress=True, retention_size=1)  # keeps nothing else
+    writer = direct_writer(tmp_path, [Big], reports, compress=True, retention_size=1)  # keeps nothing else
     try:
         writer.write([item(0)])
         writer.write([item(1, AT + timedelta(seconds=600))])  # closes 12:00, compressed ...
