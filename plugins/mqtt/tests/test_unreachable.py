@@ -62,6 +62,25 @@ def collector(url: str, root: Path, emitted: list[Any]) -> Collector:
     return found
 
 
+def keep_failing(device: Device, central: Collector, more: int) -> None:
+    """Wait for the device's line, then for ``more`` attempts of each side after it."""
+    device.wait_emitted()
+    wait_for(lambda: mqtt_lines(device.stderr()), 60, "the device's line")
+    seen, failed = attempts(device), central.failed_attempts
+    wait_for(lambda: attempts(device) >= seen + more, 60, f"{more} more attempts of the device")
+    wait_for(lambda: central.failed_attempts >= failed + more, 60, f"{more} more attempts of the collector")
+
+
+def said_once(device: Device, err: Stderr, says: str, advice: str) -> str:
+    """The bridge's and the collector's one line each, both starting ``says``; the latter."""
+    [line] = mqtt_lines(device.stderr())
+    assert line.startswith(f"bussdcc mqtt: bridge connect failed: {says}"), line
+    assert advice in line, line
+    [line] = err.lines()
+    assert line.startswith(f"bussdcc mqtt: collector connect failed: {says}"), line
+    return line
+
+
 def test_an_unreachable_broker_is_one_line_per_outage_and_nothing_is_lost(
     broker_factory: BrokerFactory, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -127,18 +146,11 @@ def test_a_broker_that_accepts_but_does_not_answer_is_said_so(
         # Frozen (SIGSTOP): the kernel still accepts connections, nothing answers them.
         broker.pause()
         device = Device(url, tmp_path / "dev", env={"COUNTER_COUNT": "10"}).start()
-        device.wait_emitted()
-        wait_for(lambda: mqtt_lines(device.stderr()), 60, "the device's line")
         wait_for(lambda: err.lines(), 60, "the collector's line")
-        seen, failed = attempts(device), central.failed_attempts
-        wait_for(lambda: attempts(device) >= seen + 2, 60, "two more attempts of the device")
-        wait_for(lambda: central.failed_attempts >= failed + 2, 60, "two more attempts of the collector")
+        keep_failing(device, central, 2)
         says = f"cannot reach the broker {url} (it accepted the connection but sent no MQTT answer"
-        [line] = mqtt_lines(device.stderr())
-        assert line.startswith(f"bussdcc mqtt: bridge connect failed: {says}"), line
-        assert "mqtt.keepalive" in line and "kept in the outbox" in line, line
-        [line] = err.lines()
-        assert line.startswith(f"bussdcc mqtt: collector connect failed: {says}"), line
+        said_once(device, err, says, "mqtt.keepalive")
+        assert "kept in the outbox" in mqtt_lines(device.stderr())[0]
 
         broker.resume()
         wait_for(lambda: recorded_ticks(root) == list(range(10)), 60, "the 10 ticks kept in the outbox")
@@ -159,20 +171,12 @@ def test_a_host_name_that_does_not_resolve_is_said_so(
     err = Stderr(capfd)
     central = collector(url, tmp_path / "fleet", emitted)
     try:
-        device.wait_emitted()
-        wait_for(lambda: mqtt_lines(device.stderr()), 60, "the device's line")
-        seen = attempts(device)
-        wait_for(lambda: attempts(device) >= seen + 3, 60, "three more attempts of the device")
-        wait_for(lambda: central.failed_attempts >= 4, 60, "four attempts of the collector")
+        keep_failing(device, central, 3)
     finally:
         central.stop()
     assert device.stop() == 0
     says = f"cannot reach the broker {url} (the host name {NOWHERE} does not resolve"
-    [line] = mqtt_lines(device.stderr())
-    assert line.startswith(f"bussdcc mqtt: bridge connect failed: {says}"), line
-    assert "check the host name in mqtt.url (BUSSDCC_MQTT_URL)" in line, line
-    [line] = err.lines()
-    assert line.startswith(f"bussdcc mqtt: collector connect failed: {says}"), line
+    line = said_once(device, err, says, "check the host name in mqtt.url (BUSSDCC_MQTT_URL)")
     assert [m.reason for m in emitted if isinstance(m, MqttDisconnected)] == [
         line.split("(", 1)[1].split(")")[0]
     ]
@@ -256,20 +260,12 @@ def test_a_connection_attempt_nobody_answers_times_out_after_mqtt_connect_timeou
         try:
             # the setting reaches paho (the kernel alone would retry the SYN for minutes)
             assert central._client is not None and central._client.connect_timeout == 0.5
-            device.wait_emitted()
-            wait_for(lambda: mqtt_lines(device.stderr()), 60, "the device's line")
-            seen = attempts(device)
-            wait_for(lambda: attempts(device) >= seen + 2, 60, "two more attempts of the device")
-            wait_for(lambda: central.failed_attempts >= 3, 60, "three attempts of the collector")
+            keep_failing(device, central, 2)
         finally:
             central.stop()
         assert device.stop() == 0
         says = f"cannot reach the broker {url} (no answer to the connection attempt (timed out)); "
-        [line] = mqtt_lines(device.stderr())
-        assert line.startswith(f"bussdcc mqtt: bridge connect failed: {says}"), line
-        assert "check mqtt.url (BUSSDCC_MQTT_URL) and that the broker runs" in line, line
-        [line] = err.lines()
-        assert line.startswith(f"bussdcc mqtt: collector connect failed: {says}"), line
+        said_once(device, err, says, "check mqtt.url (BUSSDCC_MQTT_URL) and that the broker runs")
         assert [m.reason for m in emitted if isinstance(m, MqttDisconnected)] == [
             "no answer to the connection attempt (timed out)"
         ]
