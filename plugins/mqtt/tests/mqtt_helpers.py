@@ -147,6 +147,18 @@ def clean_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def fleet(url: str, *argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``bussdcc fleet ARGV --broker URL`` to its end (mqtt plugin only, ``env`` added)."""
+    return subprocess.run(
+        [str(BUSSDCC), "fleet", *argv, "--broker", url],
+        env=clean_env({"BUSSDCC_PLUGINS": "mqtt", **(env or {})}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 #: Every process the helpers started; the conftest kills what a test left running.
 STARTED: list[subprocess.Popen[str]] = []
 

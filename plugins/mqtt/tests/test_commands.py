@@ -4,7 +4,6 @@ expiry, response topic and correlation data."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -12,20 +11,10 @@ from typing import Any
 import pytest
 from bussdcc_framework_mqtt.client import PacketTypes, Properties
 from bussdcc_framework_mqtt.testing import MosquittoBroker
-from mqtt_helpers import BUSSDCC, Device, Peer, clean_env, events, wait_for
+from mqtt_helpers import Device, Peer, events, fleet, wait_for
 
 CMD = "bussdcc/v1/default/dev1/cmd/set_level"
 RES = "bussdcc/v1/default/dev1/cmd_res"
-
-
-def fleet(broker: MosquittoBroker, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BUSSDCC), "fleet", *args, "--broker", broker.url],
-        env=clean_env({"BUSSDCC_PLUGINS": "mqtt"}),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def started(broker: MosquittoBroker, tmp_path: Path) -> tuple[Device, Peer]:
@@ -53,7 +42,7 @@ def test_fleet_send_runs_an_emittable_command_and_prints_the_answer(
     ]
     assert all(not t["module"].startswith("bussdcc") for t in birth["types"])  # never internal types
 
-    result = fleet(broker, "send", "dev1", "SetLevel", '{"level": 5}')
+    result = fleet(broker.url, "send", "dev1", "SetLevel", '{"level": 5}')
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["ok"] is True and answer["status"] == "done" and answer["type"] == "counter_app:SetLevel"
@@ -83,7 +72,7 @@ def test_a_command_that_is_not_emittable_is_refused_with_the_reason(
     broker: MosquittoBroker, tmp_path: Path, type_name: str, data: str, error: str, detail: str
 ) -> None:
     device, peer = started(broker, tmp_path)
-    result = fleet(broker, "send", "dev1", type_name, data)
+    result = fleet(broker.url, "send", "dev1", type_name, data)
     assert result.returncode == 1, result.stderr
     answer = json.loads(result.stdout)
     assert (answer["ok"], answer["status"], answer["error"]) == (False, "refused", error)
@@ -179,8 +168,8 @@ def test_answers_go_to_the_response_topic_with_the_correlation_data(
 def test_an_expired_command_never_runs(broker: MosquittoBroker, tmp_path: Path) -> None:
     device, peer = started(broker, tmp_path)
     device.stop()  # its session (and subscription) stays on the broker
-    stale = fleet(broker, "send", "dev1", "SetLevel", '{"level": 99}', "--expiry", "1", "--no-wait")
-    fresh = fleet(broker, "send", "dev1", "SetLevel", '{"level": 1}', "--expiry", "120", "--no-wait")
+    stale = fleet(broker.url, "send", "dev1", "SetLevel", '{"level": 99}', "--expiry", "1", "--no-wait")
+    fresh = fleet(broker.url, "send", "dev1", "SetLevel", '{"level": 1}', "--expiry", "120", "--no-wait")
     assert stale.returncode == 0 and fresh.returncode == 0, stale.stderr + fresh.stderr
     time.sleep(2.5)  # the first one expires on the broker while the device is away
     device.start()
@@ -199,7 +188,7 @@ def test_types_declared_with_add_message_types_are_commands(broker: MosquittoBro
     device = Device(broker.url, tmp_path / "dev", app="declared_app.py").start()
     [birth] = wait_for(lambda: peer.received("bussdcc/v1/default/dev1/birth"), 30, "the birth")
     assert [t["name"] for t in json.loads(birth.payload)["types"]] == ["OpenValve"]
-    result = fleet(broker, "send", "dev1", "OpenValve", '{"seconds": 2.5}')
+    result = fleet(broker.url, "send", "dev1", "OpenValve", '{"seconds": 2.5}')
     assert result.returncode == 0, result.stdout + result.stderr
     got = wait_for(lambda: events(peer, "dev1", "valve_opened"), 20, "ValveOpened")
     assert got[0]["data"] == {"seconds": 2.5}

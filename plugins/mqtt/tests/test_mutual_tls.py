@@ -22,7 +22,17 @@ from pathlib import Path
 import pytest
 from bussdcc_framework_mqtt.testing import MosquittoBroker, TlsFiles
 from certs import Pki, make_pki
-from mqtt_helpers import BUSSDCC, CollectorProcess, Device, Peer, clean_env, events, unique_ns, wait_for
+from mqtt_helpers import (
+    BUSSDCC,
+    CollectorProcess,
+    Device,
+    Peer,
+    clean_env,
+    events,
+    fleet,
+    unique_ns,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -169,28 +179,14 @@ def test_a_refused_collector_and_fleet_status_say_what_to_do(
     assert line.startswith("bussdcc mqtt: collector connect failed: the broker "), line
     assert "requires a client certificate" in line and "mqtt.tls_cert" in line, line
 
-    status = subprocess.run(
-        [str(BUSSDCC), "fleet", "status", "--broker", broker.url, "--timeout", "60"],
-        env=clean_env({"BUSSDCC_PLUGINS": "mqtt", **tls_env(pki.ca)}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    status = fleet(broker.url, "status", "--timeout", "60", env=tls_env(pki.ca))
     assert status.returncode == 1, status.stderr
     [line] = status.stderr.strip().splitlines()
     assert line.startswith(f"bussdcc fleet: error: the broker {broker.url} "), line
     assert "requires a client certificate" in line and "set mqtt.tls_cert and mqtt.tls_key" in line, line
     # the broker's certificate not trusted: refused in the handshake itself (connect() raises)
     other = make_pki(tmp_path / "other", ca_name="another CA")
-    untrusted = subprocess.run(
-        [str(BUSSDCC), "fleet", "status", "--broker", broker.url],
-        env=clean_env({"BUSSDCC_PLUGINS": "mqtt", **tls_env(other.ca, pki.client_cert, pki.client_key)}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    untrusted = fleet(broker.url, "status", env=tls_env(other.ca, pki.client_cert, pki.client_key))
     assert untrusted.returncode == 1, untrusted.stderr
     [line] = untrusted.stderr.strip().splitlines()
     assert f"the certificate of the broker {broker.url} is not trusted by {other.ca}" in line, line

@@ -21,7 +21,7 @@ from bussdcc_framework_mqtt.collector import Collector
 from bussdcc_framework_mqtt.config import MqttConfig
 from bussdcc_framework_mqtt.messages import MqttDisconnected
 from bussdcc_framework_mqtt.testing import MosquittoBroker, free_port
-from mqtt_helpers import BUSSDCC, Device, clean_env, recorded_ticks, wait_for
+from mqtt_helpers import BUSSDCC, Device, clean_env, fleet, recorded_ticks, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -188,16 +188,8 @@ def test_fleet_status_and_send_name_the_broker_and_the_cause(where: str) -> None
     cause = (
         "connection refused" if where == "nothing listens" else f"the host name {NOWHERE} does not resolve"
     )
-    env = clean_env({"BUSSDCC_PLUGINS": "mqtt"})
     for argv in (["status"], ["send", "gh1", "SetLevel", '{"level": 3}']):
-        done = subprocess.run(
-            [str(BUSSDCC), "fleet", *argv, "--broker", url],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
-        )
+        done = fleet(url, *argv)
         assert done.returncode == 1, done.stderr
         [line] = done.stderr.strip().splitlines()
         assert line.startswith(f"bussdcc fleet: error: cannot reach the broker {url}"), line
@@ -223,17 +215,6 @@ def backlog_full() -> Iterator[int]:
                 with pytest.raises(TimeoutError):
                     probe.connect(("127.0.0.1", port))
             yield port
-
-
-def fleet(url: str, *argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BUSSDCC), "fleet", *argv, "--broker", url],
-        env=clean_env({"BUSSDCC_PLUGINS": "mqtt", **(env or {})}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def test_a_connection_attempt_nobody_answers_times_out_after_mqtt_connect_timeout(
