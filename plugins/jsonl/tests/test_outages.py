@@ -60,7 +60,7 @@ DISK_FULL_SCRIPT = textwrap.dedent(
     """
     import json, os, sys, time
     from dataclasses import dataclass
-    from datetime import datetime, timezone
+    from datetime import datetime, timedelta, timezone
     from pathlib import Path
     from bussdcc.event import Event
     from bussdcc.message import Message
@@ -75,6 +75,9 @@ DISK_FULL_SCRIPT = textwrap.dedent(
         def emit(self, m):
             print("EMIT", type(m).__name__, flush=True)
 
+    # Event times, not the clock: a run that crossed a segment boundary (every 10 minutes of
+    # the wall clock) would open one segment more than the outage does.
+    AT = datetime(2026, 3, 9, 12, 0, 1, tzinfo=timezone.utc)
     mount = Path(sys.argv[1])
     filler = mount / "filler"
     filler.write_bytes(b"f" * 160 * 1024)  # most of the 256 KiB file system
@@ -85,7 +88,7 @@ DISK_FULL_SCRIPT = textwrap.dedent(
         global n
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            sink.handle(Event(datetime.now(timezone.utc), Big(n)))
+            sink.handle(Event(AT + timedelta(milliseconds=n), Big(n)))
             n += 1
             time.sleep(0.004)      # about 50 KB a second
     emit_for(3.0)                  # fills the disk: the outage starts

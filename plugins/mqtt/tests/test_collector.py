@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 from bussdcc_framework_mqtt.testing import MosquittoBroker
-from mqtt_helpers import CollectorProcess, Device, Peer, recorded, recorded_ticks, wait_for, wait_for_count
+from mqtt_helpers import (
+    CollectorProcess,
+    Device,
+    Peer,
+    fleet,
+    recorded,
+    recorded_ticks,
+    wait_for,
+    wait_for_count,
+)
 
 
 def envelope(n: int, *, seq: int, boot: str = "b1", node: str = "dev9", site: str = "default") -> bytes:
@@ -96,7 +105,6 @@ def test_a_collector_offline_for_5000_events_gets_every_one(broker: MosquittoBro
 
 
 def test_fleet_status_lists_every_node_with_its_presence(broker: MosquittoBroker, tmp_path: Path) -> None:
-    from test_commands import fleet
 
     alive = Device(broker.url, tmp_path / "a", node="gh1", env={"COUNTER_COUNT": "100000"}).start()
     gone = Device(broker.url, tmp_path / "b", node="gh2", env={"COUNTER_COUNT": "1"}).start()
@@ -105,13 +113,13 @@ def test_fleet_status_lists_every_node_with_its_presence(broker: MosquittoBroker
     peer.subscribe("bussdcc/v1/default/+/birth")
     wait_for(lambda: len(peer.received()) >= 2, 30, "both births")
     gone.kill()
-    result = fleet(broker, "status", "--json", "--rate", "1")
+    result = fleet(broker.url, "status", "--json", "--rate", "1")
     assert result.returncode == 0, result.stderr
     rows = {row["node"]: row for row in json.loads(result.stdout)}
     assert rows["gh1"]["online"] is True and rows["gh1"]["rate"] > 0
     assert rows["gh2"]["online"] is False
     assert rows["gh1"]["versions"]["framework"]
-    table = fleet(broker, "status")
+    table = fleet(broker.url, "status")
     assert table.returncode == 0
     lines = table.stdout.splitlines()
     assert lines[0].split()[:3] == ["site", "node", "state"]
