@@ -174,7 +174,7 @@ def test_enospc_retries_leave_no_empty_segments(tmp_path: Path, monkeypatch: pyt
     ctx = Ctx()
     sink = JsonlSink(tmp_path, flush="line")
     sink.start(ctx)  # type: ignore[arg-type]
-    sink.handle(Event(datetime.now(UTC), Big(0)))
+    sink.handle(Event(AT, Big(0)))  # event times: no segment boundary in the run
     wait_for(lambda: sink.written == 1)
     first_segment = sink.path
     disk.full = True
@@ -182,7 +182,7 @@ def test_enospc_retries_leave_no_empty_segments(tmp_path: Path, monkeypatch: pyt
     n = 1
     deadline = time.monotonic() + 3.5  # the writer retries about three times
     while time.monotonic() < deadline:
-        sink.handle(Event(datetime.now(UTC), Big(n)))
+        sink.handle(Event(AT + timedelta(milliseconds=n), Big(n)))
         n += 1
         time.sleep(0.01)
     assert disk.failed_writes >= 3
@@ -195,7 +195,7 @@ def test_enospc_retries_leave_no_empty_segments(tmp_path: Path, monkeypatch: pyt
 
     def resumed() -> bool:
         nonlocal n
-        sink.handle(Event(datetime.now(UTC), Big(n)))
+        sink.handle(Event(AT + timedelta(milliseconds=n), Big(n)))
         n += 1
         time.sleep(0.05)
         return any(isinstance(m, RecordingResumed) for m in ctx.emitted)
@@ -411,7 +411,7 @@ def test_zero_means_no_limit(tmp_path: Path, option: str) -> None:
     assert getattr(sink, option) is None
     sink.start(Ctx())  # type: ignore[arg-type]
     for i in range(100):
-        sink.handle(Event(datetime.now(UTC), Big(i)))
+        sink.handle(Event(AT + timedelta(milliseconds=i), Big(i)))
     sink.stop()
     assert sink.written == 100 and len(segments(tmp_path)) == 1
 
